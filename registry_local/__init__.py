@@ -1,0 +1,1 @@
+"""Bundled lightweight Model Registry speaking the Kubeflow Model Registry REST API."""

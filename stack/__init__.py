@@ -1,0 +1,1 @@
+"""Local process orchestration: start, watch and stop the demo services."""
