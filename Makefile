@@ -1,0 +1,97 @@
+# Every target is documented by its `##` comment; `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON_BOOT ?= python3
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+VENV := .venv
+PY := $(VENV)/bin/python
+STATE_DIR ?= .state
+PYTEST_ARGS ?=
+export STATE_DIR
+
+.PHONY: help install system-deps lint format test test-fast demo up down status logs \
+        registry s3 serving controller app lab pipeline bench bench-registry bench-serving clean
+
+help: ## List every target with one line each
+	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
+	  awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	$(PYTHON_BOOT) -m venv .tools
+	.tools/bin/pip install --quiet uv==$(UV_VERSION)
+
+$(VENV)/.installed: uv.lock pyproject.toml | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
+	$(UV) sync --frozen --all-extras
+	@touch $@
+
+install: $(VENV)/.installed ## Install the locked dependencies (uv.lock) into ./.venv
+
+system-deps: ## Install Debian packages the tests need (Chromium for browser tests)
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "Installing Debian's chromium (browser tests)..."; \
+	  apt-get update -q && apt-get install -y -q chromium; \
+	fi
+
+lint: install ## Run ruff (lint + format check) and mypy on every package
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy $(wildcard registry_local serving training app pipelines stack)
+
+format: install ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+test: install system-deps lint ## Run every test (lint, unit, real servers, notebooks, pipeline, browser)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: install ## Run the tests that start no servers and train nothing
+	$(PY) -m pytest -m "not server and not slow and not browser and not db" $(PYTEST_ARGS)
+
+demo: install ## Bring the whole demo up in the foreground (Ctrl-C stops it); prints URLs and curl commands
+	$(PY) -m stack demo
+
+up: install ## Start the demo services in the background
+	$(PY) -m stack up
+
+down: install ## Stop every service started by `make up` / `make demo`
+	$(PY) -m stack down
+
+status: install ## Show each demo process, its port and whether it is healthy
+	$(PY) -m stack status
+
+logs: ## Print the last lines of every service log in the state directory
+	@tail -n 20 $(STATE_DIR)/logs/*.log
+
+registry: install ## Run only the model registry in the foreground (port 8080, SQLite in .state/)
+	$(PY) -m registry_local --host 127.0.0.1 --port 8080 --database-url sqlite:///$(STATE_DIR)/registry.db
+
+s3: install ## Run only the S3 server (SeaweedFS) in the foreground on port 9000
+	$(PY) -m stack s3
+
+serving: install ## Run only the inference server in the foreground (port 8008)
+	$(PY) -m serving --host 127.0.0.1 --port 8008
+
+controller: install ## Run only the model controller in the foreground
+	$(PY) -m serving.controller
+
+app: install ## Run only the Streamlit app in the foreground (port 8501)
+	$(VENV)/bin/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port 8501 --server.headless true
+
+lab: install ## Start JupyterLab on the notebooks (port 8888)
+	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser notebooks/
+
+pipeline: install ## Run the Kubeflow pipeline locally (train -> validate -> register)
+	$(PY) -m pipelines.run
+
+bench: bench-registry bench-serving ## Run every benchmark (not part of make test)
+
+bench-registry: install ## Benchmark the registry against MLflow's tracking server
+	$(PY) scripts/bench_registry.py
+
+bench-serving: install ## Benchmark the inference server against KServe's ModelServer
+	$(PY) scripts/bench_serving.py
+
+clean: ## Remove the state directory, caches and test artifacts (keeps .venv)
+	rm -rf $(STATE_DIR) test-artifacts .pytest_cache .mypy_cache .ruff_cache

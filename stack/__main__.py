@@ -1,0 +1,130 @@
+"""`python -m stack demo|up|down|status|s3`: the demo's process orchestration."""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from collections.abc import Sequence
+
+from stack.proc import ServiceError
+from stack.runner import (
+    dead_services,
+    describe_death,
+    start_services,
+    status_table,
+    stop_services,
+)
+from stack.seaweed import S3Settings, ensure_bucket
+from stack.settings import SETTINGS, StackSettings
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m stack",
+        description="Start, watch and stop the MNIST model-registry demo.",
+        epilog="Settings (env var, default):\n"
+        + "\n".join(f"  {s.env:<22} {s.default:<24} {s.help}" for s in SETTINGS),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--state-dir", help="State directory (env STATE_DIR, default .state).")
+    commands = parser.add_subparsers(dest="command", required=True)
+    demo = commands.add_parser("demo", help="Bring everything up and stay in the foreground.")
+    demo.add_argument("--no-lab", action="store_true", help="Do not start JupyterLab.")
+    up = commands.add_parser("up", help="Start the services in the background and seed the demo.")
+    up.add_argument("--lab", action="store_true", help="Also start JupyterLab.")
+    up.add_argument("--no-seed", action="store_true", help="Start services only; train nothing.")
+    commands.add_parser("down", help="Stop every service started by up/demo.")
+    commands.add_parser("status", help="Show each service, its port and health.")
+    commands.add_parser("s3", help="Run only the S3 server (SeaweedFS) in the foreground.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = StackSettings.load({"state_dir": args.state_dir})
+    try:
+        return COMMANDS[args.command](settings, args)
+    except ServiceError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+
+
+def cmd_up(settings: StackSettings, args: argparse.Namespace) -> int:
+    print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)
+    start_services(settings, with_lab=args.lab)
+    if not args.no_seed:
+        from stack.bootstrap import seed_demo
+
+        seed_demo(settings)
+    return 0
+
+
+def cmd_demo(settings: StackSettings, args: argparse.Namespace) -> int:
+    from stack.bootstrap import print_welcome, seed_demo
+
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)
+        start_services(settings, with_lab=not args.no_lab)
+        print_welcome(settings, seed_demo(settings))
+        return _watch(settings)
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        print("\nStopping the demo (state kept in " + str(settings.state_dir) + "/)", flush=True)
+        stop_services(settings)
+
+
+def _watch(settings: StackSettings) -> int:
+    """Stay in the foreground; report a service that dies, with its log tail."""
+    while True:
+        dead = dead_services(settings)
+        if dead:
+            for service in dead:
+                print(describe_death(service), file=sys.stderr)
+            return 1
+        time.sleep(1)
+
+
+def _raise_interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def cmd_down(settings: StackSettings, _args: argparse.Namespace) -> int:
+    stopped = stop_services(settings)
+    print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+    return 0
+
+
+def cmd_status(settings: StackSettings, _args: argparse.Namespace) -> int:
+    print(status_table(settings))
+    for service in dead_services(settings):
+        print("\n" + describe_death(service))
+    return 0
+
+
+def cmd_s3(settings: StackSettings, _args: argparse.Namespace) -> int:
+    from stack.services import service_specs
+
+    spec = service_specs(settings)[0]
+    process = spec.build(settings).start()
+    try:
+        process.wait_healthy(timeout=120)
+        ensure_bucket(S3Settings(settings.s3_endpoint, settings.bucket, settings.access_key,
+                                 settings.secret_key, settings.region))  # fmt: skip
+        print(f"S3 (SeaweedFS) on {settings.s3_endpoint}; Ctrl-C stops it.", flush=True)
+        assert process.process is not None
+        process.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        process.stop()
+    return 0
+
+
+COMMANDS = {"up": cmd_up, "demo": cmd_demo, "down": cmd_down, "status": cmd_status, "s3": cmd_s3}
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,176 @@
+"""Seed a fresh demo the way the seed's walkthrough does, then say where everything is.
+
+Order matters for the ids (they reproduce the seed's): the controller creates the serving
+environment `local` (id 1), notebook 01 registers `MNIST` (2) with v1 (3), notebook 02 adds v2
+(4), the pipeline adds v3 (5), and deploying the CNN creates the InferenceService (6).
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+
+from stack.proc import ServiceError
+from stack.seaweed import S3Settings, ensure_bucket
+from stack.settings import StackSettings
+
+REPO = Path(__file__).resolve().parent.parent
+API = "/api/model_registry/v1alpha3"
+SEED_API = "/api/model_registry/v1alpha1"
+SERVICE_NAME = "mnist-e2e"
+NOTEBOOKS = ("01_train_dense_v1.ipynb", "02_train_cnn_v2.ipynb")
+
+
+@dataclass(frozen=True)
+class DemoIds:
+    """The registry ids the printed curl commands use."""
+
+    environment_id: str
+    model_id: str
+    version_ids: tuple[str, ...]
+    cnn_version_id: str
+    service_id: str
+    first_prediction: str
+
+
+def seed_demo(settings: StackSettings) -> DemoIds:
+    """Make sure the bucket, the versions and the deployed CNN exist; return their ids."""
+    started = time.monotonic()
+    ensure_bucket(S3Settings(settings.s3_endpoint, settings.bucket, settings.access_key,
+                             settings.secret_key, settings.region))  # fmt: skip
+    with httpx.Client(base_url=settings.registry_url, timeout=10) as registry:
+        environment_id = wait_for_environment(registry, settings.environment)
+        if not model_versions(registry):
+            train_and_register(settings)
+        versions = model_versions(registry)
+        model_id = versions[0]["registeredModelId"]
+        cnn = next((v for v in versions if v["name"] == "v2"), versions[-1])
+        service_id = ensure_deployed(registry, settings, environment_id, model_id, cnn["id"])
+    prediction = first_prediction(settings.serving_url)
+    print(f"Time to first prediction: {time.monotonic() - started:.0f} s", flush=True)
+    ids = tuple(v["id"] for v in versions)
+    return DemoIds(environment_id, model_id, ids, cnn["id"], service_id, prediction)
+
+
+def wait_for_environment(registry: httpx.Client, name: str, timeout: float = 60) -> str:
+    """Wait until the controller has created its ServingEnvironment; return its id."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        response = registry.get(f"{API}/serving_environment", params={"name": name})
+        if response.status_code == 200:
+            return str(response.json()["id"])
+        time.sleep(0.5)
+    raise ServiceError(f"the controller did not create serving environment {name!r}; "
+                       "see `make logs` (controller.log)")  # fmt: skip
+
+
+def model_versions(registry: httpx.Client) -> list[dict[str, str]]:
+    """The versions of `MNIST`, oldest first ([] when the model is not registered yet)."""
+    found = registry.get(f"{API}/registered_model", params={"name": "MNIST"})
+    if found.status_code == 404:
+        return []
+    found.raise_for_status()
+    model_id = found.json()["id"]
+    listing = registry.get(f"{API}/registered_models/{model_id}/versions",
+                           params={"orderBy": "ID", "sortOrder": "ASC"})  # fmt: skip
+    listing.raise_for_status()
+    return list(listing.json()["items"])
+
+
+def train_and_register(settings: StackSettings) -> None:
+    """Run notebooks 01 and 02 headless, then the pipeline once: v1, v2, v3 of MNIST."""
+    out_dir = settings.state_dir / "executed-notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for notebook in NOTEBOOKS:
+        print(f"Training: executing notebooks/{notebook} headless ...", flush=True)
+        _run([sys.executable, "-m", "papermill", "--log-output", "--no-progress-bar",
+              str(REPO / "notebooks" / notebook), str(out_dir / notebook)], settings)  # fmt: skip
+    print("Pipeline: train -> validate -> register (kfp.local) ...", flush=True)
+    _run([sys.executable, "-m", "pipelines.run"], settings)
+
+
+def _run(command: list[str], settings: StackSettings) -> None:
+    env = {**os.environ, **settings.service_env()}
+    result = subprocess.run(command, cwd=REPO, env=env, check=False)
+    if result.returncode != 0:
+        raise ServiceError(f"`{' '.join(command[1:4])}` failed (exit {result.returncode}).")
+
+
+def ensure_deployed(
+    registry: httpx.Client, settings: StackSettings, environment_id: str, model_id: str,
+    version_id: str,
+) -> str:  # fmt: skip
+    """Deploy `version_id` as `mnist-e2e` (the seed's POST) unless it exists; return its id."""
+    found = registry.get(f"{API}/inference_service", params={"name": SERVICE_NAME})
+    if found.status_code == 200:
+        return str(found.json()["id"])
+    body = {"name": SERVICE_NAME, "modelVersionId": version_id, "runtime": settings.runtime,
+            "registeredModelId": model_id, "servingEnvironmentId": environment_id,
+            "state": "DEPLOYED"}  # fmt: skip
+    created = registry.post(f"{SEED_API}/serving_environments/{environment_id}/inference_services",
+                            json=body)  # fmt: skip
+    created.raise_for_status()
+    print(f"Deployed version {version_id} as InferenceService {SERVICE_NAME!r}", flush=True)
+    return str(created.json()["id"])
+
+
+def first_prediction(serving_url: str, timeout: float = 60) -> str:
+    """Wait for `mnist-e2e` to be ready, then classify a real MNIST test digit."""
+    image, label = _first_test_digit()
+    url = f"{serving_url}/v2/models/{SERVICE_NAME}"
+    deadline = time.monotonic() + timeout
+    while httpx.get(f"{url}/ready").status_code != 200:
+        if time.monotonic() > deadline:
+            raise ServiceError(f"{SERVICE_NAME} not ready after {timeout:.0f} s; see `make logs`")
+        time.sleep(0.2)
+    body = {"inputs": [{"name": "x", "shape": [1, 28, 28], "datatype": "FP32", "data": image}]}
+    output = httpx.post(f"{url}/infer", json=body).json()["outputs"][0]["data"]
+    digit = max(range(10), key=lambda i: output[i])
+    return f"a real test digit labelled {label} was predicted as {digit} (p={output[digit]:.3f})"
+
+
+def _first_test_digit() -> tuple[list[float], int]:
+    folder = REPO / "data" / "mnist"
+    if not folder.exists():
+        folder = REPO.parent / "shared" / "data" / "mnist"
+    pixels = gzip.decompress((folder / "t10k-images-idx3-ubyte.gz").read_bytes())[16 : 16 + 784]
+    label = gzip.decompress((folder / "t10k-labels-idx1-ubyte.gz").read_bytes())[8]
+    return [p / 255.0 for p in pixels], int(label)
+
+
+def print_welcome(settings: StackSettings, ids: DemoIds) -> None:
+    """Print the URLs and the seed's curl commands with this run's real ids."""
+    host = settings.registry_url
+    print(
+        f"""
+The demo is up.
+  App (draw a digit):   {settings.app_url}
+  JupyterLab:           http://localhost:{settings.lab_port}/lab
+  Model registry:       {host}
+  Inference server:     {settings.serving_url}/v2/models/{SERVICE_NAME}
+  First prediction:     {ids.first_prediction}
+
+The seed's REST walkthrough with this run's ids:
+  MR_HOSTNAME={host}
+  curl -s "$MR_HOSTNAME{SEED_API}/registered_models?pageSize=100&orderBy=ID&sortOrder=DESC&nextPageToken=" | jq .items
+  curl -s "$MR_HOSTNAME{SEED_API}/model_versions?pageSize=100&orderBy=ID&sortOrder=DESC&nextPageToken=" | jq .items
+  curl -s "$MR_HOSTNAME{SEED_API}/model_versions/{ids.cnn_version_id}/artifacts" | jq .items
+  curl -s "$MR_HOSTNAME{SEED_API}/serving_environments?pageSize=100&orderBy=ID&sortOrder=DESC&nextPageToken=" | jq .items
+  # undeploy, then deploy again (the controller reconciles within a second or two):
+  curl -s -X PATCH "$MR_HOSTNAME{SEED_API}/inference_services/{ids.service_id}" -H 'Content-Type: application/json' \\
+    -d '{{"modelVersionId": "{ids.cnn_version_id}", "runtime": "{settings.runtime}", "state": "UNDEPLOYED"}}'
+  curl -s -X PATCH "$MR_HOSTNAME{SEED_API}/inference_services/{ids.service_id}" -H 'Content-Type: application/json' \\
+    -d '{{"modelVersionId": "{ids.cnn_version_id}", "runtime": "{settings.runtime}", "state": "DEPLOYED"}}'
+  curl -s "$MR_HOSTNAME{SEED_API}/inference_services/{ids.service_id}/serves?pageSize=100&orderBy=ID&sortOrder=DESC&nextPageToken=" | jq
+
+Ctrl-C stops every process; the state in {settings.state_dir}/ is kept for the next run.
+""",
+        flush=True,
+    )  # noqa: E501

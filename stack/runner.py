@@ -1,0 +1,110 @@
+"""Start the demo services in order, remember their pids, report on them and stop them."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from stack.proc import ServiceError, http_ok, log_tail, pid_alive, port_in_use, stop_process_group
+from stack.services import ServiceSpec, service_specs
+from stack.settings import StackSettings
+
+
+@dataclass
+class RunningService:
+    """One line of the pid file."""
+
+    name: str
+    pid: int
+    port: int
+    health_url: str
+    log: str
+
+
+def pid_file(settings: StackSettings) -> Path:
+    return settings.state_dir / "pids.json"
+
+
+def read_pids(settings: StackSettings) -> dict[str, RunningService]:
+    try:
+        raw = json.loads(pid_file(settings).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {name: RunningService(**entry) for name, entry in raw.items()}
+
+
+def write_pids(settings: StackSettings, services: dict[str, RunningService]) -> None:
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    payload = {name: asdict(service) for name, service in services.items()}
+    pid_file(settings).write_text(json.dumps(payload, indent=2))
+
+
+def start_services(settings: StackSettings, with_lab: bool = False) -> dict[str, RunningService]:
+    """Start every service that is not already running; wait for each to be healthy."""
+    settings.logs_dir.mkdir(parents=True, exist_ok=True)
+    running = {n: s for n, s in read_pids(settings).items() if pid_alive(s.pid)}
+    for spec in service_specs(settings, with_lab):
+        if spec.name in running:
+            print(f"  {spec.name:<10} already running (pid {running[spec.name].pid})")
+            continue
+        running[spec.name] = _start_one(settings, spec)
+        write_pids(settings, running)
+    return running
+
+
+def _start_one(settings: StackSettings, spec: ServiceSpec) -> RunningService:
+    if spec.port and port_in_use(spec.port):
+        raise ServiceError(
+            f"port {spec.port} for {spec.name} is already in use by another program: "
+            "stop it, or point the matching *_URL / *_PORT variable at a free port."
+        )
+    print(f"  {spec.name:<10} starting on port {spec.port or '-'} ...", flush=True)
+    started = time.monotonic()
+    process = spec.build(settings).start()
+    process.wait_healthy(timeout=120)
+    print(f"  {spec.name:<10} healthy in {time.monotonic() - started:.1f} s", flush=True)
+    assert process.pid is not None
+    return RunningService(spec.name, process.pid, spec.port, spec.health_url, str(process.log_path))
+
+
+def stop_services(settings: StackSettings) -> list[str]:
+    """Stop every service in the pid file, last started first; return their names."""
+    services = read_pids(settings)
+    for service in reversed(list(services.values())):
+        print(f"  {service.name:<10} stopping (pid {service.pid})", flush=True)
+        stop_process_group(service.pid, kill_after=5.0 if service.name == "s3" else 10.0)
+    pid_file(settings).unlink(missing_ok=True)
+    return list(services)
+
+
+def dead_services(settings: StackSettings) -> list[RunningService]:
+    """Services in the pid file whose process has died."""
+    return [s for s in read_pids(settings).values() if not pid_alive(s.pid)]
+
+
+def describe_death(service: RunningService) -> str:
+    """One report for a service that died: its name and the tail of its log."""
+    tail = log_tail(Path(service.log), lines=15)
+    return f"{service.name} (pid {service.pid}) died; last lines of {service.log}:\n{tail}"
+
+
+def status_table(settings: StackSettings) -> str:
+    """A table of every service: pid, port, alive, healthy."""
+    services = read_pids(settings)
+    lines = [f"{'service':<11}{'pid':>8}  {'port':>5}  {'process':<8} {'health':<8} log"]
+    for spec in service_specs(settings, with_lab="lab" in services):
+        lines.append(_status_line(spec, services.get(spec.name)))
+    return "\n".join(lines)
+
+
+def _status_line(spec: ServiceSpec, service: RunningService | None) -> str:
+    if service is None:
+        return f"{spec.name:<11}{'-':>8}  {spec.port or '-':>5}  {'stopped':<8} {'-':<8} -"
+    alive = pid_alive(service.pid)
+    healthy = alive and http_ok(spec.health_url)
+    return (
+        f"{spec.name:<11}{service.pid:>8}  {spec.port or '-':>5}  "
+        f"{'running' if alive else 'DEAD':<8} {'ok' if healthy else 'FAILING':<8} {service.log}"
+    )

@@ -1,0 +1,104 @@
+"""The demo's settings: one table, each with its env var, default and help.
+
+A CLI flag beats an env var beats the default. Built in `main()`, never at import.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from pathlib import Path
+from urllib.parse import urlsplit
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One documented setting of the demo orchestration."""
+
+    name: str
+    env: str
+    default: str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("state_dir", "STATE_DIR", ".state",
+            "Directory for databases, S3 data, logs and the pid file; kept across runs."),
+    Setting("registry_url", "MODEL_REGISTRY_URL", "http://localhost:8080",
+            "Model registry REST URL; the demo starts registry_local on its port."),
+    Setting("serving_url", "SERVING_URL", "http://localhost:8008",
+            "Inference server REST URL; the demo starts `python -m serving` on its port."),
+    Setting("s3_endpoint", "AWS_S3_ENDPOINT", "http://localhost:9000",
+            "S3 endpoint; the demo starts SeaweedFS on its port."),
+    Setting("bucket", "AWS_S3_BUCKET", "models", "S3 bucket holding the model artifacts."),
+    Setting("access_key", "AWS_ACCESS_KEY_ID", "demo-access-key", "S3 access key."),
+    Setting("secret_key", "AWS_SECRET_ACCESS_KEY", "demo-secret-key", "S3 secret key."),
+    Setting("region", "AWS_DEFAULT_REGION", "us-east-1", "S3 region."),
+    Setting("app_port", "APP_PORT", "8501", "Port of the Streamlit app."),
+    Setting("lab_port", "LAB_PORT", "8888", "Port of JupyterLab (started with --lab)."),
+    Setting("environment", "SERVING_ENVIRONMENT", "local",
+            "Name of the ServingEnvironment the controller reconciles."),
+    Setting("runtime", "SERVING_RUNTIME", "mmserver1",
+            "InferenceService runtime the controller serves (the seed's `mmserver1`)."),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    state_dir: Path
+    registry_url: str
+    serving_url: str
+    s3_endpoint: str
+    bucket: str
+    access_key: str
+    secret_key: str
+    region: str
+    app_port: int
+    lab_port: int
+    environment: str
+    runtime: str
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, str | None] | None = None) -> StackSettings:
+        """Resolve every setting: override (CLI) > environment > default."""
+        given = {k: v for k, v in (overrides or {}).items() if v is not None}
+        raw = {s.name: given.get(s.name, os.environ.get(s.env, s.default)) for s in SETTINGS}
+        types = {f.name: f.type for f in fields(cls)}
+        converters = {"Path": Path, "int": int}
+        return cls(**{k: converters.get(str(types[k]), str)(v) for k, v in raw.items()})
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.state_dir / "logs"
+
+    @property
+    def app_url(self) -> str:
+        return f"http://localhost:{self.app_port}"
+
+    def s3_env(self) -> dict[str, str]:
+        return {
+            "AWS_S3_ENDPOINT": self.s3_endpoint,
+            "AWS_S3_BUCKET": self.bucket,
+            "AWS_ACCESS_KEY_ID": self.access_key,
+            "AWS_SECRET_ACCESS_KEY": self.secret_key,
+            "AWS_DEFAULT_REGION": self.region,
+        }
+
+    def service_env(self) -> dict[str, str]:
+        """The environment every demo process gets: where the other parts are."""
+        return {
+            **self.s3_env(),
+            "MODEL_REGISTRY_URL": self.registry_url,
+            "SERVING_URL": self.serving_url,
+            "SERVING_ENVIRONMENT": self.environment,
+            "SERVING_RUNTIME": self.runtime,
+        }
+
+
+def port_of(url: str) -> int:
+    """The TCP port of an http(s) URL (80/443 when not given)."""
+    parts = urlsplit(url)
+    if parts.port is not None:
+        return parts.port
+    return 443 if parts.scheme == "https" else 80
