@@ -1,0 +1,49 @@
+"""Demo settings: precedence and documentation."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stack.settings import SETTINGS, StackSettings, port_of
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_load_settings_defaults(monkeypatch: pytest.MonkeyPatch) -> None:
+    for setting in SETTINGS:
+        monkeypatch.delenv(setting.env, raising=False)
+    settings = StackSettings.load()
+    assert settings.registry_url == "http://localhost:8080"
+    assert settings.serving_url == "http://localhost:8008"
+    assert settings.s3_endpoint == "http://localhost:9000"
+    assert settings.app_port == 8501
+    assert settings.state_dir == Path(".state")
+
+
+def test_load_settings_flag_beats_env_beats_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("STATE_DIR", "/tmp/from-env")
+    monkeypatch.setenv("APP_PORT", "9501")
+    settings = StackSettings.load({"state_dir": "/tmp/from-flag", "app_port": None})
+    assert settings.state_dir == Path("/tmp/from-flag")
+    assert settings.app_port == 9501
+
+
+def test_load_settings_bad_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_PORT", "eighty")
+    with pytest.raises(ValueError, match="eighty"):
+        StackSettings.load()
+
+
+@pytest.mark.parametrize(
+    ("url", "port"),
+    [("http://localhost:8080", 8080), ("http://example", 80), ("https://example", 443)],
+)
+def test_port_of_url(url: str, port: int) -> None:
+    assert port_of(url) == port
+
+
+@pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
+def test_every_setting_documented_in_readme(setting: object) -> None:
+    assert f"`{setting.env}`" in (REPO / "README.md").read_text()  # type: ignore[attr-defined]
