@@ -28,10 +28,13 @@ $(VENV)/.installed: uv.lock pyproject.toml | $(if $(filter .tools/bin/uv,$(UV)),
 
 install: $(VENV)/.installed ## Install the locked dependencies (uv.lock) into ./.venv
 
-system-deps: ## Install Debian packages the tests need (Chromium for browser tests)
-	@if [ ! -x /usr/bin/chromium ]; then \
-	  echo "Installing Debian's chromium (browser tests)..."; \
-	  apt-get update -q && apt-get install -y -q chromium; \
+system-deps: ## Install Debian packages the tests need (chromium for browser tests, kubectl for manifests)
+	@missing=""; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	command -v kubectl >/dev/null || missing="$$missing kubectl"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -q && apt-get install -y -q $$missing; \
 	fi
 
 lint: install ## Run ruff (lint + format check) and mypy on every package
