@@ -1,0 +1,1 @@
+"""The Streamlit app: canvas preprocessing, registry and inference clients, pages."""
