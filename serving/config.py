@@ -1,0 +1,77 @@
+"""The inference server's settings (`python -m serving --help` lists them)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from serving.settings import Setting, load_settings, parse_bool, parse_list
+
+SERVER_SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "SERVING_HOST", "127.0.0.1", "Interface to listen on."),
+    Setting("port", "SERVING_PORT", "8008", "TCP port of the REST API.", int),
+    Setting("max_body_bytes", "SERVING_MAX_BODY_BYTES", str(64 * 1024 * 1024),
+            "Largest request body accepted; bigger bodies get 413.", int),
+    Setting("auth_token", "SERVING_AUTH_TOKEN", "",
+            "When set, /v2/repository/* requires `Authorization: Bearer <token>`."),
+    Setting("s3_endpoint", "AWS_S3_ENDPOINT", "http://localhost:9000",
+            "The one S3 endpoint artifacts are fetched from."),
+    Setting("bucket", "AWS_S3_BUCKET", "models", "S3 bucket artifacts may come from."),
+    Setting("extra_buckets", "SERVING_ALLOWED_BUCKETS", "",
+            "Further allowed S3 buckets, comma-separated.", parse_list),
+    Setting("access_key", "AWS_ACCESS_KEY_ID", "demo-access-key", "S3 access key."),
+    Setting("secret_key", "AWS_SECRET_ACCESS_KEY", "demo-secret-key", "S3 secret key."),
+    Setting("region", "AWS_DEFAULT_REGION", "us-east-1", "S3 region."),
+    Setting("s3_timeout", "SERVING_S3_TIMEOUT", "5",
+            "Seconds to wait for S3 to connect or answer before a load fails.", float),
+    Setting("max_artifact_bytes", "SERVING_MAX_ARTIFACT_BYTES", str(512 * 1024 * 1024),
+            "Largest model or golden file fetched; bigger artifacts are refused.", int),
+    Setting("golden_atol", "SERVING_GOLDEN_ATOL", "1e-4",
+            "Absolute tolerance when comparing a model's outputs with its golden file.", float),
+    Setting("golden_rtol", "SERVING_GOLDEN_RTOL", "1e-3",
+            "Relative tolerance when comparing a model's outputs with its golden file.", float),
+    Setting("ort_threads", "SERVING_ORT_THREADS", "1",
+            "onnxruntime intra-op threads per model (0 = onnxruntime's default).", int),
+    Setting("inline_max_rows", "SERVING_INLINE_MAX_ROWS", "16",
+            "Requests with at most this many rows run on the event loop; bigger ones on a "
+            "worker thread so they do not stall other requests.", int),
+    Setting("access_log", "SERVING_ACCESS_LOG", "false", "Log every request.", parse_bool),
+    Setting("log_level", "SERVING_LOG_LEVEL", "info", "Log level (debug, info, warning)."),
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    """Resolved inference server settings."""
+
+    host: str = "127.0.0.1"
+    port: int = 8008
+    max_body_bytes: int = 64 * 1024 * 1024
+    auth_token: str = ""
+    s3_endpoint: str = "http://localhost:9000"
+    bucket: str = "models"
+    extra_buckets: tuple[str, ...] = ()
+    access_key: str = "demo-access-key"
+    secret_key: str = "demo-secret-key"
+    region: str = "us-east-1"
+    s3_timeout: float = 5.0
+    max_artifact_bytes: int = 512 * 1024 * 1024
+    golden_atol: float = 1e-4
+    golden_rtol: float = 1e-3
+    ort_threads: int = 1
+    inline_max_rows: int = 16
+    access_log: bool = False
+    log_level: str = "info"
+
+    @classmethod
+    def from_args(
+        cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
+    ) -> ServerSettings:
+        """Build from CLI flags, then env vars, then defaults."""
+        description = "Open Inference Protocol v2 server for ONNX models (onnxruntime)."
+        values = load_settings("python -m serving", description, SERVER_SETTINGS, argv, environ)
+        return cls(**values)
+
+    @property
+    def allowed_buckets(self) -> frozenset[str]:
+        return frozenset({self.bucket, *self.extra_buckets})

@@ -1,0 +1,194 @@
+"""Loading a model: fetch from S3, verify, check it fits onnxruntime, run its golden file.
+
+Nothing here touches HTTP. `LoadSpec.from_parameters` reads the repository extension's
+load `parameters` (see serving/README.md for the format); `ModelLoader.load` does every
+check before the model can serve a single request.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import onnx
+import orjson
+from google.protobuf.message import DecodeError
+
+from serving.artifacts import ArtifactStore
+from serving.compat import domain_name, runtime_support
+from serving.errors import BadRequest, LoadRefused
+from serving.golden import GoldenCase, verify_golden
+from serving.model import OnnxModel
+from serving.tensors import DATATYPES
+
+SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SPEC_KEYS = ("uri", "version", "sha256", "golden_uri", "owner")
+PROPERTY_KEYS = ("registered_model", "model_version_name")
+IGNORED_KEYS = ("unload_dependents",)
+
+
+@dataclass(frozen=True)
+class LoadSpec:
+    """What to load under a model name, and what it must satisfy."""
+
+    uri: str
+    version: str = "1"
+    sha256: str | None = None
+    golden_uri: str | None = None
+    owner: str | None = None
+    properties: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_parameters(
+        cls, parameters: Mapping[str, Any], previous: LoadSpec | None = None
+    ) -> LoadSpec:
+        """Read load parameters (a Triton-style `config` JSON string may carry them too).
+
+        Without a `uri`, the previous load's spec is reused (Triton's "reload").
+        """
+        values = merged_parameters(parameters)
+        if "uri" not in values:
+            if previous is None:
+                raise BadRequest("load needs the parameter 'uri' (s3://bucket/key of the model)")
+            return previous
+        sha256 = values.get("sha256")
+        if sha256 is not None and not SHA256.match(sha256.lower()):
+            raise BadRequest("parameter 'sha256' must be 64 hexadecimal digits")
+        return cls(
+            uri=values["uri"],
+            version=values.get("version", "1"),
+            sha256=sha256.lower() if sha256 else None,
+            golden_uri=values.get("golden_uri"),
+            owner=values.get("owner"),
+            properties={key: values[key] for key in PROPERTY_KEYS if key in values},
+        )
+
+
+def merged_parameters(parameters: Mapping[str, Any]) -> dict[str, str]:
+    """Flatten `parameters` (and an embedded `config` JSON object) into checked strings."""
+    values = dict(parameters)
+    config = values.pop("config", None)
+    if config is not None:
+        values = {**config_parameters(config), **values}
+    for key in IGNORED_KEYS:
+        values.pop(key, None)
+    unknown = sorted(key for key in values if key not in (*SPEC_KEYS, *PROPERTY_KEYS))
+    if any(key.startswith("file:") for key in unknown):
+        raise BadRequest("model files cannot be uploaded; give an s3:// 'uri' instead")
+    if unknown:
+        raise BadRequest(f"unknown load parameter(s) {unknown}; known: {list(SPEC_KEYS)}")
+    return {key: scalar_text(key, value) for key, value in values.items()}
+
+
+def config_parameters(config: Any) -> dict[str, Any]:
+    if isinstance(config, str):
+        try:
+            config = orjson.loads(config)
+        except orjson.JSONDecodeError:
+            raise BadRequest("parameter 'config' must be a JSON object") from None
+    if not isinstance(config, dict):
+        raise BadRequest("parameter 'config' must be a JSON object")
+    return config
+
+
+def scalar_text(key: str, value: Any) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int):
+        raise BadRequest(f"load parameter {key!r} must be a string")
+    text = str(value)
+    if not text or len(text) > 2048:
+        raise BadRequest(f"load parameter {key!r} must be 1..2048 characters")
+    return text
+
+
+@dataclass(frozen=True)
+class LoaderSettings:
+    threads: int = 1
+    golden_atol: float = 1e-4
+    golden_rtol: float = 1e-3
+
+
+class ModelLoader:
+    """Turns a LoadSpec into a checked, warmed-up OnnxModel (blocking; run it in a thread)."""
+
+    def __init__(self, store: ArtifactStore, settings: LoaderSettings) -> None:
+        self.store = store
+        self.settings = settings
+
+    def load(self, name: str, spec: LoadSpec) -> OnnxModel:
+        for uri in (spec.uri, spec.golden_uri):
+            if uri is not None:
+                self.store.vet(uri)
+        model_bytes = self.store.fetch(spec.uri)
+        digest = checked_digest(spec, model_bytes)
+        proto = parsed_onnx(spec.uri, model_bytes)
+        runtime_support().check(proto)
+        properties = model_properties(spec, proto, digest)
+        model = self._session(name, spec, model_bytes, properties)
+        if spec.golden_uri:
+            self._verify_golden(model, spec.golden_uri)
+        else:
+            warm_up(model)
+        return model
+
+    def _session(
+        self, name: str, spec: LoadSpec, model_bytes: bytes, properties: dict[str, str]
+    ) -> OnnxModel:
+        try:
+            return OnnxModel.from_bytes(
+                name, spec.version, model_bytes, self.settings.threads, properties
+            )
+        except Exception as exc:
+            raise LoadRefused(f"onnxruntime cannot load {spec.uri}: {exc}") from None
+
+    def _verify_golden(self, model: OnnxModel, golden_uri: str) -> None:
+        case = GoldenCase.from_bytes(self.store.fetch(golden_uri), model, golden_uri)
+        settings = self.settings
+        verify_golden(model, case, settings.golden_atol, settings.golden_rtol, golden_uri)
+
+
+def checked_digest(spec: LoadSpec, model_bytes: bytes) -> str:
+    digest = hashlib.sha256(model_bytes).hexdigest()
+    if spec.sha256 is not None and digest != spec.sha256:
+        raise LoadRefused(
+            f"sha256 mismatch for {spec.uri}: the artifact has {digest}, the registry "
+            f"records {spec.sha256} (tampered or replaced artifact)"
+        )
+    return digest
+
+
+def parsed_onnx(uri: str, model_bytes: bytes) -> onnx.ModelProto:
+    try:
+        proto = onnx.load_model_from_string(model_bytes)
+    except (DecodeError, ValueError, RuntimeError) as exc:
+        raise LoadRefused(f"{uri} is not an ONNX model: {exc}") from None
+    if not proto.graph.node and not proto.graph.output:
+        raise LoadRefused(f"{uri} is not an ONNX model: it has no graph")
+    if any(tensor.data_location == onnx.TensorProto.EXTERNAL for tensor in proto.graph.initializer):
+        raise LoadRefused(f"{uri} refers to external data files, which are not fetched")
+    return proto
+
+
+def model_properties(spec: LoadSpec, proto: onnx.ModelProto, digest: str) -> dict[str, str]:
+    opsets = ",".join(f"{domain_name(o.domain)}:{o.version}" for o in proto.opset_import)
+    properties = {"artifact_uri": spec.uri, "sha256": digest, "ir_version": str(proto.ir_version)}
+    properties["opsets"] = opsets
+    if spec.golden_uri:
+        properties["golden_uri"] = spec.golden_uri
+    return {**properties, **spec.properties}
+
+
+def warm_up(model: OnnxModel) -> None:
+    """One run on zeros (free dimensions = 1) so the first client request is not the slow one."""
+    feeds = {
+        spec.name: np.zeros([max(dim, 1) for dim in spec.shape], DATATYPES[spec.datatype])
+        for spec in model.inputs
+        if spec.datatype in DATATYPES
+    }
+    if len(feeds) == len(model.inputs):
+        with contextlib.suppress(Exception):  # a model that cannot run zeros still loads
+            model.run(feeds, [spec.name for spec in model.outputs])

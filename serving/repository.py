@@ -1,0 +1,124 @@
+"""The model repository: model name → loaded model, plus the index of every model it knows.
+
+Touched only from the event loop, so plain dicts suffice; loads of one name are serialised
+with a per-name lock. A failed reload leaves the previous version serving.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from serving.errors import BadRequest, ModelNotFound, ModelNotReady
+from serving.loader import LoadSpec
+from serving.model import OnnxModel
+
+MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,252}$")
+
+
+class ModelState(StrEnum):
+    READY = "READY"
+    LOADING = "LOADING"
+    UNAVAILABLE = "UNAVAILABLE"
+
+
+@dataclass
+class IndexEntry:
+    """One row of `POST /v2/repository/index` (Triton's fields plus `owner`)."""
+
+    name: str
+    version: str
+    state: ModelState
+    reason: str = ""
+    owner: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {
+            "name": self.name,
+            "version": self.version,
+            "state": self.state.value,
+            "reason": self.reason,
+        }
+        if self.owner is not None:
+            row["owner"] = self.owner
+        return row
+
+
+def checked_name(name: str) -> str:
+    if not MODEL_NAME.match(name):
+        raise BadRequest(
+            f"bad model name {name!r}: use 1-253 letters, digits, '.', '_' or '-', "
+            "starting with a letter or digit"
+        )
+    return name
+
+
+@dataclass
+class ModelRepository:
+    """Name → serving model, and name → index entry (including unloaded and failed ones)."""
+
+    models: dict[str, OnnxModel] = field(default_factory=dict)
+    entries: dict[str, IndexEntry] = field(default_factory=dict)
+    specs: dict[str, LoadSpec] = field(default_factory=dict)
+    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+
+    def get(self, name: str, version: str | None = None) -> OnnxModel:
+        """The serving model; ModelNotReady while its first load runs, else ModelNotFound."""
+        model = self.models.get(name)
+        if model is None:
+            raise self._absent(name)
+        if version is not None and version != model.version:
+            raise ModelNotFound(
+                f"model {name!r} has no version {version!r} (serving version {model.version!r})"
+            )
+        return model
+
+    def _absent(self, name: str) -> ModelNotFound | ModelNotReady:
+        entry = self.entries.get(name)
+        if entry is not None and entry.state is ModelState.LOADING:
+            return ModelNotReady(f"model {name!r} is loading")
+        if entry is not None and entry.reason:
+            return ModelNotFound(f"model {name!r} is not loaded ({entry.reason})")
+        return ModelNotFound(f"model {name!r} is not loaded")
+
+    def lock(self, name: str) -> asyncio.Lock:
+        return self.locks.setdefault(name, asyncio.Lock())
+
+    def index(self, ready_only: bool = False) -> list[IndexEntry]:
+        entries = sorted(self.entries.values(), key=lambda entry: entry.name)
+        return [e for e in entries if e.state is ModelState.READY or not ready_only]
+
+    def mark_loading(self, name: str, spec: LoadSpec) -> None:
+        current = self.models.get(name)
+        if current is None:
+            self.entries[name] = IndexEntry(name, spec.version, ModelState.LOADING, "", spec.owner)
+        else:
+            self.entries[name].reason = f"loading version {spec.version!r}"
+
+    def install(self, model: OnnxModel, spec: LoadSpec) -> None:
+        self.models[model.name] = model
+        self.specs[model.name] = spec
+        entry = IndexEntry(model.name, model.version, ModelState.READY, "", spec.owner)
+        self.entries[model.name] = entry
+
+    def mark_failed(self, name: str, spec: LoadSpec, reason: str) -> None:
+        self.specs.setdefault(name, spec)
+        current = self.models.get(name)
+        if current is None:
+            self.entries[name] = IndexEntry(
+                name, spec.version, ModelState.UNAVAILABLE, reason, spec.owner
+            )
+        else:
+            self.entries[name].reason = f"loading version {spec.version!r} failed: {reason}"
+
+    def unload(self, name: str) -> None:
+        """Stop serving `name`; ModelNotFound when it is neither served nor known."""
+        entry = self.entries.get(name)
+        if entry is None:
+            raise ModelNotFound(f"model {name!r} is not loaded")
+        self.models.pop(name, None)
+        entry.state = ModelState.UNAVAILABLE
+        entry.reason = "unloaded"
