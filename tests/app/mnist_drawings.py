@@ -39,7 +39,7 @@ def mnist_dir() -> Path:
         local
         if (local / "t10k-labels-idx1-ubyte.gz").exists()
         else REPO.parent / "shared" / "data" / "mnist"
-    )  # noqa: E501
+    )
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -128,7 +128,7 @@ def render_enlarged(
     cols = slice(max(left, 0), min(left + size, CANVAS))
     alpha[rows, cols] = enlarged[
         rows.start - top : rows.stop - top, cols.start - left : cols.stop - left
-    ]  # noqa: E501
+    ]
     white = np.full_like(alpha, 255)
     return np.dstack([white, white, white, alpha])
 

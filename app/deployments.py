@@ -1,0 +1,165 @@
+"""What is deployed, as the registry tells it: InferenceServices with their version and endpoint.
+
+The app never hard-codes an endpoint. It asks the registry for the InferenceServices of its
+ServingEnvironment, and reads each one's desired state, the model version it serves, the
+state the controller last observed (its newest ServeModel) and the endpoint the controller
+wrote into the `url` customProperty.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from app.errors import NothingDeployed, ServingEnvironmentMissing
+from app.properties import string_property
+from app.registry_client import RegistryClient, Resource
+
+DEPLOYED = "DEPLOYED"
+UNDEPLOYED = "UNDEPLOYED"
+ENDPOINT_PROPERTY = "url"
+
+
+@dataclass(frozen=True)
+class Deployment:
+    """One InferenceService of the serving environment, joined with what it serves."""
+
+    service_id: str
+    service_name: str
+    model_id: str
+    model_name: str
+    version_id: str | None
+    version_name: str
+    runtime: str
+    desired_state: str
+    observed_state: str | None
+    endpoint: str | None
+
+    @property
+    def label(self) -> str:
+        """How the pages name it: model, version and InferenceService."""
+        return f"{self.model_name} {self.version_name} · {self.service_name}"
+
+    @property
+    def infer_url(self) -> str | None:
+        """The Open Inference Protocol infer URL of the endpoint, or None without endpoint."""
+        return infer_url(self.endpoint, self.service_name) if self.endpoint else None
+
+    @property
+    def status(self) -> str:
+        """desired vs observed in a word: serving, deploying, failed, undeploying, undeployed."""
+        return deployment_status(self.desired_state, self.observed_state, self.endpoint)
+
+
+def infer_url(endpoint: str, service_name: str) -> str:
+    """`.../v2/models/<name>/infer` from an endpoint given as server, model or infer URL."""
+    base = endpoint.rstrip("/")
+    if base.endswith("/infer"):
+        return base
+    if "/v2/models/" in base:
+        return f"{base}/infer"
+    return f"{base}/v2/models/{service_name}/infer"
+
+
+def deployment_status(desired: str, observed: str | None, endpoint: str | None) -> str:
+    """Compare what the registry wants with what the controller last reported."""
+    if observed == "FAILED":
+        return "failed"
+    running = observed in ("RUNNING", "COMPLETE")
+    if desired == DEPLOYED:
+        return "serving" if running and endpoint else "deploying"
+    return "undeploying" if observed in ("RUNNING", "NEW") else "undeployed"
+
+
+def find_environment_id(registry: RegistryClient, environment: str) -> str:
+    """The id of the ServingEnvironment; ServingEnvironmentMissing when it does not exist."""
+    found = registry.serving_environment(environment)
+    if found is None:
+        raise ServingEnvironmentMissing(environment)
+    return str(found["id"])
+
+
+def list_deployments(registry: RegistryClient, environment: str) -> list[Deployment]:
+    """Every InferenceService of the environment (any desired state), oldest first."""
+    services = registry.inference_services(find_environment_id(registry, environment))
+    names = _NameCache(registry)
+    return [_deployment(registry, names, service) for service in services]
+
+
+def deployed(registry: RegistryClient, environment: str) -> list[Deployment]:
+    """The InferenceServices whose desired state is DEPLOYED; NothingDeployed when none is."""
+    found = [d for d in list_deployments(registry, environment) if d.desired_state == DEPLOYED]
+    if not found:
+        raise NothingDeployed(environment)
+    return found
+
+
+def _deployment(registry: RegistryClient, names: _NameCache, service: Resource) -> Deployment:
+    service_id = str(service["id"])
+    version_id = service.get("modelVersionId")
+    model_id = str(service.get("registeredModelId", ""))
+    serves = registry.serve_models(service_id)
+    return Deployment(
+        service_id=service_id,
+        service_name=str(service.get("name") or f"inference service {service_id}"),
+        model_id=model_id,
+        model_name=names.model(model_id),
+        version_id=str(version_id) if version_id else None,
+        version_name=names.version(str(version_id)) if version_id else "latest",
+        runtime=str(service.get("runtime") or ""),
+        desired_state=str(service.get("desiredState") or DEPLOYED),
+        observed_state=str(serves[0].get("lastKnownState")) if serves else None,
+        endpoint=string_property(service, ENDPOINT_PROPERTY),
+    )
+
+
+class _NameCache:
+    """Names of registered models and versions, each read from the registry once."""
+
+    def __init__(self, registry: RegistryClient) -> None:
+        self._registry = registry
+        self._models: dict[str, str] = {}
+        self._versions: dict[str, str] = {}
+
+    def model(self, model_id: str) -> str:
+        if model_id not in self._models:
+            self._models[model_id] = str(self._registry.registered_model(model_id)["name"])
+        return self._models[model_id]
+
+    def version(self, version_id: str) -> str:
+        if version_id not in self._versions:
+            self._versions[version_id] = str(self._registry.model_version(version_id)["name"])
+        return self._versions[version_id]
+
+
+def service_name_for(model_name: str, version_name: str) -> str:
+    """A DNS-label name for a new InferenceService: `mnist-v2` for MNIST v2."""
+    slug = re.sub(r"[^a-z0-9]+", "-", f"{model_name}-{version_name}".lower()).strip("-")
+    return slug[:63].rstrip("-") or "model"
+
+
+def deploy_version(
+    registry: RegistryClient, environment: str, runtime: str, version: Resource, model_name: str
+) -> str:
+    """Mark `version` DEPLOYED: PATCH its InferenceService if it has one, else POST a new one.
+
+    Returns a sentence saying what was done; the controller does the actual deploying.
+    """
+    environment_id = find_environment_id(registry, environment)
+    version_id = str(version["id"])
+    for service in registry.inference_services(environment_id):
+        if str(service.get("modelVersionId")) == version_id:
+            registry.set_desired_state(str(service["id"]), version_id, runtime, DEPLOYED)
+            return f"InferenceService {service.get('name')} is now desired DEPLOYED."
+    name = service_name_for(model_name, str(version["name"]))
+    model_id = str(version["registeredModelId"])
+    registry.create_inference_service(environment_id, name, model_id, version_id, runtime)
+    return f"Created InferenceService {name}, desired DEPLOYED."
+
+
+def set_desired_state(registry: RegistryClient, deployment: Deployment, state: str) -> str:
+    """PATCH an InferenceService's desired state, exactly as the seed's curl did."""
+    registry.set_desired_state(
+        deployment.service_id, deployment.version_id, deployment.runtime, state
+    )
+    return f"InferenceService {deployment.service_name} is now desired {state}."

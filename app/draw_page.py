@@ -1,0 +1,145 @@
+"""The drawing page: draw a digit, see what every deployed model makes of it."""
+
+from __future__ import annotations
+
+import html
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+from PIL import Image
+
+from app.deployments import Deployment, deployed
+from app.errors import AppError
+from app.inference_client import Prediction, predict
+from app.preprocess import canvas_to_mnist
+from app.settings import AppSettings
+from app.ui import registry_client, show_error
+
+CANVAS_SIZE = 280
+STROKE_WIDTH = 18
+MODEL_VIEW_SIZE = 140
+
+DIGIT_STYLE = """
+<style>
+.predicted-digit {font-size: 5.5rem; font-weight: 700; line-height: 1; margin: 0.2rem 0;}
+.prediction-facts {color: rgba(128, 128, 128, 0.95); font-size: 0.9rem;}
+</style>
+"""
+
+
+def draw_page(settings: AppSettings) -> None:
+    st.title("Draw a digit")
+    st.caption(
+        "Draw one digit, 0 to 9, with the mouse (or a finger); every deployed model answers "
+        "the moment you lift it. The models were trained on MNIST and registered in the model "
+        "registry, which is where this page finds them."
+    )
+    st.html(DIGIT_STYLE)
+    image = drawing_and_model_view()
+    try:
+        with registry_client(settings) as registry:
+            deployments = deployed(registry, settings.environment)
+    except AppError as error:
+        show_error(error)
+        return
+    show_answers(deployments, image, settings)
+
+
+def drawing_and_model_view() -> np.ndarray | None:
+    """The canvas with its Clear button, and the 28×28 image the models will get."""
+    drawing_column, seen_column = st.columns([3, 2], gap="large")
+    with drawing_column:
+        rgba = drawing_canvas()
+    image = canvas_to_mnist(rgba) if rgba is not None else None
+    with seen_column:
+        st.markdown("**What the model sees**")
+        if image is None:
+            st.caption("Nothing drawn yet: the models get a 28×28 picture of your digit.")
+        else:
+            st.image(model_view(image), width=MODEL_VIEW_SIZE)
+            st.caption("28×28, cropped, scaled to 20 px and centred by mass, as MNIST was made.")
+    return image
+
+
+def drawing_canvas() -> np.ndarray | None:
+    """A 280×280 black canvas with a thick white pen; its RGBA pixels, or None before drawing."""
+    from streamlit_drawable_canvas import (
+        st_canvas,
+    )  # registers its component: needs `streamlit run`
+
+    generation = st.session_state.setdefault("canvas_generation", 0)
+    result = st_canvas(
+        stroke_width=STROKE_WIDTH,
+        stroke_color="#FFFFFF",
+        background_color="#000000",
+        height=CANVAS_SIZE,
+        width=CANVAS_SIZE,
+        drawing_mode="freedraw",
+        return_image_data=True,
+        key=f"digit-canvas-{generation}",
+    )
+    st.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas)
+    rgba = result.image_data
+    return None if rgba is None else np.asarray(rgba)
+
+
+def clear_canvas() -> None:
+    """A new canvas key: Streamlit mounts a fresh, empty canvas."""
+    st.session_state["canvas_generation"] = st.session_state.get("canvas_generation", 0) + 1
+
+
+def model_view(image: np.ndarray) -> Image.Image:
+    """The 28×28 input, enlarged with square pixels so people see it as the model does."""
+    pixels = (np.clip(image, 0.0, 1.0) * 255).astype(np.uint8)
+    size = (MODEL_VIEW_SIZE, MODEL_VIEW_SIZE)
+    return Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST)
+
+
+def show_answers(
+    deployments: list[Deployment], image: np.ndarray | None, settings: AppSettings
+) -> None:
+    """One column per deployed model, side by side, each with its answer or its problem."""
+    names = ", ".join(d.label for d in deployments)
+    st.subheader("Deployed models' answers" if len(deployments) > 1 else "The model's answer")
+    if image is None:
+        st.info(f"Deployed and waiting for your drawing: {names}.", icon=":material/draw:")
+        return
+    for column, deployment in zip(st.columns(len(deployments)), deployments, strict=True):
+        with column, st.container(border=True):
+            st.markdown(f"**{deployment.label}**")
+            try:
+                show_prediction(predict(deployment, image, timeout=settings.timeout))
+            except AppError as error:
+                show_error(error)
+
+
+def show_prediction(prediction: Prediction) -> None:
+    """The digit large, its confidence, all 10 probabilities, who answered and how fast."""
+    deployment = prediction.deployment
+    st.html(
+        f'<div class="predicted-digit" data-service="{html.escape(deployment.service_name)}">'
+        f"{prediction.digit}</div>"
+    )
+    st.markdown(f"confidence **{prediction.confidence:.1%}**")
+    st.bar_chart(probability_table(prediction), x="digit", y="probability", height=200)
+    st.html(f'<div class="prediction-facts">{html.escape(answer_facts(prediction))}</div>')
+
+
+def answer_facts(prediction: Prediction) -> str:
+    """Which version and InferenceService answered, and the round-trip latency."""
+    deployment = prediction.deployment
+    version = f"model {deployment.model_name} {deployment.version_name}"
+    served = prediction.model_version
+    if served and served not in (deployment.version_name, deployment.version_id):
+        version += f" (server reports version {served})"
+    return (
+        f"{version} · InferenceService {deployment.service_name} · "
+        f"round trip {prediction.latency_ms:.0f} ms"
+    )
+
+
+def probability_table(prediction: Prediction) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"digit": [str(d) for d in range(10)], "probability": list(prediction.probabilities)}
+    )

@@ -1,0 +1,121 @@
+"""Ask a deployed model what digit a 28×28 image is, over the Open Inference Protocol v2.
+
+`POST {endpoint}/v2/models/<name>/infer` with the image as the FP32 input `x` [1, 28, 28];
+the answer's `probabilities` output holds the 10 class probabilities.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import numpy as np
+
+from app.deployments import Deployment
+from app.errors import EndpointPending, InferenceFailed, InferenceUnavailable
+
+INPUT_NAME = "x"
+OUTPUT_NAME = "probabilities"
+CLASSES = 10
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """What one deployment answered, and how long the round trip took."""
+
+    deployment: Deployment
+    probabilities: tuple[float, ...]
+    latency_ms: float
+    model_version: str | None
+
+    @property
+    def digit(self) -> int:
+        return int(np.argmax(self.probabilities))
+
+    @property
+    def confidence(self) -> float:
+        return float(max(self.probabilities))
+
+
+def infer_request(image: np.ndarray) -> dict[str, Any]:
+    """The OIP request body for one 28×28 image."""
+    if image.shape != (28, 28):
+        raise ValueError(f"expected a 28×28 image, got shape {image.shape}")
+    data = np.asarray(image, dtype=np.float32).ravel().tolist()
+    return {"inputs": [{"name": INPUT_NAME, "shape": [1, 28, 28], "datatype": "FP32",
+                        "data": data}]}  # fmt: skip
+
+
+def probabilities_from(answer: object) -> tuple[float, ...]:
+    """The 10 probabilities in an OIP answer; ValueError saying what is wrong otherwise."""
+    outputs = answer.get("outputs") if isinstance(answer, dict) else None
+    if not isinstance(outputs, list) or not outputs:
+        raise ValueError("the answer has no outputs")
+    named = [o for o in outputs if isinstance(o, dict) and o.get("name") == OUTPUT_NAME]
+    output = named[0] if named else outputs[0]
+    data = output.get("data") if isinstance(output, dict) else None
+    if not isinstance(data, list) or len(data) != CLASSES:
+        raise ValueError(f"expected {CLASSES} probabilities, got {_describe(data)}")
+    return tuple(float(p) for p in data)
+
+
+def _describe(data: object) -> str:
+    return f"{len(data)} values" if isinstance(data, list) else type(data).__name__
+
+
+def predict(deployment: Deployment, image: np.ndarray, timeout: float = 10.0) -> Prediction:
+    """Send `image` to the deployment's endpoint; raise an AppError when that fails."""
+    url = deployment.infer_url
+    if url is None:
+        raise EndpointPending(deployment.service_name)
+    started = time.perf_counter()
+    answer = _post(url, infer_request(image), deployment.service_name, timeout)
+    latency_ms = (time.perf_counter() - started) * 1000
+    try:
+        probabilities = probabilities_from(answer)
+    except ValueError as exc:
+        raise InferenceFailed(deployment.service_name, str(exc)) from exc
+    version = answer.get("model_version") if isinstance(answer, dict) else None
+    return Prediction(deployment, probabilities, latency_ms, str(version) if version else None)
+
+
+def _post(url: str, body: dict[str, Any], service: str, timeout: float) -> object:
+    try:
+        response = httpx.post(url, json=body, timeout=timeout)
+    except httpx.HTTPError as exc:
+        raise InferenceUnavailable(_server_of(url)) from exc
+    if not response.is_success:
+        detail = f"HTTP {response.status_code}: {_error_text(response)}"
+        raise InferenceFailed(service, detail, response.status_code)
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise InferenceFailed(service, "the answer is not JSON") from exc
+
+
+def _server_of(url: str) -> str:
+    return url.split("/v2/", 1)[0]
+
+
+def _error_text(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200] or response.reason_phrase
+    if isinstance(body, dict) and "error" in body:
+        return str(body["error"])
+    return str(body)[:200]
+
+
+def model_ready(deployment: Deployment, timeout: float = 5.0) -> bool | None:
+    """The model's OIP readiness (`GET .../ready`): True, False, or None when nobody answers."""
+    url = deployment.infer_url
+    if url is None:
+        return False
+    try:
+        response = httpx.get(url.removesuffix("/infer") + "/ready", timeout=timeout)
+    except httpx.HTTPError:
+        return None
+    return response.status_code == 200

@@ -1,0 +1,200 @@
+"""The Registry page: models → versions → artifacts, and the InferenceServices, with deploy buttons.
+
+The seed had "no GUI web application to display the metadata"; this is one. Deploy and
+undeploy only write the desired state to the registry (the seed's POST / PATCH); the model
+controller does the rest, and the InferenceServices section refreshes itself to show it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+import streamlit as st
+
+from app.deployments import (
+    DEPLOYED,
+    UNDEPLOYED,
+    Deployment,
+    deploy_version,
+    list_deployments,
+    set_desired_state,
+)
+from app.errors import AppError, ServingEnvironmentMissing
+from app.properties import ReadableProperty, grouped_properties
+from app.registry_client import RegistryClient, Resource
+from app.registry_view import (
+    STATUS_COLOURS,
+    artifact_facts,
+    format_time,
+    model_rows,
+    properties_markdown,
+    version_rows,
+)
+from app.settings import AppSettings
+from app.ui import registry_client, show_error
+
+log = logging.getLogger("app")
+REFRESH_SECONDS = 1.5
+NOTICE = "registry_notice"
+
+
+def registry_page(settings: AppSettings) -> None:
+    st.title("Model registry")
+    st.caption(
+        f"What the model registry at {settings.registry_url} holds, read through its "
+        "Kubeflow Model Registry REST API. Deploying only records the desired state; the "
+        "model controller notices it and loads or unloads the model in the inference server."
+    )
+    inference_services_section(settings)
+    registered_models_section(settings)
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def inference_services_section(settings: AppSettings) -> None:
+    """The serving environment's InferenceServices, refreshed every REFRESH_SECONDS."""
+    st.subheader(f"InferenceServices in serving environment “{settings.environment}”")
+    show_notice()
+    try:
+        with registry_client(settings) as registry:
+            deployments = list_deployments(registry, settings.environment)
+    except AppError as error:
+        show_error(error)
+        return
+    if not deployments:
+        st.info("No InferenceService yet: deploy a version from the list of models below.")
+    for deployment in deployments:
+        inference_service_row(deployment, settings)
+
+
+def inference_service_row(deployment: Deployment, settings: AppSettings) -> None:
+    """Name and version, desired vs observed state, endpoint, and the deploy/undeploy button."""
+    with st.container(border=True, key=f"service-{deployment.service_id}"):
+        name, states, endpoint, action = st.columns([3, 3, 4, 2], vertical_alignment="center")
+        name.markdown(f"**{deployment.service_name}** · {deployment.model_name} "
+                      f"{deployment.version_name}  \nid {deployment.service_id}, "
+                      f"runtime {deployment.runtime or '—'}")  # fmt: skip
+        with states:
+            st.badge(deployment.status, color=STATUS_COLOURS.get(deployment.status, "gray"))  # type: ignore[arg-type]
+            st.caption(f"desired {deployment.desired_state} · observed "
+                       f"{deployment.observed_state or 'nothing yet'}")  # fmt: skip
+        endpoint.code(deployment.endpoint or "no endpoint yet", language=None)
+        flip = UNDEPLOYED if deployment.desired_state == DEPLOYED else DEPLOYED
+        action.button(
+            "Undeploy" if flip == UNDEPLOYED else "Deploy",
+            key=f"flip-{deployment.service_id}",
+            on_click=run_action,
+            args=(settings, lambda registry: set_desired_state(registry, deployment, flip)),
+        )
+
+
+def registered_models_section(settings: AppSettings) -> None:
+    st.subheader("Registered models")
+    try:
+        with registry_client(settings) as registry:
+            show_models(registry, settings)
+    except AppError as error:
+        show_error(error)
+
+
+def show_models(registry: RegistryClient, settings: AppSettings) -> None:
+    models = registry.registered_models()
+    if not models:
+        st.info("No registered model yet: run `make demo`, or the notebooks with `make lab`.")
+        return
+    st.dataframe(model_rows(models), hide_index=True)
+    by_id = {str(m["id"]): m for m in models}
+    chosen = st.selectbox(
+        "Model", list(by_id), format_func=lambda i: f"{by_id[i]['name']} (id {i})", key="model"
+    )
+    model = by_id[chosen or next(iter(by_id))]
+    versions = registry.model_versions(str(model["id"]))
+    deployments = deployments_or_none(registry, settings.environment)
+    st.markdown(f"**Versions of {model['name']}**")
+    st.dataframe(version_rows(versions, deployments), hide_index=True)
+    for newest_first, version in enumerate(reversed(versions)):
+        title = f"{model['name']} {version['name']} (version id {version['id']})"
+        with st.expander(title, expanded=newest_first == 0):
+            show_version(registry, settings, version, str(model["name"]))
+
+
+def deployments_or_none(registry: RegistryClient, environment: str) -> list[Deployment]:
+    """The InferenceServices, or none when the serving environment does not exist yet."""
+    try:
+        return list_deployments(registry, environment)
+    except ServingEnvironmentMissing:
+        return []
+
+
+def show_version(
+    registry: RegistryClient, settings: AppSettings, version: Resource, model_name: str
+) -> None:
+    """A version's facts, properties and artifacts, and a button to deploy it."""
+    facts = [
+        f"state {version.get('state', '')}",
+        f"created {format_time(version.get('createTimeSinceEpoch'))}",
+    ]
+    if version.get("author"):
+        facts.append(f"author {version['author']}")
+    st.caption(" · ".join(facts))
+    if version.get("description"):
+        st.markdown(str(version["description"]))
+    show_properties(version.get("customProperties"))
+    for artifact in registry.artifacts(str(version["id"])):
+        show_artifact(artifact)
+    st.button(
+        f"Deploy {version['name']}",
+        key=f"deploy-{version['id']}",
+        type="primary",
+        on_click=run_action,
+        args=(settings, lambda r: deploy_version(r, settings.environment, settings.runtime,
+                                                 version, model_name)),
+    )  # fmt: skip
+
+
+def show_artifact(artifact: Resource) -> None:
+    kind = artifact.get("artifactType", "artifact")
+    st.markdown(f"**{kind} {artifact.get('name', '')}** (artifact id {artifact.get('id')})")
+    st.markdown("\n".join(f"- {label}: `{value}`" for label, value in artifact_facts(artifact)))
+    show_properties(artifact.get("customProperties"))
+
+
+def show_properties(custom: object) -> None:
+    """customProperties by group: short ones in a table, JSON and multi-line text laid out."""
+    groups = grouped_properties(custom if isinstance(custom, dict) else None)
+    for group, properties in groups.items():
+        st.markdown(f"*{group}*")
+        short = [p for p in properties if p.layout in ("number", "code", "plain")]
+        if short:
+            st.markdown(properties_markdown(short))
+        for prop in properties:
+            show_long_property(prop)
+
+
+def show_long_property(prop: ReadableProperty) -> None:
+    if prop.layout == "json":
+        st.caption(prop.name)
+        st.json(prop.value, expanded=1)
+    elif prop.layout == "text":
+        st.caption(prop.name)
+        st.code(str(prop.value), language="text")
+
+
+def run_action(settings: AppSettings, action: Callable[[RegistryClient], str]) -> None:
+    """A button's registry write; its outcome is shown as the notice above the services."""
+    try:
+        with registry_client(settings) as registry:
+            st.session_state[NOTICE] = ("success", action(registry))
+    except AppError as error:
+        st.session_state[NOTICE] = ("error", str(error))
+    except Exception as error:  # noqa: BLE001 - a callback must never show a traceback
+        log.exception("registry action failed")
+        st.session_state[NOTICE] = ("error", f"The action failed unexpectedly ({error}).")
+
+
+def show_notice() -> None:
+    kind, message = st.session_state.get(NOTICE, (None, None))
+    if kind == "success":
+        st.success(message, icon=":material/check_circle:")
+    elif kind == "error":
+        st.error(message, icon=":material/error:")

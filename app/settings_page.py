@@ -1,0 +1,54 @@
+"""The Settings page: every setting with its env var and value, and whether the parts answer."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app.deployments import Deployment, list_deployments
+from app.errors import AppError
+from app.inference_client import model_ready
+from app.settings import SETTINGS, AppSettings
+from app.ui import registry_client, show_error
+
+
+def settings_page(settings: AppSettings) -> None:
+    st.title("Settings")
+    st.caption(
+        "Set these as environment variables before starting the app, or as flags after `--`: "
+        "`streamlit run app/streamlit_app.py -- --registry-url http://host:8080`."
+    )
+    st.dataframe(settings_rows(settings), hide_index=True)
+    st.subheader("Connections")
+    try:
+        with registry_client(settings) as registry:
+            healthy = registry.healthy()
+            st.markdown(f"- model registry {settings.registry_url}: "
+                        f"{'answering' if healthy else 'not ready'}")  # fmt: skip
+            deployments = list_deployments(registry, settings.environment)
+    except AppError as error:
+        show_error(error)
+        return
+    for deployment in deployments:
+        st.markdown(f"- {deployment.label}: {endpoint_state(deployment, settings)}")
+
+
+def settings_rows(settings: AppSettings) -> list[dict[str, str]]:
+    """One row per setting: env var, the value in use, the default and what it is for."""
+    return [
+        {
+            "env var": setting.env,
+            "flag": setting.flag,
+            "value": str(getattr(settings, setting.name)),
+            "default": setting.default,
+            "what": setting.help,
+        }
+        for setting in SETTINGS
+    ]
+
+
+def endpoint_state(deployment: Deployment, settings: AppSettings) -> str:
+    if deployment.endpoint is None:
+        return f"desired {deployment.desired_state}, no endpoint"
+    ready = model_ready(deployment, settings.timeout)
+    answer = {True: "ready", False: "not ready", None: "not answering"}[ready]
+    return f"desired {deployment.desired_state}, endpoint {deployment.endpoint}: {answer}"

@@ -1,0 +1,53 @@
+"""Deployments as the registry describes them: endpoints, status words, new service names."""
+
+from __future__ import annotations
+
+import pytest
+
+from app.deployments import deployment_status, infer_url, service_name_for
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        "http://127.0.0.1:8008",
+        "http://127.0.0.1:8008/",
+        "http://127.0.0.1:8008/v2/models/mnist-e2e",
+        "http://127.0.0.1:8008/v2/models/mnist-e2e/infer",
+    ],
+    ids=["server", "server-slash", "model", "infer"],
+)
+def test_infer_url_accepts_server_model_or_infer_url(endpoint: str) -> None:
+    assert infer_url(endpoint, "mnist-e2e") == "http://127.0.0.1:8008/v2/models/mnist-e2e/infer"
+
+
+@pytest.mark.parametrize(
+    ("desired", "observed", "endpoint", "status"),
+    [
+        ("DEPLOYED", "RUNNING", "http://e", "serving"),
+        ("DEPLOYED", None, None, "deploying"),
+        ("DEPLOYED", "NEW", "http://e", "deploying"),
+        ("DEPLOYED", "RUNNING", None, "deploying"),
+        ("DEPLOYED", "FAILED", None, "failed"),
+        ("UNDEPLOYED", "RUNNING", "http://e", "undeploying"),
+        ("UNDEPLOYED", "CANCELED", None, "undeployed"),
+        ("UNDEPLOYED", None, None, "undeployed"),
+    ],
+)
+def test_deployment_status_compares_desired_and_observed(
+    desired: str, observed: str | None, endpoint: str | None, status: str
+) -> None:
+    assert deployment_status(desired, observed, endpoint) == status
+
+
+@pytest.mark.parametrize(
+    ("model", "version", "name"),
+    [
+        ("MNIST", "v2", "mnist-v2"),
+        ("My Model", "2024.01 (rc)", "my-model-2024-01-rc"),
+        ("x" * 70, "v1", "x" * 63),
+        ("", "", "model"),
+    ],  # fmt: skip
+)
+def test_service_name_for_makes_dns_label(model: str, version: str, name: str) -> None:
+    assert service_name_for(model, version) == name

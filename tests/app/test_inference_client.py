@@ -1,0 +1,50 @@
+"""The OIP request the app sends and how it reads the answer."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.inference_client import infer_request, probabilities_from
+
+
+def test_infer_request_sends_image_as_fp32_input_x() -> None:
+    image = np.linspace(0, 1, 784, dtype=np.float32).reshape(28, 28)
+    body = infer_request(image)
+    (tensor,) = body["inputs"]
+    assert tensor["name"] == "x"
+    assert tensor["shape"] == [1, 28, 28]
+    assert tensor["datatype"] == "FP32"
+    assert np.allclose(tensor["data"], image.ravel())
+
+
+def test_infer_request_rejects_wrong_shape() -> None:
+    with pytest.raises(ValueError, match="28×28"):
+        infer_request(np.zeros((28, 27), np.float32))
+
+
+def test_probabilities_from_reads_named_output() -> None:
+    answer = {"outputs": [{"name": "logits", "data": [9.0] * 10},
+                          {"name": "probabilities", "data": [0.1] * 10}]}  # fmt: skip
+    assert probabilities_from(answer) == (0.1,) * 10
+
+
+def test_probabilities_from_falls_back_to_first_output() -> None:
+    answer = {"outputs": [{"name": "output_0", "data": [0.0] * 9 + [1.0]}]}
+    assert probabilities_from(answer)[9] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("answer", "message"),
+    [
+        ({"error": "boom"}, "no outputs"),
+        ({"outputs": []}, "no outputs"),
+        ([1, 2], "no outputs"),
+        ({"outputs": [{"name": "probabilities", "data": [0.5, 0.5]}]}, "got 2 values"),
+        ({"outputs": [{"name": "probabilities"}]}, "got NoneType"),
+    ],
+    ids=["error", "empty", "list", "two-classes", "no-data"],
+)
+def test_probabilities_from_rejects_bad_answer(answer: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        probabilities_from(answer)
