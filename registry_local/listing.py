@@ -1,0 +1,145 @@
+"""List options (pageSize, orderBy, sortOrder, nextPageToken) and keyset pagination.
+
+The page token is opaque to clients: base64url of `[orderBy, sortOrder, sort value, id]` of
+the last item returned. The next page continues strictly after that (value, id) pair, so
+pages stay stable while entities are created and each page costs one index range scan.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Select, Table, and_, or_
+
+from registry_local.errors import BadRequest
+from registry_local.filter_query import Expression, parse_filter
+from registry_local.properties import check_text
+from registry_local.wire import ID_PATTERN
+
+ORDER_COLUMNS = {"ID": "id", "CREATE_TIME": "create_time", "LAST_UPDATE_TIME": "update_time"}
+SORT_ORDERS = ("ASC", "DESC")
+INT64_MAX = 2**63 - 1
+
+
+@dataclass(frozen=True)
+class ListQuery:
+    """Validated list parameters shared by every list endpoint."""
+
+    page_size: int | None = None
+    order_by: str = "ID"
+    descending: bool = False
+    after: tuple[int, int] | None = None  # (sort value, id) of the last item already seen
+    filter: Expression | None = None
+    name: str | None = None
+    external_id: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of rows and the token of the next one ('' on the last page)."""
+
+    rows: Sequence[Mapping[Any, Any]]
+    next_page_token: str
+    page_size: int
+
+
+def parse_list_query(params: Mapping[str, str]) -> ListQuery:
+    """Validate the list query parameters (400 on a bad value)."""
+    order_by = _choice(params, "orderBy", tuple(ORDER_COLUMNS)) or "ID"
+    sort_order = _choice(params, "sortOrder", SORT_ORDERS) or "ASC"
+    descending = sort_order == "DESC"
+    return ListQuery(
+        page_size=_page_size(params.get("pageSize")),
+        order_by=order_by,
+        descending=descending,
+        after=decode_token(params.get("nextPageToken") or "", order_by, descending),
+        filter=parse_filter(params.get("filterQuery")),
+        name=_text(params, "name"),
+        external_id=_text(params, "externalId"),
+    )
+
+
+def _choice(params: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str | None:
+    value = params.get(key)
+    if value in (None, ""):
+        return None
+    if value not in choices:
+        raise BadRequest(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+    return value
+
+
+def _page_size(value: str | None) -> int | None:
+    if value in (None, ""):
+        return None
+    if not ID_PATTERN.fullmatch(value):
+        raise BadRequest(f"pageSize must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _text(params: Mapping[str, str], key: str) -> str | None:
+    value = params.get(key)
+    return None if value is None else check_text(value, key)
+
+
+def encode_token(order_by: str, descending: bool, value: int, entity_id: int) -> str:
+    raw = orjson.dumps([order_by, "DESC" if descending else "ASC", value, entity_id])
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_token(token: str, order_by: str, descending: bool) -> tuple[int, int] | None:
+    """The (sort value, id) a token continues after; 400 when it is not one of ours."""
+    if not token:
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        order, direction, value, entity_id = orjson.loads(raw)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadRequest("invalid nextPageToken") from None
+    if not (_is_int64(value) and _is_int64(entity_id)):
+        raise BadRequest("invalid nextPageToken")
+    if (order, direction) != (order_by, "DESC" if descending else "ASC"):
+        raise BadRequest("nextPageToken was issued for another orderBy/sortOrder")
+    return value, entity_id
+
+
+def _is_int64(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= INT64_MAX
+
+
+def paginate(statement: Select[Any], table: Table, query: ListQuery) -> Select[Any]:
+    """Add ordering, the keyset condition and LIMIT pageSize+1 (to see if more follow)."""
+    sort_column = table.c[ORDER_COLUMNS[query.order_by]]
+    id_column = table.c.id
+    if query.after is not None:
+        statement = statement.where(_after(sort_column, id_column, query))
+    columns = [id_column] if query.order_by == "ID" else [sort_column, id_column]
+    statement = statement.order_by(*[c.desc() if query.descending else c.asc() for c in columns])
+    if query.page_size is not None:
+        statement = statement.limit(query.page_size + 1)
+    return statement
+
+
+def _after(sort_column: Any, id_column: Any, query: ListQuery) -> Any:
+    assert query.after is not None
+    value, last_id = query.after
+    if query.order_by == "ID":
+        return id_column < last_id if query.descending else id_column > last_id
+    if query.descending:
+        return and_(sort_column <= value, or_(sort_column < value, id_column < last_id))
+    return and_(sort_column >= value, or_(sort_column > value, id_column > last_id))
+
+
+def make_page(rows: Sequence[Mapping[Any, Any]], query: ListQuery) -> Page:
+    """Cut the extra row off and issue the token for the next page."""
+    if query.page_size is None or len(rows) <= query.page_size:
+        return Page(rows, "", query.page_size or len(rows))
+    rows = rows[: query.page_size]
+    last = rows[-1]
+    value = last[ORDER_COLUMNS[query.order_by]]
+    token = encode_token(query.order_by, query.descending, value, last["id"])
+    return Page(rows, token, query.page_size)

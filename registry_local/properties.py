@@ -1,0 +1,139 @@
+"""customProperties in upstream's typed encoding.
+
+On the wire every value names its type: `{"metadataType": "MetadataIntValue", "int_value":
+"42"}` (integers travel as strings). A validated map is kept as the JSON document clients get
+back, plus one typed row per scalar value for `filterQuery`.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from registry_local.errors import BadRequest
+
+MAX_NAME_LENGTH = 255
+INT_VALUE = re.compile(r"-?(?:[1-9][0-9]{0,8}|0)")
+
+# metadataType -> the keys its object carries besides metadataType
+VALUE_KEYS: dict[str, tuple[str, ...]] = {
+    "MetadataStringValue": ("string_value",),
+    "MetadataIntValue": ("int_value",),
+    "MetadataDoubleValue": ("double_value",),
+    "MetadataBoolValue": ("bool_value",),
+    "MetadataStructValue": ("struct_value",),
+    "MetadataProtoValue": ("type", "proto_value"),
+}
+
+
+@dataclass(frozen=True)
+class CustomProperties:
+    """A validated customProperties map: its JSON document and its typed rows."""
+
+    document: str
+    typed_rows: tuple[dict[str, Any], ...]
+
+
+def check_text(value: object, where: str) -> str:
+    """A JSON string without NUL characters (which PostgreSQL cannot store)."""
+    if not isinstance(value, str):
+        raise BadRequest(f"{where} must be a string")
+    if "\x00" in value:
+        raise BadRequest(f"{where} must not contain NUL characters")
+    return value
+
+
+def parse_custom_properties(raw: object) -> CustomProperties:
+    """Validate a customProperties object; raise BadRequest on anything upstream rejects."""
+    if not isinstance(raw, dict):
+        raise BadRequest("customProperties must be an object")
+    clean: dict[str, dict[str, Any]] = {}
+    rows: list[dict[str, Any]] = []
+    for name, value in raw.items():
+        check_property_name(name)
+        clean[name] = parse_value(name, value)
+        row = typed_row(name, clean[name])
+        if row is not None:
+            rows.append(row)
+    return CustomProperties(orjson.dumps(clean).decode(), tuple(rows))
+
+
+def check_property_name(name: str) -> None:
+    check_text(name, "a customProperties key")
+    if not 0 < len(name) <= MAX_NAME_LENGTH:
+        raise BadRequest(f"customProperties keys must have 1 to {MAX_NAME_LENGTH} characters")
+
+
+def parse_value(name: str, value: object) -> dict[str, Any]:
+    """One `Metadata*Value` object, normalised."""
+    where = f"customProperties[{name!r}]"
+    if not isinstance(value, dict):
+        raise BadRequest(f"{where} must be an object with a metadataType")
+    metadata_type = value.get("metadataType")
+    if metadata_type not in VALUE_KEYS:
+        raise BadRequest(f"{where}.metadataType must be one of {', '.join(VALUE_KEYS)}")
+    keys = VALUE_KEYS[metadata_type]
+    extra = set(value) - {"metadataType", *keys}
+    if extra:
+        raise BadRequest(f"{where} has unknown field(s) {', '.join(sorted(extra))}")
+    clean: dict[str, Any] = {"metadataType": metadata_type}
+    for key in keys:
+        if key not in value:
+            raise BadRequest(f"{where} of type {metadata_type} needs {key}")
+        clean[key] = _scalar(key, value[key], f"{where}.{key}")
+    return clean
+
+
+def _scalar(key: str, value: object, where: str) -> object:
+    if key == "int_value":
+        text = check_text(value, where)
+        if not INT_VALUE.fullmatch(text):
+            raise BadRequest(f"{where} must be a decimal integer string (int32)")
+        return str(int(text))
+    if key == "double_value":
+        return finite_number(value, where)
+    if key == "bool_value":
+        if not isinstance(value, bool):
+            raise BadRequest(f"{where} must be a boolean")
+        return value
+    return check_text(value, where)
+
+
+def finite_number(value: object, where: str) -> float:
+    """A JSON number (not a boolean) that fits a double."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadRequest(f"{where} must be a number")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise BadRequest(f"{where} is out of range") from None
+    if not math.isfinite(number):
+        raise BadRequest(f"{where} must be finite")
+    return number
+
+
+def typed_row(name: str, value: dict[str, Any]) -> dict[str, Any] | None:
+    """The `properties` row that lets filterQuery find this value (None for struct/proto)."""
+    row: dict[str, Any] = {
+        "name": name,
+        "string_value": None,
+        "int_value": None,
+        "double_value": None,
+        "bool_value": None,
+    }
+    metadata_type = value["metadataType"]
+    if metadata_type == "MetadataStringValue":
+        row["string_value"] = value["string_value"]
+    elif metadata_type == "MetadataIntValue":
+        row["int_value"] = int(value["int_value"])
+    elif metadata_type == "MetadataDoubleValue":
+        row["double_value"] = value["double_value"]
+    elif metadata_type == "MetadataBoolValue":
+        row["bool_value"] = value["bool_value"]
+    else:
+        return None
+    return row

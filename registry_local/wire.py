@@ -1,0 +1,181 @@
+"""Translate between the JSON wire format and stored rows.
+
+Decoding validates a request body against a kind's fields (unknown field, wrong type or bad
+enum value: 400; missing required field: 422) and yields column values. Encoding turns a
+stored row into the entity JSON upstream returns: ids and epoch milliseconds as strings,
+`customProperties` always present, unset fields omitted.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from registry_local.errors import BadRequest, MissingField
+from registry_local.kinds import Field, FieldType, Kind
+from registry_local.properties import (
+    CustomProperties,
+    check_text,
+    finite_number,
+    parse_custom_properties,
+)
+
+ID_PATTERN = re.compile(r"[1-9][0-9]{0,8}")
+INT64_PATTERN = re.compile(r"-?[0-9]{1,19}")
+INT64_MAX = 2**63 - 1
+MAX_NAME_LENGTH = 255
+READ_ONLY = frozenset({"id", "createTimeSinceEpoch", "lastUpdateTimeSinceEpoch"})
+ARTIFACT_READ_ONLY = READ_ONLY | {"experimentId", "experimentRunId"}
+EMPTY_MAP = orjson.Fragment(b"{}")
+
+
+@dataclass
+class Changes:
+    """What a create or update request asks for, in column terms."""
+
+    values: dict[str, Any] = field(default_factory=dict)
+    custom: CustomProperties | None = None
+    entity_id: int | None = None  # an artifact upsert names an existing artifact by id
+
+
+def parse_json_object(raw: bytes) -> dict[str, Any]:
+    """The request body as a JSON object, or BadRequest."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError as exc:
+        raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request body must be a JSON object")
+    return body
+
+
+def parse_id(text: object, what: str) -> int:
+    """An entity id as the API writes it: a decimal string of 1 to 9 digits."""
+    if not isinstance(text, str) or not ID_PATTERN.fullmatch(text):
+        raise BadRequest(f"{what} must be a positive decimal integer string, got {text!r}")
+    return int(text)
+
+
+def parse_int64(text: object, what: str) -> int:
+    if not isinstance(text, str) or not INT64_PATTERN.fullmatch(text):
+        raise BadRequest(f"{what} must be an integer in a string, got {text!r}")
+    return check_int64(int(text), what)
+
+
+def check_int64(number: int, what: str) -> int:
+    if not -INT64_MAX - 1 <= number <= INT64_MAX:
+        raise BadRequest(f"{what} is out of the 64-bit integer range")
+    return number
+
+
+def decode_create(kind: Kind, body: Mapping[str, Any], *, full_schema: bool = False) -> Changes:
+    """A create request: every writable field, `id` etc. only in full-entity bodies."""
+    changes = _decode(kind, body, creating=True, full_schema=full_schema)
+    missing = [wire for wire in kind.required if body.get(wire) is None]
+    if missing:
+        raise MissingField(f"required field(s) missing for {kind.name}: {', '.join(missing)}")
+    return changes
+
+
+def decode_update(kind: Kind, body: Mapping[str, Any]) -> Changes:
+    """A PATCH request: only the fields upstream lets an update change."""
+    return _decode(kind, body, creating=False, full_schema=False)
+
+
+def _decode(kind: Kind, body: Mapping[str, Any], *, creating: bool, full_schema: bool) -> Changes:
+    changes = Changes()
+    read_only = (ARTIFACT_READ_ONLY if kind.is_artifact else READ_ONLY) if full_schema else ()
+    for wire, value in body.items():
+        if wire == "customProperties":
+            changes.custom = None if value is None else parse_custom_properties(value)
+        elif wire == "artifactType" and kind.is_artifact:
+            if value is not None and value != kind.name:
+                raise BadRequest(f"artifactType {value!r} does not match {kind.name!r}")
+        elif wire in read_only:
+            if wire == "id" and value is not None:
+                changes.entity_id = parse_id(value, "id")
+        else:
+            spec = _writable(kind, wire, creating)
+            if value is not None:
+                changes.values[spec.column] = convert(spec, value)
+    return changes
+
+
+def _writable(kind: Kind, wire: str, creating: bool) -> Field:
+    spec = kind.field(wire)
+    if spec is None or not (spec.on_create if creating else spec.on_update):
+        action = "created with" if creating else "updated with"
+        raise BadRequest(f"unknown field {wire!r}: a {kind.name} cannot be {action} it")
+    return spec
+
+
+def convert(spec: Field, value: object) -> Any:
+    """Validate one wire value and return what the column stores."""
+    where = spec.wire
+    kind = spec.type
+    if kind is FieldType.REF:
+        return parse_id(value, where)
+    if kind is FieldType.INT64:
+        return parse_int64(value, where)
+    if kind is FieldType.INTEGER:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise BadRequest(f"{where} must be an integer")
+        return check_int64(value, where)
+    if kind is FieldType.DOUBLE:
+        return finite_number(value, where)
+    if kind is FieldType.STRINGS:
+        return _strings(value, where)
+    text = check_text(value, where)
+    if kind is FieldType.ENUM and text not in spec.choices:
+        raise BadRequest(f"{where} must be one of {', '.join(spec.choices)}, got {text!r}")
+    if kind is FieldType.NAME and not 0 < len(text) <= MAX_NAME_LENGTH:
+        raise BadRequest(f"{where} must have 1 to {MAX_NAME_LENGTH} characters")
+    return text
+
+
+def _strings(value: object, where: str) -> str:
+    if not isinstance(value, list):
+        raise BadRequest(f"{where} must be an array of strings")
+    return orjson.dumps([check_text(item, f"{where}[]") for item in value]).decode()
+
+
+Encoder = Callable[[Any], Any]
+_ENCODERS: dict[FieldType, Encoder] = {
+    FieldType.REF: str,
+    FieldType.INT64: str,
+    FieldType.STRINGS: lambda text: orjson.Fragment(text),
+}
+
+
+class Codec:
+    """Renders stored rows of one kind as wire JSON objects (optionally renaming fields)."""
+
+    def __init__(self, kind: Kind, renames: Mapping[str, str] | None = None) -> None:
+        renames = renames or {}
+        self.kind = kind
+        self.plan = [
+            (renames.get(f.wire, f.wire), f.column, _ENCODERS.get(f.type)) for f in kind.fields
+        ]
+        if kind.is_artifact:
+            self.plan += [("experimentId", "experiment_id", str)]
+            self.plan += [("experimentRunId", "experiment_run_id", str)]
+
+    def encode(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        custom = row["custom_properties"]
+        entity: dict[str, Any] = {
+            "id": str(row["id"]),
+            "createTimeSinceEpoch": str(row["create_time"]),
+            "lastUpdateTimeSinceEpoch": str(row["update_time"]),
+            "customProperties": orjson.Fragment(custom) if custom else EMPTY_MAP,
+        }
+        if self.kind.is_artifact:
+            entity["artifactType"] = self.kind.name
+        for wire, column, encoder in self.plan:
+            value = row[column]
+            if value is not None:
+                entity[wire] = encoder(value) if encoder else value
+        return entity
