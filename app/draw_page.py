@@ -14,7 +14,7 @@ from app.errors import AppError
 from app.inference_client import Prediction, predict
 from app.preprocess import canvas_to_mnist
 from app.settings import AppSettings
-from app.ui import registry_client, show_error
+from app.ui import read_registry, show_error
 
 CANVAS_SIZE = 280
 STROKE_WIDTH = 18
@@ -37,13 +37,9 @@ def draw_page(settings: AppSettings) -> None:
     )
     st.html(DIGIT_STYLE)
     image = drawing_and_model_view()
-    try:
-        with registry_client(settings) as registry:
-            deployments = deployed(registry, settings.environment)
-    except AppError as error:
-        show_error(error)
-        return
-    show_answers(deployments, image, settings)
+    deployments = read_registry(settings, lambda registry: deployed(registry, settings.environment))
+    if deployments is not None:
+        show_answers(deployments, image, settings)
 
 
 def drawing_and_model_view() -> np.ndarray | None:

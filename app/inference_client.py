@@ -15,6 +15,7 @@ import numpy as np
 
 from app.deployments import Deployment
 from app.errors import EndpointPending, InferenceFailed, InferenceUnavailable
+from app.http_errors import error_text
 
 INPUT_NAME = "x"
 OUTPUT_NAME = "probabilities"
@@ -87,7 +88,7 @@ def _post(url: str, body: dict[str, Any], service: str, timeout: float) -> objec
     except httpx.HTTPError as exc:
         raise InferenceUnavailable(_server_of(url)) from exc
     if not response.is_success:
-        detail = f"HTTP {response.status_code}: {_error_text(response)}"
+        detail = f"HTTP {response.status_code}: {error_text(response, 'error')}"
         raise InferenceFailed(service, detail, response.status_code)
     try:
         return response.json()
@@ -97,16 +98,6 @@ def _post(url: str, body: dict[str, Any], service: str, timeout: float) -> objec
 
 def _server_of(url: str) -> str:
     return url.split("/v2/", 1)[0]
-
-
-def _error_text(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, dict) and "error" in body:
-        return str(body["error"])
-    return str(body)[:200]
 
 
 def model_ready(deployment: Deployment, timeout: float = 5.0) -> bool | None:

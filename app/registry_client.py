@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from app.errors import RegistryRequestFailed, RegistryUnavailable
+from app.http_errors import error_text
 
 API = "/api/model_registry/v1alpha3"
 SEED_API = "/api/model_registry/v1alpha1"
@@ -132,14 +133,4 @@ def _json(response: httpx.Response, what: str) -> Resource:
         if isinstance(body, dict):
             return body
         raise RegistryRequestFailed(what, response.status_code, "the answer is not JSON")
-    raise RegistryRequestFailed(what, response.status_code, _error_message(response))
-
-
-def _error_message(response: httpx.Response) -> str:
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text[:200] or response.reason_phrase
-    if isinstance(body, dict) and "message" in body:
-        return str(body["message"])
-    return str(body)[:200]
+    raise RegistryRequestFailed(what, response.status_code, error_text(response, "message"))

@@ -32,7 +32,7 @@ from app.registry_view import (
     version_rows,
 )
 from app.settings import AppSettings
-from app.ui import registry_client, show_error
+from app.ui import read_registry, registry_client
 
 log = logging.getLogger("app")
 REFRESH_SECONDS = 1.5
@@ -55,11 +55,10 @@ def inference_services_section(settings: AppSettings) -> None:
     """The serving environment's InferenceServices, refreshed every REFRESH_SECONDS."""
     st.subheader(f"InferenceServices in serving environment “{settings.environment}”")
     show_notice()
-    try:
-        with registry_client(settings) as registry:
-            deployments = list_deployments(registry, settings.environment)
-    except AppError as error:
-        show_error(error)
+    deployments = read_registry(
+        settings, lambda registry: list_deployments(registry, settings.environment)
+    )
+    if deployments is None:
         return
     if not deployments:
         st.info("No InferenceService yet: deploy a version from the list of models below.")
@@ -90,11 +89,7 @@ def inference_service_row(deployment: Deployment, settings: AppSettings) -> None
 
 def registered_models_section(settings: AppSettings) -> None:
     st.subheader("Registered models")
-    try:
-        with registry_client(settings) as registry:
-            show_models(registry, settings)
-    except AppError as error:
-        show_error(error)
+    read_registry(settings, lambda registry: show_models(registry, settings))
 
 
 def show_models(registry: RegistryClient, settings: AppSettings) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TypeVar
 
 import streamlit as st
 
@@ -13,6 +14,7 @@ from app.registry_client import RegistryClient
 from app.settings import AppSettings
 
 log = logging.getLogger("app")
+T = TypeVar("T")
 
 
 def show_error(error: AppError) -> None:
@@ -41,3 +43,13 @@ def registry_client(settings: AppSettings) -> Iterator[RegistryClient]:
     """A registry client for one run of a page, closed afterwards."""
     with RegistryClient(settings.registry_url, timeout=settings.timeout) as client:
         yield client
+
+
+def read_registry(settings: AppSettings, read: Callable[[RegistryClient], T]) -> T | None:
+    """Run `read` against the registry; on an AppError show its sentence and return None."""
+    try:
+        with registry_client(settings) as registry:
+            return read(registry)
+    except AppError as error:
+        show_error(error)
+        return None
