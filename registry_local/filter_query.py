@@ -85,6 +85,8 @@ def parse_filter(text: str | None) -> Expression | None:
     """The parsed filter, None for an absent or blank one; BadRequest when malformed."""
     if text is None or not text.strip():
         return None
+    if "\x00" in text:
+        raise BadRequest("invalid filterQuery: NUL characters are not allowed")
     parser = _Parser(tokenize(text))
     expression = parser.expression(depth=0)
     if parser.peek() is not None:

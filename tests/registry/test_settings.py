@@ -1,0 +1,53 @@
+"""Settings: every one documented in --help, flag > environment variable > default."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from registry_local.settings import SETTINGS, Settings, build_settings
+
+
+def test_help_documents_every_setting() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "registry_local", "--help"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    text = " ".join(result.stdout.split())
+    for setting in SETTINGS:
+        assert setting.flag in text
+        assert setting.env in text
+        assert setting.help.replace("%%", "%")[:40] in text
+
+
+def test_settings_defaults() -> None:
+    assert build_settings([], {}) == Settings()
+
+
+def test_settings_flag_beats_environment_beats_default() -> None:
+    environment = {"MR_PORT": "9000", "MR_HOST": "0.0.0.0", "MR_ACCESS_LOG": "yes"}
+    settings = build_settings(["--port", "9100"], environment)
+    assert (settings.port, settings.host, settings.access_log) == (9100, "0.0.0.0", True)
+    assert settings.database_url == "sqlite:///.state/registry.db"
+    url = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+    assert build_settings([], {"MR_DATABASE_URL": url}).database_url == url
+    assert build_settings([], {"MR_AUTH_TOKEN": "t"}).auth_token == "t"
+
+
+@pytest.mark.parametrize(
+    ("argv", "environment"),
+    [
+        (["--port", "eighty"], {}),
+        ([], {"MR_PORT": "-1"}),
+        ([], {"MR_MAX_BODY_BYTES": "0"}),
+        ([], {"MR_ACCESS_LOG": "sometimes"}),
+        (["--colour", "red"], {}),
+    ],
+)
+def test_settings_bad_value_exits(argv: list[str], environment: dict[str, str]) -> None:
+    with pytest.raises(SystemExit):
+        build_settings(argv, environment)
