@@ -17,11 +17,11 @@ def train(
     """Train a dense or CNN MNIST model and export it to parity-checked ONNX."""
     from pipelines.steps import train_step
 
-    record = train_step(kind, epochs, learning_rate, model.path)
-    model.metadata.update({"kind": kind, "format": "onnx", **record.dataset})
-    metrics.log_metric("test_accuracy", record.test_accuracy)
-    metrics.log_metric("training_seconds", round(record.seconds, 1))
-    return record.test_accuracy
+    lineage = train_step(kind, epochs, learning_rate, model.path)
+    model.metadata.update({"kind": kind, "format": "onnx", "dataset": lineage.dataset_source})
+    metrics.log_metric("test_accuracy", lineage.test_accuracy)
+    metrics.log_metric("training_seconds", round(lineage.training_seconds, 1))
+    return lineage.test_accuracy
 
 
 def validate(
@@ -55,11 +55,11 @@ def publish(
     [("version_id", str), ("version_name", str), ("uri", str), ("summary", str)],
 ):
     """Upload the model to S3 and register it as a new version, with the run as lineage."""
-    from pipelines.steps import Lineage, S3Location, publish_step
+    from pipelines.steps import PipelineRun, S3Location, publish_step
 
-    lineage = Lineage(pipeline_run_id, pipeline_run_name, accuracy, min_accuracy)
+    run = PipelineRun(pipeline_run_id, pipeline_run_name, accuracy, min_accuracy)
     published = publish_step(
-        model.path, model_name, registry_url, S3Location(s3_endpoint, s3_bucket), lineage
+        model.path, model_name, registry_url, S3Location(s3_endpoint, s3_bucket), run
     )
     return (published.version_id, published.version_name, published.uri, published.summary)
 

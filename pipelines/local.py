@@ -14,7 +14,7 @@ import logging
 import re
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -39,11 +39,20 @@ class StepStatus:
 
 
 class StepWatcher(logging.Filter):
-    """Watches kfp.local's log records (root logger) and prints each step's status."""
+    """Watches kfp.local's log records (root logger) and prints each step's status.
 
-    def __init__(self, out: TextIO, step_names: tuple[str, ...] = STEP_NAMES) -> None:
+    `run_dir` finds the run's directory, where a finished step's outputs are read from.
+    """
+
+    def __init__(
+        self,
+        out: TextIO,
+        run_dir: Callable[[], Path | None] = lambda: None,
+        step_names: tuple[str, ...] = STEP_NAMES,
+    ) -> None:
         super().__init__()
         self.out = out
+        self.run_dir = run_dir
         self.steps = {name: StepStatus(name) for name in step_names}
         self.started: dict[str, float] = {}
 
@@ -63,7 +72,9 @@ class StepWatcher(logging.Filter):
         step = self.steps.setdefault(name, StepStatus(name))
         step.status = SUCCEEDED if kfp_status == "SUCCESS" else FAILED
         step.seconds = time.monotonic() - self.started.get(name, time.monotonic())
-        self.say(f"  {name:<15} {step.status} in {step.seconds:.1f} s")
+        step.outputs = step_outputs(self.run_dir(), name)
+        detail = describe_outputs(name, step.outputs)
+        self.say(f"  {name:<15} {step.status} in {step.seconds:.1f} s{detail}")
 
     def say(self, line: str) -> None:
         print(line, file=self.out, flush=True)
@@ -86,6 +97,17 @@ class LocalRun:
         return self.steps[name].outputs if name in self.steps else {}
 
 
+def describe_outputs(name: str, outputs: dict[str, Any]) -> str:
+    """A short ': ...' summary of what a finished step of this pipeline produced."""
+    if name == "train" and "Output" in outputs:
+        return f": test accuracy {outputs['Output']:.4f}"
+    if name == "validate" and "reason" in outputs:
+        return f": {outputs['reason']}"
+    if name == "publish" and "version_name" in outputs:
+        return f": version {outputs['version_name']} (id {outputs['version_id']})"
+    return ""
+
+
 def step_outputs(run_dir: Path | None, name: str) -> dict[str, Any]:
     """The parameter outputs a finished step wrote (its KFP executor_output.json)."""
     path = run_dir / name / "executor_output.json" if run_dir else None
@@ -94,16 +116,23 @@ def step_outputs(run_dir: Path | None, name: str) -> dict[str, Any]:
     return dict(json.loads(path.read_text()).get("parameterValues", {}))
 
 
-def newest_run_dir(pipeline_root: Path, before: set[Path]) -> Path | None:
-    """The run directory kfp.local created under `pipeline_root` during this run."""
-    created = [p for p in pipeline_root.glob(f"{PIPELINE_NAME}-*") if p not in before]
-    return max(created, key=lambda p: p.stat().st_mtime, default=None)
+class RunDirectoryFinder:
+    """Finds the directory kfp.local creates under the pipeline root for the next run."""
+
+    def __init__(self, pipeline_root: Path, pipeline_name: str = PIPELINE_NAME) -> None:
+        self.pattern = f"{pipeline_name}-*"
+        self.pipeline_root = pipeline_root
+        self.before = set(pipeline_root.glob(self.pattern))
+
+    def __call__(self) -> Path | None:
+        created = [p for p in self.pipeline_root.glob(self.pattern) if p not in self.before]
+        return max(created, key=lambda p: p.stat().st_mtime, default=None)
 
 
 @contextlib.contextmanager
-def watching(out: TextIO) -> Iterator[StepWatcher]:
+def watching(out: TextIO, run_dir: Callable[[], Path | None]) -> Iterator[StepWatcher]:
     """Install a StepWatcher on the root logger (kfp.local logs there) for the block."""
-    watcher = StepWatcher(out)
+    watcher = StepWatcher(out, run_dir)
     root = logging.getLogger()
     root.addFilter(watcher)
     try:
@@ -132,13 +161,10 @@ def run_locally(params: PipelineParams, pipeline_root: Path, out: TextIO,
     from kfp import local
 
     pipeline_root.mkdir(parents=True, exist_ok=True)
-    before = set(pipeline_root.glob(f"{PIPELINE_NAME}-*"))
+    run_dir = RunDirectoryFinder(pipeline_root)
     local.init(runner=local.SubprocessRunner(use_venv=False),
                pipeline_root=str(pipeline_root), raise_on_error=False)  # fmt: skip
     pipeline = build_pipeline()
-    with watching(out) as watcher, kfp_output_to(kfp_output):
+    with watching(out, run_dir) as watcher, kfp_output_to(kfp_output):
         pipeline(**params.as_arguments())
-    run_dir = newest_run_dir(pipeline_root, before)
-    for name, step in watcher.steps.items():
-        step.outputs = step_outputs(run_dir, name)
-    return LocalRun(run_dir, watcher.steps)
+    return LocalRun(run_dir(), watcher.steps)

@@ -14,6 +14,7 @@ from typing import Any
 
 from training.models import MODEL_KINDS
 
+PIPELINE_NAME = "mnist-train-validate-register"
 MAX_EPOCHS = 1000
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
 DEFAULT_DATA_CONNECTION = "aws-connection-models"

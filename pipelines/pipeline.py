@@ -23,9 +23,8 @@ from kfp.dsl.graph_component import GraphComponent
 from kfp.dsl.python_component import PythonComponent
 
 from pipelines import components
-from pipelines.params import DEFAULT_DATA_CONNECTION, PipelineParams
+from pipelines.params import DEFAULT_DATA_CONNECTION, PIPELINE_NAME, PipelineParams
 
-PIPELINE_NAME = "mnist-train-validate-register"
 PIPELINE_DESCRIPTION = (
     "Train a dense or CNN MNIST model, export it to ONNX, validate its test accuracy, and if it "
     "passes upload it to S3 and register it as a new version in the Model Registry."

@@ -1,49 +1,30 @@
 """What each pipeline step does, as plain functions over a model directory.
 
-The KFP components in `pipelines.components` are thin wrappers around these, so the work is
-the `training` package's (load, train, evaluate, export, publish) and nothing is forked.
-A model directory holds what `training.export.export_model` writes (model.onnx, golden.npz,
-requirements.txt, export.json) plus `training.json`, the record of the training run.
+The KFP components in `pipelines.components` are thin wrappers around these, and these call
+the `training` package for the work (load, train, evaluate, export, upload, register), so
+nothing is forked. A model directory holds what `training.export.export_model` writes
+(model.onnx, golden.npz, requirements.txt, export.json) plus training's lineage.json.
 """
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass, field
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pipelines.params import training_problems
+from pipelines.params import PIPELINE_NAME, location_problems, training_problems
 
-TRAINING_RECORD_FILENAME = "training.json"
+if TYPE_CHECKING:
+    from training.lineage import Lineage
+
+VERSION_NAME = re.compile(r"^v(\d+)$")
+# upstream's ModelArtifact source fields for a model produced by a Kubeflow pipeline run
+SOURCE_KIND, SOURCE_CLASS = "kfp", "pipelinerun"
 
 
 class StepError(RuntimeError):
     """A pipeline step could not do its work; the message says why and what to fix."""
-
-
-@dataclass(frozen=True)
-class TrainingRecord:
-    """How the model in a model directory was trained and how it scored."""
-
-    kind: str
-    params: dict[str, Any]
-    dataset: dict[str, Any]
-    test_accuracy: float
-    seconds: float
-    history: dict[str, list[float]] = field(default_factory=dict)
-
-    def save(self, directory: Path) -> Path:
-        path = Path(directory) / TRAINING_RECORD_FILENAME
-        path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
-        return path
-
-    @classmethod
-    def load(cls, directory: Path) -> TrainingRecord:
-        path = Path(directory) / TRAINING_RECORD_FILENAME
-        if not path.is_file():
-            raise StepError(f"{directory} holds no {TRAINING_RECORD_FILENAME}: not a trained model")
-        return cls(**json.loads(path.read_text()))
 
 
 @dataclass(frozen=True)
@@ -56,17 +37,56 @@ class Verdict:
     reason: str
 
 
+@dataclass(frozen=True)
+class S3Location:
+    """Where the model goes; empty fields fall back to AWS_S3_ENDPOINT / AWS_S3_BUCKET."""
+
+    endpoint: str = ""
+    bucket: str = ""
+
+
+@dataclass(frozen=True)
+class PipelineRun:
+    """The run that produced and validated a model, recorded as lineage on its version."""
+
+    run_id: str
+    run_name: str
+    validated_accuracy: float
+    min_accuracy: float
+
+    def properties(self) -> dict[str, str | float]:
+        """customProperties added to the version beside training's own lineage."""
+        return {
+            "pipeline_name": PIPELINE_NAME,
+            "pipeline_run_id": self.run_id,
+            "pipeline_run_name": self.run_name,
+            "validation_accuracy": self.validated_accuracy,
+            "validation_min_accuracy": self.min_accuracy,
+        }
+
+
+@dataclass(frozen=True)
+class Published:
+    """The version the publish step registered."""
+
+    version_id: str
+    version_name: str
+    uri: str
+    summary: str
+
+
 def require(problems: list[str]) -> None:
     """Raise StepError listing `problems`, if there are any."""
     if problems:
         raise StepError("invalid pipeline parameters: " + "; ".join(problems) + ".")
 
 
-def train_step(kind: str, epochs: int, learning_rate: float, directory: Path) -> TrainingRecord:
-    """Train a `kind` model, export it to `directory` as parity-checked ONNX, record the run."""
+def train_step(kind: str, epochs: int, learning_rate: float, directory: str | Path) -> Lineage:
+    """Train a `kind` model, export it to `directory` as parity-checked ONNX, save its lineage."""
     require(training_problems(kind, epochs, learning_rate, 0.0))
     from training.data import load_mnist
     from training.export import export_model, heldout_batch
+    from training.lineage import Lineage
     from training.models import TrainingParams, evaluate_model, train_model
 
     data = load_mnist()
@@ -77,14 +97,13 @@ def train_step(kind: str, epochs: int, learning_rate: float, directory: Path) ->
     images, labels = heldout_batch(data.x_test, data.test_labels)
     exported = export_model(model, Path(directory), images, labels)
     print(f"Exported {exported.onnx_path} (opset {exported.opset}, sha256 {exported.sha256[:12]})")
-    record = TrainingRecord(kind, params.as_dict(), data.summary(), accuracy, run.seconds,
-                            run.history)  # fmt: skip
-    record.save(Path(directory))
+    lineage = Lineage.from_run(data, run, accuracy)
+    lineage.save(Path(directory))
     print(f"Trained {kind} ({epochs} epochs) in {run.seconds:.1f} s: test accuracy {accuracy:.4f}")
-    return record
+    return lineage
 
 
-def onnx_test_accuracy(directory: Path) -> tuple[float, int]:
+def onnx_test_accuracy(directory: str | Path) -> tuple[float, int]:
     """Accuracy of the exported ONNX model (onnxruntime) on the test split, and its size."""
     import numpy as np
 
@@ -97,7 +116,7 @@ def onnx_test_accuracy(directory: Path) -> tuple[float, int]:
     return float(np.mean(predicted == data.test_labels)), data.test_size
 
 
-def validate_step(directory: Path, min_accuracy: float) -> Verdict:
+def validate_step(directory: str | Path, min_accuracy: float) -> Verdict:
     """Score the ONNX file that would be published; pass when accuracy >= `min_accuracy`."""
     require(training_problems("dense", 1, 0.1, min_accuracy))
     accuracy, count = onnx_test_accuracy(directory)
@@ -107,8 +126,68 @@ def validate_step(directory: Path, min_accuracy: float) -> Verdict:
         f"test accuracy {accuracy:.4f} of the ONNX model on {count} test images "
         f"{comparison} the minimum {min_accuracy:.4f}"
     )
-    print(("PASSED: " if passed else "FAILED: ") + reason)
+    print(("Validation passed: " if passed else "Validation failed: ") + reason)
     return Verdict(passed, accuracy, min_accuracy, reason)
+
+
+def next_version_name(registry: Any, model_name: str) -> str:
+    """'v<n+1>' after the highest 'v<n>' version of `model_name` ('v1' for a new model)."""
+    if registry.get_registered_model(model_name) is None:
+        return "v1"
+    numbers = [int(match[1]) for version in registry.get_model_versions(model_name)
+               if (match := VERSION_NAME.match(version.name or ""))]  # fmt: skip
+    return f"v{max(numbers, default=0) + 1}"
+
+
+def record_source(registry: Any, model_name: str, version: str, run: PipelineRun) -> None:
+    """Set the artifact's upstream modelSource* fields to this pipeline run."""
+    artifact = registry.get_model_artifact(model_name, version)
+    artifact.model_source_kind, artifact.model_source_class = SOURCE_KIND, SOURCE_CLASS
+    artifact.model_source_id, artifact.model_source_name = run.run_id, run.run_name
+    registry.update(artifact)
+
+
+def publish_step(
+    directory: str | Path, model_name: str, registry_url: str, where: S3Location, run: PipelineRun
+) -> Published:
+    """Upload the model to S3 and register it as the next `v<n>` of `model_name`, with the
+    training lineage and this pipeline run in the version's customProperties.
+
+    Composed from training.publish's steps (which `publish_model` runs in the same order)
+    so the pipeline's lineage goes into the one registration call."""
+    require(location_problems(model_name, registry_url, where.endpoint, where.bucket))
+    from training import publish
+    from training.export import ExportedModel
+    from training.lineage import Lineage
+    from training.storage import StorageSettings
+
+    exported, lineage = ExportedModel.load(Path(directory)), Lineage.load(Path(directory))
+    settings = publish.RegistrySettings.from_env(url=registry_url, model_name=model_name)
+    storage = StorageSettings.from_env(endpoint=where.endpoint, bucket=where.bucket)
+    publish.verify_export(exported)
+    registry = publish.connect_registry(settings)
+    version = publish.choose_version(registry, model_name, next_version_name(registry, model_name))
+    publish.check_bucket(storage)
+    uris = publish.upload_export(exported, storage, f"{model_name}/{version}", progress=False)
+    properties = {**publish.version_properties(exported, lineage, uris), **run.properties()}
+    publish.register_version(registry, settings, storage, version, uris["model_uri"], properties)
+    record_source(registry, model_name, version, run)
+    version_id = str(registry.get_model_version(model_name, version).id)
+    summary = registered_message(model_name, version, version_id, uris["model_uri"], run)
+    return Published(version_id, version, uris["model_uri"], summary)
+
+
+def registered_message(
+    model_name: str, version: str, version_id: str, uri: str, run: PipelineRun
+) -> str:
+    """The sentence the pipeline ends with when it registered a version."""
+    message = (
+        f"REGISTERED: {model_name} version {version} (id {version_id}) at {uri}, "
+        f"test accuracy {run.validated_accuracy:.4f} >= {run.min_accuracy:.4f}, "
+        f"lineage: pipeline run {run.run_id} ({run.run_name})."
+    )
+    print(message)
+    return message
 
 
 def not_registered_message(model_name: str, reason: str) -> str:
@@ -119,21 +198,3 @@ def not_registered_message(model_name: str, reason: str) -> str:
     )
     print(message)
     return message
-
-
-@dataclass(frozen=True)
-class S3Location:
-    """Where the model goes; empty fields fall back to AWS_S3_ENDPOINT / AWS_S3_BUCKET."""
-
-    endpoint: str = ""
-    bucket: str = ""
-
-
-@dataclass(frozen=True)
-class Lineage:
-    """The pipeline run that produced a version, recorded in its customProperties."""
-
-    run_id: str
-    run_name: str
-    accuracy: float
-    min_accuracy: float

@@ -14,6 +14,7 @@ from pipelines.local import (
     SKIPPED,
     SUCCEEDED,
     LocalRun,
+    RunDirectoryFinder,
     StepStatus,
     StepWatcher,
     kfp_output_to,
@@ -42,16 +43,17 @@ def test_watch_local_run_reports_success_and_failure(tmp_path: Path) -> None:
     local.init(runner=local.SubprocessRunner(use_venv=False), pipeline_root=str(tmp_path),
                raise_on_error=False)  # fmt: skip
     out, kfp_log = io.StringIO(), io.StringIO()
-    with watching(out) as watcher, kfp_output_to(kfp_log):
+    with watching(out, RunDirectoryFinder(tmp_path, "tiny")) as watcher, kfp_output_to(kfp_log):
         tiny(word="hi")
     assert watcher.steps["succeed"].status == SUCCEEDED
+    assert watcher.steps["succeed"].outputs == {"Output": "HI"}
     assert watcher.steps["fail"].status == FAILED
     assert "succeed         SUCCEEDED in" in out.getvalue()
     assert "refusing HI" in kfp_log.getvalue()
 
 
 def test_step_watcher_leaves_unseen_steps_skipped() -> None:
-    watcher = StepWatcher(io.StringIO(), ("train", "publish"))
+    watcher = StepWatcher(io.StringIO(), step_names=("train", "publish"))
     watcher.on_started("train")
     watcher.on_finished("train", "SUCCESS")
     assert watcher.steps["train"].status == SUCCEEDED

@@ -1,0 +1,105 @@
+"""`python -m pipelines.run` end to end: kfp.local against a real registry and SeaweedFS."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+
+from stack.seaweed import S3Settings
+
+pytestmark = [pytest.mark.slow, pytest.mark.server]
+
+REPO = Path(__file__).resolve().parents[2]
+API = "/api/model_registry/v1alpha3"
+
+
+def run_pipeline(
+    tmp_path: Path, s3: S3Settings, registry_url: str, *args: str
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, **s3.as_env(), "MODEL_REGISTRY_URL": registry_url,
+           "STATE_DIR": str(tmp_path / "state")}  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "pipelines.run", "--epochs", "1", *args],
+        env=env, cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+
+
+def s3_client(s3: S3Settings) -> Any:
+    return boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
+                        aws_secret_access_key=s3.secret_key, region_name=s3.region)  # fmt: skip
+
+
+def bucket_keys(s3: S3Settings) -> set[str]:
+    listing = s3_client(s3).list_objects_v2(Bucket=s3.bucket)
+    return {item["Key"] for item in listing.get("Contents", [])}
+
+
+def plain(properties: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """customProperties as name -> value (whatever the value's metadataType)."""
+    return {name: next(v for k, v in value.items() if k != "metadataType")
+            for name, value in properties.items()}  # fmt: skip
+
+
+def only_version(registry_url: str, model_name: str) -> dict[str, Any]:
+    model = httpx.get(f"{registry_url}{API}/registered_model", params={"name": model_name})
+    model.raise_for_status()
+    versions = httpx.get(f"{registry_url}{API}/registered_models/{model.json()['id']}/versions")
+    items = versions.json()["items"]
+    assert len(items) == 1, items
+    return dict(items[0])
+
+
+def test_run_pipeline_registers_version_with_lineage(
+    tmp_path: Path, s3_server: S3Settings, registry_server: Any
+) -> None:
+    result = run_pipeline(tmp_path, s3_server, registry_server.url, "--min-accuracy", "0.5",
+                          "--model-name", "MNIST-pipeline-test")  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    for step in ("train", "validate", "publish"):
+        assert f"  {step:<15} SUCCEEDED in" in result.stdout
+    assert "REGISTERED: MNIST-pipeline-test version v1" in result.stdout
+
+    version = only_version(registry_server.url, "MNIST-pipeline-test")
+    properties = plain(version["customProperties"])
+    assert version["name"] == "v1"
+    assert properties["pipeline_name"] == "mnist-train-validate-register"
+    assert f"pipeline run {properties['pipeline_run_id']} " in result.stdout
+    assert properties["pipeline_run_name"].startswith("mnist-train-validate-register-")
+    assert json.loads(properties["training_params"])["epochs"] == 1
+    assert properties["model_kind"] == "dense"
+    assert properties["validation_min_accuracy"] == 0.5
+    assert 0.5 <= properties["validation_accuracy"] <= 1.0
+
+    artifacts = httpx.get(f"{registry_server.url}{API}/model_versions/{version['id']}/artifacts")
+    artifact = artifacts.json()["items"][0]
+    assert artifact["uri"] == f"s3://{s3_server.bucket}/MNIST-pipeline-test/v1/model.onnx"
+    assert artifact["modelSourceKind"] == "kfp"
+    assert artifact["modelSourceId"] == properties["pipeline_run_id"]
+    stored = s3_client(s3_server).get_object(Bucket=s3_server.bucket,
+                                             Key="MNIST-pipeline-test/v1/model.onnx")  # fmt: skip
+    assert hashlib.sha256(stored["Body"].read()).hexdigest() == properties["sha256"]
+    assert "MNIST-pipeline-test/v1/golden.npz" in bucket_keys(s3_server)
+
+
+def test_run_pipeline_below_threshold_registers_nothing(
+    tmp_path: Path, s3_server: S3Settings, registry_server: Any
+) -> None:
+    keys_before = bucket_keys(s3_server)
+    result = run_pipeline(tmp_path, s3_server, registry_server.url, "--min-accuracy", "0.999")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "NOT REGISTERED: test accuracy" in result.stdout
+    assert "below the minimum 0.9990" in result.stdout
+    assert "  not-registered  SUCCEEDED in" in result.stdout
+    assert "publish" not in result.stdout
+    models = httpx.get(f"{registry_server.url}{API}/registered_models").json()
+    assert models["items"] == []
+    assert bucket_keys(s3_server) == keys_before
