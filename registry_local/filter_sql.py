@@ -2,8 +2,8 @@
 
 A property that is a built-in field of the kinds being listed compares its column; any other
 name is a custom property, looked up in the `properties` table with the typed column named by
-its suffix, or inferred from the literal (an integer matches int and double values, as
-upstream does).
+its suffix, or inferred from the literal: a number matches int and double values (upstream
+does this for integer literals; a float literal here also finds integers).
 """
 
 from __future__ import annotations
@@ -148,9 +148,7 @@ def _inferred_type(sample: Scalar, operator_name: str) -> str:
         return "string_value"
     if isinstance(sample, bool):
         return "bool_value"
-    if isinstance(sample, int):
-        return "int_or_double"
-    return "double_value"
+    return "int_or_double"
 
 
 def _apply(column: Any, operator_name: str, value: Any) -> ColumnElement[bool]:

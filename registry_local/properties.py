@@ -17,7 +17,10 @@ import orjson
 from registry_local.errors import BadRequest
 
 MAX_NAME_LENGTH = 255
-INT_VALUE = re.compile(r"-?(?:[1-9][0-9]{0,8}|0)")
+# The spec's pattern allows 9 digits, but upstream's server (and its Python client) carry any
+# int64, e.g. epoch milliseconds: accept those too.
+INT_VALUE = re.compile(r"-?(?:[1-9][0-9]{0,18}|0)")
+INT64_RANGE = range(-(2**63), 2**63)
 
 # metadataType -> the keys its object carries besides metadataType
 VALUE_KEYS: dict[str, tuple[str, ...]] = {
@@ -91,8 +94,8 @@ def parse_value(name: str, value: object) -> dict[str, Any]:
 def _scalar(key: str, value: object, where: str) -> object:
     if key == "int_value":
         text = check_text(value, where)
-        if not INT_VALUE.fullmatch(text):
-            raise BadRequest(f"{where} must be a decimal integer string (int32)")
+        if not INT_VALUE.fullmatch(text) or int(text) not in INT64_RANGE:
+            raise BadRequest(f"{where} must be a decimal integer string (int64)")
         return str(int(text))
     if key == "double_value":
         return finite_number(value, where)

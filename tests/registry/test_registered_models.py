@@ -161,7 +161,8 @@ def test_custom_properties_of_every_type_round_trip(make: Factory) -> None:
     [
         {"metadataType": "MetadataIntValue", "int_value": 5},
         {"metadataType": "MetadataIntValue", "int_value": "5.5"},
-        {"metadataType": "MetadataIntValue", "int_value": "12345678901"},
+        {"metadataType": "MetadataIntValue", "int_value": "9223372036854775808"},
+        {"metadataType": "MetadataIntValue", "int_value": "007"},
         {"metadataType": "MetadataDoubleValue", "double_value": "0.5"},
         {"metadataType": "MetadataBoolValue", "bool_value": "true"},
         {"metadataType": "MetadataStringValue"},
