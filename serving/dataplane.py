@@ -127,6 +127,10 @@ class DataPlane:
         self.metrics.loaded.set(len(self.repository.models))
         log.info("unloaded model %s", name)
 
+    def prepare(self) -> None:
+        """Warm the loader in the background (probe onnxruntime, create the S3 client)."""
+        self.load_pool.submit(self.loader.prepare)
+
     def close(self) -> None:
         self.infer_pool.shutdown(wait=False, cancel_futures=True)
         self.load_pool.shutdown(wait=False, cancel_futures=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -25,6 +26,8 @@ from serving.errors import BadRequest, LoadRefused
 from serving.golden import GoldenCase, verify_golden
 from serving.model import OnnxModel
 from serving.tensors import DATATYPES
+
+log = logging.getLogger("serving")
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
 SPEC_KEYS = ("uri", "version", "sha256", "golden_uri", "owner")
@@ -118,6 +121,14 @@ class ModelLoader:
     def __init__(self, store: ArtifactStore, settings: LoaderSettings) -> None:
         self.store = store
         self.settings = settings
+
+    def prepare(self) -> None:
+        """Do the slow one-time work (runtime probe, S3 client) before the first load."""
+        try:
+            runtime_support()
+            self.store.client()
+        except Exception as exc:  # the first load will meet (and report) the same problem
+            log.warning("preparing the loader failed: %s", exc)
 
     def load(self, name: str, spec: LoadSpec) -> OnnxModel:
         for uri in (spec.uri, spec.golden_uri):

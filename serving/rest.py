@@ -216,6 +216,7 @@ class RestApi:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                self.dataplane.prepare()
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.dataplane.close()

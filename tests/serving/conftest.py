@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import sys
 import uuid
@@ -10,6 +11,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import onnx
 import pytest
@@ -24,7 +26,14 @@ from serving.loader import LoadSpec
 from serving.model import OnnxModel
 from serving.rest import ApiSettings, RestApi
 from stack.proc import ServiceProcess, free_port, http_ok
-from stack.seaweed import S3Settings
+from stack.seaweed import (
+    DEMO_ACCESS_KEY,
+    DEMO_SECRET_KEY,
+    S3Settings,
+    ensure_bucket,
+    seaweed_command,
+    write_identities,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
@@ -99,6 +108,30 @@ def golden_npz(model_bytes: bytes, images: np.ndarray, tolerance: float = 1e-5) 
     np.savez(stream, x=images, probabilities=probabilities, labels=np.zeros(len(images), np.uint8),
              tolerance=np.float64(tolerance))  # fmt: skip
     return stream.getvalue()
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
+    """A real SeaweedFS S3 server with the `models` bucket, for the serving tests.
+
+    Shadows the top-level fixture: it also turns off SeaweedFS's Iceberg (8181) and Lance
+    (9101) listeners, whose fixed ports collide when several SeaweedFS servers run at once.
+    """
+    root = tmp_path_factory.mktemp("seaweed-serving")
+    port = free_port()
+    config = write_identities(root / "identities.json", DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
+    (root / "data").mkdir()
+    command = [*seaweed_command(root / "data", port, config),
+               "-s3.port.iceberg", "0", "-s3.port.lance", "0"]  # fmt: skip
+    healthy = f"http://127.0.0.1:{port}/healthz"
+    process = ServiceProcess(
+        "s3 (SeaweedFS)", command, root / "weed.log", lambda: http_ok(healthy), kill_after=5.0
+    )
+    with process.start():
+        process.wait_healthy(timeout=90)
+        settings = S3Settings(endpoint=f"http://127.0.0.1:{port}")
+        ensure_bucket(settings)
+        yield settings
 
 
 @pytest.fixture(scope="session")
@@ -241,3 +274,130 @@ def make_model() -> Callable[..., bytes]:
 def make_golden() -> Callable[..., bytes]:
     """Builds a training-style golden .npz: make_golden(model_bytes, images)."""
     return golden_npz
+
+
+def poll_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
+    """Poll `check` every 50 ms until it returns something truthy; fail after `timeout` s."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+class ServingStack:
+    """Registry + inference server + controller processes on fixed free ports (restartable)."""
+
+    def __init__(self, root: Path, s3: S3Settings) -> None:
+        self.root, self.s3 = root, s3
+        self.registry_port, self.serving_port = free_port(), free_port()
+        self.registry_url = f"http://127.0.0.1:{self.registry_port}"
+        self.serving_url = f"http://127.0.0.1:{self.serving_port}"
+        self.api = f"{self.registry_url}/api/model_registry/v1alpha3"
+        self.seed_api = f"{self.registry_url}/api/model_registry/v1alpha1"
+        self.processes: dict[str, ServiceProcess] = {}
+
+    def start(self, name: str) -> None:
+        commands = {
+            "registry": ["-m", "registry_local", "--port", str(self.registry_port),
+                         "--database-url", f"sqlite:///{self.root / 'registry.db'}"],
+            "serving": ["-m", "serving", "--port", str(self.serving_port)],
+            "controller": ["-m", "serving.controller", "--registry-url", self.registry_url,
+                           "--serving-url", self.serving_url, "--interval", "1"],
+        }  # fmt: skip
+        health = {
+            "registry": lambda: http_ok(f"{self.registry_url}/readyz/health"),
+            "serving": lambda: http_ok(f"{self.serving_url}/v2/health/live"),
+            "controller": lambda: http_ok(f"{self.api}/serving_environment?name=local"),
+        }
+        env = {**serving_env(self.s3), "SERVING_AUTH_TOKEN": TOKEN, "CONTROLLER_BACKOFF_MAX": "2"}
+        log_path = self.root / f"{name}.log"
+        command = [sys.executable, *commands[name]]
+        process = ServiceProcess(name, command, log_path, health[name], env=env, cwd=REPO)
+        self.processes[name] = process.start().wait_healthy(timeout=60)
+
+    def stop(self, name: str) -> None:
+        self.processes.pop(name).stop()
+
+    def log(self, name: str) -> str:
+        return (self.root / f"{name}.log").read_text(errors="replace")
+
+    def close(self) -> None:
+        for name in list(self.processes):
+            self.stop(name)
+
+
+@pytest.fixture
+def serving_stack(tmp_path: Path, s3_server: S3Settings) -> Iterator[ServingStack]:
+    """A fresh registry, an inference server (token TOKEN) and a controller, all running."""
+    stack = ServingStack(tmp_path, s3_server)
+    try:
+        for name in ("registry", "serving", "controller"):
+            stack.start(name)
+        yield stack
+    finally:
+        stack.close()
+
+
+@pytest.fixture
+def wait_until() -> Callable[..., Any]:
+    """wait_until(check, timeout=20, what=...): poll until `check()` is truthy, return it."""
+    return poll_until
+
+
+def text_property(value: str) -> dict[str, str]:
+    return {"metadataType": "MetadataStringValue", "string_value": value}
+
+
+class Publisher:
+    """Registers models as training does: upload to S3, then RegisteredModel/Version/Artifact."""
+
+    def __init__(self, api: str, upload: Callable[[str, bytes], str]) -> None:
+        self.api, self.upload = api, upload
+        self.models: dict[str, str] = {}
+
+    def registered_model(self, name: str) -> str:
+        if name not in self.models:
+            created = httpx.post(f"{self.api}/registered_models", json={"name": name})
+            created.raise_for_status()
+            self.models[name] = created.json()["id"]
+        return self.models[name]
+
+    def publish(self, model: str, version: str, model_bytes: bytes, **options: Any) -> str:
+        """Upload and register one version; returns its id.
+
+        options: `sha256` (default: the real digest; None to omit), `golden` (bytes),
+        `uri` (register this URI instead of the uploaded one), `on_artifact` (put sha256 and
+        golden_uri on the ModelArtifact instead of the ModelVersion, where training puts them).
+        """
+        uri = self.upload(f"{model}/{version}/model.onnx", model_bytes)
+        digest = options.get("sha256", hashlib.sha256(model_bytes).hexdigest())
+        properties = {"sha256": text_property(digest)} if digest else {}
+        if options.get("golden") is not None:
+            golden_uri = self.upload(f"{model}/{version}/golden.npz", options["golden"])
+            properties["golden_uri"] = text_property(golden_uri)
+        on_artifact = options.get("on_artifact", False)
+        body = {"name": version, "registeredModelId": self.registered_model(model),
+                "customProperties": {} if on_artifact else properties}  # fmt: skip
+        version_id = self.post("/model_versions", body)["id"]
+        artifact = {"artifactType": "model-artifact", "name": f"{model}-{version}",
+                    "uri": options.get("uri", uri), "modelFormatName": "onnx",
+                    "modelFormatVersion": "1",
+                    "customProperties": properties if on_artifact else {}}  # fmt: skip
+        self.post(f"/model_versions/{version_id}/artifacts", artifact)
+        return str(version_id)
+
+    def post(self, path: str, body: dict[str, Any]) -> Any:
+        response = httpx.post(f"{self.api}{path}", json=body)
+        assert response.status_code in (200, 201), response.text
+        return response.json()
+
+
+@pytest.fixture
+def publisher(serving_stack: ServingStack, s3_upload: Callable[[str, bytes], str]) -> Publisher:
+    """Publishes model versions into the stack's registry and S3."""
+    return Publisher(serving_stack.api, s3_upload)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from serving.config import SERVER_SETTINGS, ServerSettings
+from serving.controller.config import CONTROLLER_SETTINGS, ControllerSettings
 from serving.settings import Setting
 
 README = Path(__file__).resolve().parents[2] / "serving" / "README.md"
@@ -35,7 +36,16 @@ def test_settings_bad_value_exits_with_usage(capsys: pytest.CaptureFixture[str])
     assert "SERVING_PORT" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("setting", SERVER_SETTINGS, ids=lambda s: s.name)
+def test_controller_settings_defaults_and_precedence() -> None:
+    assert ControllerSettings.from_args([], {}) == ControllerSettings()
+    env = {"SERVING_RUNTIME": "a,b", "CONTROLLER_INTERVAL": "0.5"}
+    settings = ControllerSettings.from_args(["--interval", "2", "--environment", "lab"], env)
+    assert (settings.runtime, settings.interval, settings.environment) == (("a", "b"), 2.0, "lab")
+    assert settings.owner == "model-controller/lab"
+    assert settings.model_url("m") == "http://localhost:8008/v2/models/m"
+
+
+@pytest.mark.parametrize("setting", [*SERVER_SETTINGS, *CONTROLLER_SETTINGS], ids=lambda s: s.name)
 def test_settings_every_one_has_help_and_is_documented(setting: Setting) -> None:
     text = README.read_text()
     assert setting.help

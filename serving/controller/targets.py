@@ -1,0 +1,105 @@
+"""What an InferenceService should serve: its ModelVersion and that version's ModelArtifact."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from serving.artifacts import S3Location
+from serving.controller.registry import (
+    InferenceService,
+    RegistryClient,
+    RegistryNotFound,
+    property_text,
+)
+from serving.errors import LoadRefused
+
+SERVED_FORMATS = {"onnx"}
+
+
+class ResolveFailed(Exception):
+    """No loadable artifact for a service; `version_id` is set when the version is known."""
+
+    def __init__(self, reason: str, version_id: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.version_id = version_id
+
+
+@dataclass(frozen=True)
+class DeploymentTarget:
+    """The version to serve and how the server must check it."""
+
+    version_id: str
+    version_name: str
+    uri: str
+    sha256: str | None
+    golden_uri: str | None
+
+    def load_parameters(self, owner: str, registered_model: str) -> dict[str, str]:
+        """The inference server's load `parameters` (see serving/README.md)."""
+        parameters = {"uri": self.uri, "version": self.version_id, "owner": owner,
+                      "model_version_name": self.version_name,
+                      "registered_model": registered_model}  # fmt: skip
+        if self.sha256:
+            parameters["sha256"] = self.sha256
+        if self.golden_uri:
+            parameters["golden_uri"] = self.golden_uri
+        return parameters
+
+
+def resolve_target(
+    registry: RegistryClient, service: InferenceService, allowed_buckets: frozenset[str]
+) -> DeploymentTarget:
+    """The service's version (`modelVersionId`, else the latest) and its checked artifact."""
+    version = service_version(registry, service)
+    version_id = str(version["id"])
+    artifact = registry.model_artifact(version_id)
+    if artifact is None:
+        raise ResolveFailed(f"model version {version_id} has no model artifact", version_id)
+    check_format(artifact, version_id)
+    sha256 = custom_text(artifact, version, "sha256")
+    golden_uri = custom_text(artifact, version, "golden_uri")
+    try:
+        S3Location.parse(artifact.get("uri"), allowed_buckets)
+        if golden_uri is not None:
+            S3Location.parse(golden_uri, allowed_buckets)
+    except LoadRefused as exc:
+        raise ResolveFailed(exc.message, version_id) from None
+    name = str(version.get("name") or version_id)
+    return DeploymentTarget(version_id, name, str(artifact["uri"]), sha256, golden_uri)
+
+
+def service_version(registry: RegistryClient, service: InferenceService) -> dict[str, Any]:
+    if service.model_version_id is None:
+        latest = registry.latest_version(service.registered_model_id)
+        if latest is None:
+            raise ResolveFailed(f"registered model {service.registered_model_id} has no versions")
+        return latest
+    try:
+        version = registry.model_version(service.model_version_id)
+    except RegistryNotFound:
+        raise ResolveFailed(f"model version {service.model_version_id} not found") from None
+    owner = str(version.get("registeredModelId") or "")
+    if owner and owner != service.registered_model_id:
+        raise ResolveFailed(
+            f"model version {service.model_version_id} belongs to registered model {owner}, "
+            f"not {service.registered_model_id}",
+            str(version["id"]),
+        )
+    return version
+
+
+def check_format(artifact: dict[str, Any], version_id: str) -> None:
+    model_format = artifact.get("modelFormatName")
+    if model_format and str(model_format).lower() not in SERVED_FORMATS:
+        raise ResolveFailed(f"model format {model_format!r} is not served (only ONNX)", version_id)
+
+
+def custom_text(artifact: dict[str, Any], version: dict[str, Any], name: str) -> str | None:
+    """A string customProperty of the artifact, else of the version."""
+    for entity in (artifact, version):
+        value = property_text(entity.get("customProperties") or {}, name)
+        if value:
+            return value
+    return None
