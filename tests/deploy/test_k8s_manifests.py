@@ -113,6 +113,31 @@ def test_render_default_points_clients_at_in_namespace_services(
         assert {"configMapRef": {"name": config["metadata"]["name"]}} in sources
 
 
+def secret_key_of(container: KubeObject, env_name: str) -> tuple[str, str]:
+    item = next(item for item in container["env"] if item["name"] == env_name)
+    ref = item["valueFrom"]["secretKeyRef"]
+    return ref["name"], ref["key"]
+
+
+def test_render_default_controller_sends_the_token_the_server_requires(
+    default_render: list[KubeObject],
+) -> None:
+    server = container_running(default_render, "serving")
+    controller = container_running(default_render, "serving.controller")
+    assert secret_key_of(server, "SERVING_AUTH_TOKEN") == ("mnist-serving-auth", "token")
+    assert secret_key_of(controller, "SERVING_AUTH_TOKEN") == ("mnist-serving-auth", "token")
+
+
+def test_render_default_controller_gets_the_bucket_but_no_s3_credentials(
+    default_render: list[KubeObject],
+) -> None:
+    controller = container_running(default_render, "serving.controller")
+    env_names = {item["name"] for item in controller["env"]}
+    assert secret_key_of(controller, "AWS_S3_BUCKET") == ("aws-connection-models", "AWS_S3_BUCKET")
+    assert not {"AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"} & env_names
+    assert all("secretRef" not in source for source in controller["envFrom"])
+
+
 def test_render_external_registry_overlay_drops_the_bundled_registry(
     renders: dict[Path, list[KubeObject]],
 ) -> None:
