@@ -74,7 +74,7 @@ def body_kind(call: Call, kinds: Sequence[Kind]) -> Kind:
     artifact_type = call.body().get("artifactType")
     if artifact_type is None:
         raise BadRequest(f"artifactType is required, one of {', '.join(ARTIFACT_KINDS)}")
-    if artifact_type not in ARTIFACT_KINDS:
+    if not isinstance(artifact_type, str) or artifact_type not in ARTIFACT_KINDS:
         raise BadRequest(f"artifactType must be one of {', '.join(ARTIFACT_KINDS)}")
     return ARTIFACT_KINDS[artifact_type]
 

@@ -77,7 +77,7 @@ def parse_value(name: str, value: object) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise BadRequest(f"{where} must be an object with a metadataType")
     metadata_type = value.get("metadataType")
-    if metadata_type not in VALUE_KEYS:
+    if not isinstance(metadata_type, str) or metadata_type not in VALUE_KEYS:
         raise BadRequest(f"{where}.metadataType must be one of {', '.join(VALUE_KEYS)}")
     keys = VALUE_KEYS[metadata_type]
     extra = set(value) - {"metadataType", *keys}
