@@ -33,6 +33,9 @@ class Deployment:
     runtime: str
     desired_state: str
     observed_state: str | None
+    """lastKnownState of the newest ServeModel: RUNNING, COMPLETE (stopped) or FAILED."""
+    observed_version_id: str | None
+    observed_reason: str
     endpoint: str | None
 
     @property
@@ -48,7 +51,10 @@ class Deployment:
     @property
     def status(self) -> str:
         """desired vs observed in a word: serving, deploying, failed, undeploying, undeployed."""
-        return deployment_status(self.desired_state, self.observed_state, self.endpoint)
+        same_version = self.version_id is None or self.observed_version_id == self.version_id
+        return deployment_status(
+            self.desired_state, self.observed_state, self.endpoint, same_version
+        )
 
 
 def infer_url(endpoint: str, service_name: str) -> str:
@@ -61,14 +67,20 @@ def infer_url(endpoint: str, service_name: str) -> str:
     return f"{base}/v2/models/{service_name}/infer"
 
 
-def deployment_status(desired: str, observed: str | None, endpoint: str | None) -> str:
-    """Compare what the registry wants with what the controller last reported."""
-    if observed == "FAILED":
-        return "failed"
-    running = observed in ("RUNNING", "COMPLETE")
+def deployment_status(
+    desired: str, observed: str | None, endpoint: str | None, same_version: bool = True
+) -> str:
+    """Compare what the registry wants with what the controller last reported.
+
+    The controller's ServeModel states: RUNNING (serving that version), COMPLETE (stopped
+    serving it) and FAILED (could not serve it).
+    """
     if desired == DEPLOYED:
-        return "serving" if running and endpoint else "deploying"
-    return "undeploying" if observed in ("RUNNING", "NEW") else "undeployed"
+        if observed == "FAILED" and same_version:
+            return "failed"
+        running = observed == "RUNNING" and same_version and endpoint is not None
+        return "serving" if running else "deploying"
+    return "undeploying" if observed == "RUNNING" else "undeployed"
 
 
 def find_environment_id(registry: RegistryClient, environment: str) -> str:
@@ -99,6 +111,7 @@ def _deployment(registry: RegistryClient, names: _NameCache, service: Resource) 
     version_id = service.get("modelVersionId")
     model_id = str(service.get("registeredModelId", ""))
     serves = registry.serve_models(service_id)
+    newest = serves[0] if serves else {}
     return Deployment(
         service_id=service_id,
         service_name=str(service.get("name") or f"inference service {service_id}"),
@@ -108,7 +121,9 @@ def _deployment(registry: RegistryClient, names: _NameCache, service: Resource) 
         version_name=names.version(str(version_id)) if version_id else "latest",
         runtime=str(service.get("runtime") or ""),
         desired_state=str(service.get("desiredState") or DEPLOYED),
-        observed_state=str(serves[0].get("lastKnownState")) if serves else None,
+        observed_state=str(newest["lastKnownState"]) if newest.get("lastKnownState") else None,
+        observed_version_id=str(newest["modelVersionId"]) if newest.get("modelVersionId") else None,
+        observed_reason=str(newest.get("description") or ""),
         endpoint=string_property(service, ENDPOINT_PROPERTY),
     )
 

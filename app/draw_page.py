@@ -36,25 +36,27 @@ def draw_page(settings: AppSettings) -> None:
         "registry, which is where this page finds them."
     )
     st.html(DIGIT_STYLE)
-    image = drawing_and_model_view()
-    deployments = read_registry(settings, lambda registry: deployed(registry, settings.environment))
-    if deployments is not None:
-        show_answers(deployments, image, settings)
+    drawing_column, answers_column = st.columns([2, 3], gap="large")
+    with drawing_column:
+        image = drawing_and_model_view()
+    with answers_column:
+        deployments = read_registry(
+            settings, lambda registry: deployed(registry, settings.environment)
+        )
+        if deployments is not None:
+            show_answers(deployments, image, settings)
 
 
 def drawing_and_model_view() -> np.ndarray | None:
     """The canvas with its Clear button, and the 28×28 image the models will get."""
-    drawing_column, seen_column = st.columns([3, 2], gap="large")
-    with drawing_column:
-        rgba = drawing_canvas()
+    rgba = drawing_canvas()
     image = canvas_to_mnist(rgba) if rgba is not None else None
-    with seen_column:
-        st.markdown("**What the model sees**")
-        if image is None:
-            st.caption("Nothing drawn yet: the models get a 28×28 picture of your digit.")
-        else:
-            st.image(model_view(image), width=MODEL_VIEW_SIZE)
-            st.caption("28×28, cropped, scaled to 20 px and centred by mass, as MNIST was made.")
+    st.markdown("**What the model sees**")
+    if image is None:
+        st.caption("Nothing drawn yet: the models get a 28×28 picture of your digit.")
+    else:
+        st.image(model_view(image), width=MODEL_VIEW_SIZE)
+        st.caption("28×28: cropped, scaled to 20 px and centred by mass, as MNIST was made.")
     return image
 
 

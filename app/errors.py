@@ -61,12 +61,23 @@ class NothingDeployed(AppError):
 
 
 class EndpointPending(AppError):
-    """A DEPLOYED InferenceService has no endpoint `url` yet: the controller has not served it."""
+    """A DEPLOYED InferenceService the controller has not reported serving (RUNNING) yet."""
 
-    def __init__(self, service: str) -> None:
+    def __init__(self, service: str, observed: str | None) -> None:
+        seen = f"last observed {observed}" if observed else "nothing observed yet"
         super().__init__(
-            f"{service} is DEPLOYED in the registry but has no endpoint yet; the model "
+            f"{service} is DEPLOYED in the registry but not serving yet ({seen}); the model "
             "controller is still loading it, or is not running (`make controller`)."
+        )
+
+
+class DeploymentFailed(AppError):
+    """The controller reported that it could not serve the InferenceService's version."""
+
+    def __init__(self, service: str, reason: str) -> None:
+        super().__init__(
+            f"The model controller could not serve {service} ({reason or 'no reason given'}); "
+            "deploy a working version from the Registry page."
         )
 
 

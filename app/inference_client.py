@@ -14,7 +14,7 @@ import httpx
 import numpy as np
 
 from app.deployments import Deployment
-from app.errors import EndpointPending, InferenceFailed, InferenceUnavailable
+from app.errors import DeploymentFailed, EndpointPending, InferenceFailed, InferenceUnavailable
 from app.http_errors import error_text
 
 INPUT_NAME = "x"
@@ -68,9 +68,7 @@ def _describe(data: object) -> str:
 
 def predict(deployment: Deployment, image: np.ndarray, timeout: float = 10.0) -> Prediction:
     """Send `image` to the deployment's endpoint; raise an AppError when that fails."""
-    url = deployment.infer_url
-    if url is None:
-        raise EndpointPending(deployment.service_name)
+    url = serving_url(deployment)
     started = time.perf_counter()
     answer = _post(url, infer_request(image), deployment.service_name, timeout)
     latency_ms = (time.perf_counter() - started) * 1000
@@ -80,6 +78,16 @@ def predict(deployment: Deployment, image: np.ndarray, timeout: float = 10.0) ->
         raise InferenceFailed(deployment.service_name, str(exc)) from exc
     version = answer.get("model_version") if isinstance(answer, dict) else None
     return Prediction(deployment, probabilities, latency_ms, str(version) if version else None)
+
+
+def serving_url(deployment: Deployment) -> str:
+    """The infer URL of a deployment the controller reports serving; an AppError otherwise."""
+    if deployment.status == "failed":
+        raise DeploymentFailed(deployment.service_name, deployment.observed_reason)
+    url = deployment.infer_url
+    if deployment.status != "serving" or url is None:
+        raise EndpointPending(deployment.service_name, deployment.observed_state)
+    return url
 
 
 def _post(url: str, body: dict[str, Any], service: str, timeout: float) -> object:

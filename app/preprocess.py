@@ -130,10 +130,23 @@ def center_of_mass(image: np.ndarray) -> tuple[float, float]:
 
 
 def center_by_mass(image: np.ndarray) -> np.ndarray:
-    """Shift by whole pixels so the centre of mass lands on MNIST's centre, pixel (14, 14)."""
+    """Shift by whole pixels so the centre of mass lands on MNIST's centre, pixel (14, 14).
+
+    The shift stops where ink would leave the field (a 7 with a long bar and a thin stem
+    otherwise loses the tip of its stem).
+    """
     row, col = center_of_mass(image)
     centre = image.shape[0] // 2
-    return _shift(image, centre - round(row), centre - round(col))
+    inked_rows = np.flatnonzero(image.any(axis=1))
+    inked_cols = np.flatnonzero(image.any(axis=0))
+    down = _within(centre - round(row), inked_rows, image.shape[0])
+    right = _within(centre - round(col), inked_cols, image.shape[1])
+    return _shift(image, down, right)
+
+
+def _within(shift: int, inked: np.ndarray, size: int) -> int:
+    """`shift` limited so that the inked span [first, last] stays inside 0..size-1."""
+    return int(np.clip(shift, -inked[0], size - 1 - inked[-1]))
 
 
 def _shift(image: np.ndarray, down: int, right: int) -> np.ndarray:

@@ -24,10 +24,11 @@ VALUE_FIELDS = {
 }
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Integrity", ("sha256", "digest", "checksum", "size_bytes", "file_size")),
-    ("Metrics", ("accuracy", "loss", "metric", "precision", "recall", "f1", "auc")),
-    ("Parameters", ("epoch", "learning_rate", "batch", "param", "seed", "threshold")),
-    ("Lineage", ("dataset", "pipeline", "run", "notebook", "source", "git", "commit")),
+    ("Integrity", ("sha256", "digest", "checksum", "size_bytes", "file_size", "parity")),
+    ("Metrics", ("accuracy", "loss", "metric", "precision", "recall", "f1", "auc", "seconds")),
+    ("Parameters", ("epoch", "learning_rate", "batch", "param", "seed", "threshold", "kind")),
+    ("Lineage", ("dataset", "pipeline", "run_id", "notebook", "source", "git", "commit",
+                 "_uri")),
     ("Dependencies", ("requirement", "dependenc", "python", "opset", "ir_version", "onnx",
                       "tensorflow", "keras", "numpy", "producer", "framework", "signature",
                       "platform")),
@@ -141,4 +142,6 @@ def format_number(value: bool | int | float) -> str:
         return "true" if value else "false"
     if isinstance(value, int):
         return f"{value:,}"
+    if value != 0 and abs(value) < 0.001:
+        return f"{value:.3g}"
     return f"{value:.4f}" if abs(value) < 1000 else f"{value:,.1f}"

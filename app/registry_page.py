@@ -131,13 +131,9 @@ def show_version(
     ]
     if version.get("author"):
         facts.append(f"author {version['author']}")
-    st.caption(" · ".join(facts))
-    if version.get("description"):
-        st.markdown(str(version["description"]))
-    show_properties(version.get("customProperties"))
-    for artifact in registry.artifacts(str(version["id"])):
-        show_artifact(artifact)
-    st.button(
+    facts_column, button_column = st.columns([4, 1], vertical_alignment="center")
+    facts_column.caption(" · ".join(facts))
+    button_column.button(
         f"Deploy {version['name']}",
         key=f"deploy-{version['id']}",
         type="primary",
@@ -145,6 +141,11 @@ def show_version(
         args=(settings, lambda r: deploy_version(r, settings.environment, settings.runtime,
                                                  version, model_name)),
     )  # fmt: skip
+    if version.get("description"):
+        st.markdown(str(version["description"]))
+    show_properties(version.get("customProperties"))
+    for artifact in registry.artifacts(str(version["id"])):
+        show_artifact(artifact)
 
 
 def show_artifact(artifact: Resource) -> None:

@@ -27,7 +27,8 @@ PAGES: tuple[tuple[Callable[[AppSettings], None], str, str, str], ...] = (
 def main() -> None:
     st.set_page_config(page_title="MNIST · model registry demo", page_icon="✏️", layout="wide")
     st.set_option("client.showErrorDetails", "none")  # errors are sentences, never tracebacks
-    st.set_option("client.toolbarMode", "minimal")  # no "Deploy" button next to ours
+    st.set_option("client.toolbarMode", "minimal")  # no Streamlit "Deploy" button next to ours
+    st.html("<style>[data-testid='stAppDeployButton'] {display: none;}</style>")
     try:
         settings = AppSettings.load(sys.argv[1:])
     except SettingsError as error:

@@ -28,9 +28,11 @@ def test_infer_url_accepts_server_model_or_infer_url(endpoint: str) -> None:
         ("DEPLOYED", None, None, "deploying"),
         ("DEPLOYED", "NEW", "http://e", "deploying"),
         ("DEPLOYED", "RUNNING", None, "deploying"),
+        ("DEPLOYED", "COMPLETE", "http://e", "deploying"),
         ("DEPLOYED", "FAILED", None, "failed"),
         ("UNDEPLOYED", "RUNNING", "http://e", "undeploying"),
-        ("UNDEPLOYED", "CANCELED", None, "undeployed"),
+        ("UNDEPLOYED", "COMPLETE", "http://e", "undeployed"),
+        ("UNDEPLOYED", "FAILED", None, "undeployed"),
         ("UNDEPLOYED", None, None, "undeployed"),
     ],
 )
@@ -38,6 +40,14 @@ def test_deployment_status_compares_desired_and_observed(
     desired: str, observed: str | None, endpoint: str | None, status: str
 ) -> None:
     assert deployment_status(desired, observed, endpoint) == status
+
+
+@pytest.mark.parametrize(
+    ("observed", "status"), [("RUNNING", "deploying"), ("FAILED", "deploying")]
+)
+def test_deployment_status_waits_for_new_version(observed: str, status: str) -> None:
+    """After switching versions, the newest ServeModel still describes the old one."""
+    assert deployment_status("DEPLOYED", observed, "http://e", same_version=False) == status
 
 
 @pytest.mark.parametrize(

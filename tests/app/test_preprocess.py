@@ -6,7 +6,13 @@ import numpy as np
 import pytest
 from mnist_drawings import DRAWINGS, Drawing, MnistTestSet, render_enlarged, render_pen
 
-from app.preprocess import MNIST_SIZE, canvas_to_mnist, center_of_mass, stroke_width
+from app.preprocess import (
+    MNIST_SIZE,
+    canvas_to_mnist,
+    center_by_mass,
+    center_of_mass,
+    stroke_width,
+)
 
 
 def blank_canvas(opaque: bool = True) -> np.ndarray:
@@ -91,6 +97,15 @@ def test_canvas_to_mnist_handles_single_dot() -> None:
     image = canvas_to_mnist(canvas)
     assert image is not None
     assert center_of_mass(image) == pytest.approx((14.0, 14.0), abs=0.5)
+
+
+def test_center_by_mass_keeps_all_ink_in_the_field() -> None:
+    seven = np.zeros((28, 28), np.float32)
+    seven[4:8, 4:24] = 1.0  # a heavy bar: the centre of mass is near the top
+    seven[8:24, 20] = 1.0  # a thin stem down to row 23
+    centred = center_by_mass(seven)
+    assert centred.sum() == seven.sum()
+    assert centred[27].any()  # moved down as far as the stem allows
 
 
 def test_canvas_to_mnist_accepts_any_canvas_size(mnist_test_set: MnistTestSet) -> None:

@@ -125,7 +125,14 @@ def test_grouped_properties_handles_no_properties() -> None:
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0.97123, "0.9712"), (1234, "1,234"), (True, "true"), (12345.67, "12,345.7")],
+    [
+        (0.97123, "0.9712"),
+        (1234, "1,234"),
+        (True, "true"),
+        (12345.67, "12,345.7"),
+        (6.5565e-07, "6.56e-07"),
+        (0.0, "0.0000"),
+    ],  # fmt: skip
 )
 def test_format_number_reads_well(value: float, text: str) -> None:
     assert format_number(value) == text

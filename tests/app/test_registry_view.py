@@ -18,6 +18,7 @@ def deployment(service: str, version_id: str | None, desired: str = "DEPLOYED") 
     return Deployment(service_id="6", service_name=service, model_id="2", model_name="MNIST",
                       version_id=version_id, version_name="v2", runtime="mmserver1",
                       desired_state=desired, observed_state="RUNNING",
+                      observed_version_id=version_id, observed_reason="",
                       endpoint="http://127.0.0.1:8008")  # fmt: skip
 
 
