@@ -97,8 +97,9 @@ def print_header(settings: RunSettings) -> None:
 def report_outcome(run: LocalRun, require_registration: bool, log_path: Path | None) -> int:
     """Print what the run ended with; return its exit code."""
     if run.failed_steps() or run.run_dir is None:
-        failed = ", ".join(run.failed_steps()) or "the pipeline"
-        print(f"FAILED: step {failed} failed, so nothing after it ran.")
+        failed = ", ".join(run.failed_steps())
+        print(f"FAILED: step {failed} failed, so nothing after it ran." if failed
+              else "FAILED: kfp.local did not run the pipeline.")  # fmt: skip
         if log_path is not None:
             print(f"Last lines of the kfp.local log {log_path}:\n{log_tail(log_path, 30)}")
         return EXIT_FAILED
