@@ -78,6 +78,18 @@ class ExportedModel:
         path.write_text(json.dumps(record, indent=2, sort_keys=True))
         return path
 
+    def summary(self) -> str:
+        """Format, signature, parity and digest, one line each (what the notebooks print)."""
+        return "\n".join(
+            [
+                f"ONNX opset {self.opset}, IR version {self.ir_version}, producer {self.producer}",
+                f"signature: {self.signature}",
+                f"onnxruntime vs Keras on {self.parity_batch_size} held-out images: max abs diff "
+                f"{self.parity_max_abs_diff:.2e} (allowed {self.parity_tolerance:g})",
+                f"model.onnx: {self.size} bytes, sha256 {self.sha256}",
+            ]
+        )
+
     @classmethod
     def load(cls, directory: Path) -> ExportedModel:
         """Read the export.json that `save` wrote in `directory`."""

@@ -50,6 +50,7 @@ def test_export_model_follows_contract_and_records_opset(exported_dense: Exporte
     assert [i.name for i in model.graph.input] == ["x"]
     assert [o.name for o in model.graph.output] == ["probabilities"]
     assert exported_dense.producer.startswith("tf2onnx ")
+    assert f"ONNX opset {DEFAULT_OPSET}," in exported_dense.summary()
 
 
 def test_export_model_writes_golden_requirements_and_record(exported_dense: ExportedModel) -> None:
