@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -117,6 +118,21 @@ def train_model(
     seconds = time.perf_counter() - started
     curves = {name: [float(v) for v in values] for name, values in history.history.items()}
     return model, TrainingRun(kind, params, curves, seconds)
+
+
+def save_model(model: keras.Model, path: Path) -> Path:
+    """Save a trained model in Keras's format (`.keras`), e.g. between pipeline steps."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    model.save(path)
+    return path
+
+
+def load_model(path: Path) -> keras.Model:
+    """Load a model written by `save_model`."""
+    import keras
+
+    return keras.models.load_model(Path(path))
 
 
 def predict_probabilities(model: keras.Model, images: np.ndarray) -> np.ndarray:

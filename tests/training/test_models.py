@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -12,7 +14,9 @@ from training.models import (
     UnknownModelKindError,
     build_model,
     evaluate_model,
+    load_model,
     predict_probabilities,
+    save_model,
     train_model,
 )
 
@@ -45,6 +49,19 @@ def test_evaluate_model_beats_chance_after_short_training(
 ) -> None:
     for model in trained_models.values():
         assert 0.5 < evaluate_model(model, small_mnist) <= 1.0
+
+
+def test_save_model_round_trips_predictions(
+    trained_models: dict[str, object], small_mnist: MnistData, tmp_path: Path
+) -> None:
+    path = save_model(trained_models["cnn"], tmp_path / "steps" / "model.keras")
+    restored = load_model(path)
+    images = small_mnist.x_test[:8]
+    np.testing.assert_allclose(
+        predict_probabilities(restored, images),
+        predict_probabilities(trained_models["cnn"], images),
+        atol=1e-6,
+    )
 
 
 @pytest.mark.slow
