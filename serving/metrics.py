@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
@@ -40,11 +42,18 @@ class ServingMetrics:
         self.loaded = Gauge(
             "serving_models_loaded", "Models currently serving.", registry=self.registry
         )
+        self._series: dict[str, tuple[Any, Any, Any]] = {}
 
     def observe(self, model: str, seconds: float, rows: int) -> None:
-        self.requests.labels(model).inc()
-        self.rows.labels(model).inc(rows)
-        self.latency.labels(model).observe(seconds)
+        series = self._series.get(model)
+        if series is None:  # labels() is slow-ish: look each model's series up once
+            series = (self.requests.labels(model), self.rows.labels(model),
+                      self.latency.labels(model))  # fmt: skip
+            self._series[model] = series
+        requests, row_count, latency = series
+        requests.inc()
+        row_count.inc(rows)
+        latency.observe(seconds)
 
     def failed(self, model: str, status: int) -> None:
         self.requests.labels(model).inc()

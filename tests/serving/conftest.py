@@ -232,8 +232,9 @@ def start_serving(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[Serv
 
 @pytest.fixture
 def serving_server(tmp_path: Path, s3_server: S3Settings) -> Iterator[str]:
-    """A real inference server process (auth token TOKEN) using the session's S3; its URL."""
-    process, url = start_serving(tmp_path, serving_env(s3_server, SERVING_AUTH_TOKEN=TOKEN))
+    """A real inference server process (token TOKEN, 8 MiB body limit) on the session's S3."""
+    env = serving_env(s3_server, SERVING_AUTH_TOKEN=TOKEN, SERVING_MAX_BODY_BYTES=str(8 << 20))
+    process, url = start_serving(tmp_path, env)
     with process:
         yield url
 

@@ -120,3 +120,18 @@ def test_kserve_v2_errors_over_http(loaded: str) -> None:
     assert (broken.status_code, list(broken.json())) == (400, ["error"])
     metrics = httpx.get(f"{loaded}/metrics", timeout=10).text
     assert 'serving_inference_failures_total{model="digits",status="400"} 1.0' in metrics
+
+
+def test_kserve_v2_body_over_limit_is_413_and_server_stays_up(
+    loaded: str, mnist_digits: tuple[np.ndarray, np.ndarray]
+) -> None:
+    oversized = b'{"inputs": [' + b" " * (9 << 20) + b"]}"
+    response = httpx.post(f"{loaded}/v2/models/digits/infer", content=oversized, timeout=30)
+    assert response.status_code == 413
+    assert "limit" in response.json()["error"]
+    images = mnist_digits[0][:256]
+    body = {"inputs": [{"name": "x", "shape": [256, 28, 28], "datatype": "FP32",
+                        "data": images.ravel().tolist()}]}  # fmt: skip
+    batch = httpx.post(f"{loaded}/v2/models/digits/infer", json=body, timeout=30)
+    assert batch.status_code == 200
+    assert batch.json()["outputs"][0]["shape"] == [256, 10]

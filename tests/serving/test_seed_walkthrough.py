@@ -10,6 +10,9 @@ the training/ CNN can replace it once published models are available to tests).
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -90,3 +93,55 @@ def test_seed_serving_walkthrough(
     figures = {"deploy_to_ready_s": deployed, "undeploy_to_404_s": undeployed,
                "redeploy_to_served_s": redeployed, "history_complete_s": history}  # fmt: skip
     (artifacts_dir / "serving-convergence.json").write_text(json.dumps(figures, indent=2))
+
+
+@pytest.mark.slow
+def test_seed_walkthrough_with_a_pipeline_trained_cnn(
+    serving_stack: Any, mnist_digits: tuple[np.ndarray, np.ndarray], tmp_path: Path
+) -> None:
+    """Train and publish a real Keras CNN with the project's pipeline (a separate process that
+    meets serving only through the registry and S3), then deploy it the seed's way."""
+    publish_with_pipeline(serving_stack, tmp_path)
+    api = serving_stack.seed_api
+    model = httpx.get(f"{serving_stack.api}/registered_model", params={"name": "MNIST"}).json()
+    version = httpx.get(f"{api}/registered_models/{model['id']}/versions").json()["items"][-1]
+    deploy = {**SEED_DEPLOY, "registeredModelId": model["id"], "modelVersionId": version["id"]}
+    created = httpx.post(f"{api}/serving_environments/1/inference_services", json=deploy)
+    assert created.status_code in (200, 201), created.text
+    model_url = f"{serving_stack.serving_url}/v2/models/mnist-e2e"
+    timed(lambda: httpx.get(f"{model_url}/ready").status_code == 200, timeout=60)
+    checked = httpx.get(model_url).json()["properties"]
+    for name in ("sha256", "golden_uri"):  # training's records were checked at load time
+        assert checked[name] == version["customProperties"][name]["string_value"]
+    assert accuracy(model_url, mnist_digits, 200) > 0.8
+    digit, label = seed_digit(mnist_digits)
+    one = {"inputs": [{"name": "x", "shape": [1, 28, 28], "datatype": "FP64", "data": digit}]}
+    answer = httpx.post(f"{model_url}/infer", json=one).json()
+    assert int(np.argmax(answer["outputs"][0]["data"])) == label
+    service = created.json()["id"]
+    httpx.patch(f"{api}/inference_services/{service}", json={"state": "UNDEPLOYED"})
+    timed(lambda: httpx.post(f"{model_url}/infer", json=one).status_code == 404)
+    serves_url = f"{api}/inference_services/{service}/serves?{LIST}"
+    timed(lambda: len(httpx.get(serves_url).json()["items"]) == 2)
+    states = [item["lastKnownState"] for item in httpx.get(serves_url).json()["items"]]
+    assert states == ["COMPLETE", "RUNNING"]
+
+
+def publish_with_pipeline(stack: Any, state_dir: Path) -> None:
+    """`python -m pipelines.run` (CNN, 2 epochs) into the stack's registry and S3."""
+    env = {**os.environ, **stack.s3.as_env(), "MODEL_REGISTRY_URL": stack.registry_url}
+    command = [sys.executable, "-m", "pipelines.run", "--kind", "cnn", "--epochs", "2",
+               "--min-accuracy", "0.8", "--require-registration",
+               "--state-dir", str(state_dir)]  # fmt: skip
+    run = subprocess.run(command, env=env, cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, timeout=900, check=False)  # fmt: skip
+    assert run.returncode == 0, run.stdout[-2000:] + run.stderr[-2000:]
+
+
+def accuracy(model_url: str, digits: tuple[np.ndarray, np.ndarray], count: int) -> float:
+    images, labels = digits
+    body = {"inputs": [{"name": "x", "shape": [count, 28, 28], "datatype": "FP32",
+                        "data": images[:count].ravel().tolist()}]}  # fmt: skip
+    output = httpx.post(f"{model_url}/infer", json=body, timeout=30).json()["outputs"][0]
+    predicted = np.reshape(output["data"], output["shape"]).argmax(axis=1)
+    return float(np.mean(predicted == labels[:count]))
