@@ -147,30 +147,10 @@ def _first_test_digit() -> tuple[list[float], int]:
 
 def print_welcome(settings: StackSettings, ids: DemoIds) -> None:
     """Print the URLs and the seed's curl commands with this run's real ids."""
-    host = settings.registry_url
-    print(
-        f"""
-The demo is up.
-  App (draw a digit):   {settings.app_url}
-  JupyterLab:           http://localhost:{settings.lab_port}/lab
-  Model registry:       {host}
-  Inference server:     {settings.serving_url}/v2/models/{SERVICE_NAME}
-  First prediction:     {ids.first_prediction}
-
-The seed's REST walkthrough with this run's ids:
-  MR_HOSTNAME={host}
-  curl -s "$MR_HOSTNAME{SEED_API}/registered_models?pageSize=100&orderBy=ID&sortOrder=DESC&nextPageToken=" | jq .items
-  curl -s "$MR_HOSTNAME{SEED_API}/model_versions?pageSize=100&orderBy=ID&sortOrder=DESC&nextPageToken=" | jq .items
-  curl -s "$MR_HOSTNAME{SEED_API}/model_versions/{ids.cnn_version_id}/artifacts" | jq .items
-  curl -s "$MR_HOSTNAME{SEED_API}/serving_environments?pageSize=100&orderBy=ID&sortOrder=DESC&nextPageToken=" | jq .items
-  # undeploy, then deploy again (the controller reconciles within a second or two):
-  curl -s -X PATCH "$MR_HOSTNAME{SEED_API}/inference_services/{ids.service_id}" -H 'Content-Type: application/json' \\
-    -d '{{"modelVersionId": "{ids.cnn_version_id}", "runtime": "{settings.runtime}", "state": "UNDEPLOYED"}}'
-  curl -s -X PATCH "$MR_HOSTNAME{SEED_API}/inference_services/{ids.service_id}" -H 'Content-Type: application/json' \\
-    -d '{{"modelVersionId": "{ids.cnn_version_id}", "runtime": "{settings.runtime}", "state": "DEPLOYED"}}'
-  curl -s "$MR_HOSTNAME{SEED_API}/inference_services/{ids.service_id}/serves?pageSize=100&orderBy=ID&sortOrder=DESC&nextPageToken=" | jq
-
-Ctrl-C stops every process; the state in {settings.state_dir}/ is kept for the next run.
-""",
-        flush=True,
-    )  # noqa: E501
+    template = (Path(__file__).parent / "welcome.txt").read_text()
+    print(template.format(
+        app_url=settings.app_url, lab_port=settings.lab_port, registry_url=settings.registry_url,
+        serving_url=settings.serving_url, service_name=SERVICE_NAME, seed_api=SEED_API,
+        first_prediction=ids.first_prediction, cnn_version_id=ids.cnn_version_id,
+        service_id=ids.service_id, runtime=settings.runtime, state_dir=settings.state_dir,
+    ), flush=True)  # fmt: skip
