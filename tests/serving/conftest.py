@@ -293,8 +293,10 @@ def poll_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "con
 class ServingStack:
     """Registry + inference server + controller processes on fixed free ports (restartable)."""
 
-    def __init__(self, root: Path, s3: S3Settings) -> None:
-        self.root, self.s3 = root, s3
+    def __init__(self, root: Path, s3: S3Settings, env: dict[str, str] | None = None) -> None:
+        self.root, self.s3, self.env = root, s3, env or {}
+        self.registry_headers = {"Authorization": f"Bearer {self.env['MR_AUTH_TOKEN']}"} if (
+            "MR_AUTH_TOKEN" in self.env) else {}  # fmt: skip
         self.registry_port, self.serving_port = free_port(), free_port()
         self.registry_url = f"http://127.0.0.1:{self.registry_port}"
         self.serving_url = f"http://127.0.0.1:{self.serving_port}"
@@ -313,9 +315,10 @@ class ServingStack:
         health = {
             "registry": lambda: http_ok(f"{self.registry_url}/readyz/health"),
             "serving": lambda: http_ok(f"{self.serving_url}/v2/health/live"),
-            "controller": lambda: http_ok(f"{self.api}/serving_environment?name=local"),
+            "controller": self.environment_exists,
         }
-        env = {**serving_env(self.s3), "SERVING_AUTH_TOKEN": TOKEN, "CONTROLLER_BACKOFF_MAX": "2"}
+        env = {**serving_env(self.s3), "SERVING_AUTH_TOKEN": TOKEN, "CONTROLLER_BACKOFF_MAX": "2",
+               **self.env}  # fmt: skip
         log_path = self.root / f"{name}.log"
         command = [sys.executable, *commands[name]]
         process = ServiceProcess(name, command, log_path, health[name], env=env, cwd=REPO)
@@ -323,6 +326,11 @@ class ServingStack:
 
     def stop(self, name: str) -> None:
         self.processes.pop(name).stop()
+
+    def environment_exists(self) -> bool:
+        """The controller's ServingEnvironment `local` is in the registry."""
+        url = f"{self.api}/serving_environment?name=local"
+        return httpx.get(url, headers=self.registry_headers).status_code == 200
 
     def log(self, name: str) -> str:
         return (self.root / f"{name}.log").read_text(errors="replace")
@@ -333,15 +341,29 @@ class ServingStack:
 
 
 @pytest.fixture
-def serving_stack(tmp_path: Path, s3_server: S3Settings) -> Iterator[ServingStack]:
-    """A fresh registry, an inference server (token TOKEN) and a controller, all running."""
-    stack = ServingStack(tmp_path, s3_server)
-    try:
+def make_stack(tmp_path: Path, s3_server: S3Settings) -> Iterator[Callable[..., ServingStack]]:
+    """make_stack(env=None): a started registry + server + controller; stopped afterwards."""
+    stacks: list[ServingStack] = []
+
+    def make(env: dict[str, str] | None = None) -> ServingStack:
+        root = tmp_path / f"stack-{len(stacks)}"
+        root.mkdir()
+        stacks.append(ServingStack(root, s3_server, env))
         for name in ("registry", "serving", "controller"):
-            stack.start(name)
-        yield stack
+            stacks[-1].start(name)
+        return stacks[-1]
+
+    try:
+        yield make
     finally:
-        stack.close()
+        for stack in stacks:
+            stack.close()
+
+
+@pytest.fixture
+def serving_stack(make_stack: Callable[..., ServingStack]) -> ServingStack:
+    """A fresh registry, an inference server (token TOKEN) and a controller, all running."""
+    return make_stack()
 
 
 @pytest.fixture

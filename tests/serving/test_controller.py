@@ -202,3 +202,15 @@ def test_controller_converges_after_restarts(
         serving_stack, service))  # fmt: skip
     assert [state for _, state, _ in history] == ["RUNNING", "COMPLETE"]
     assert np.all(np.array([v for v, _, _ in history]) == version)
+
+
+def test_controller_authenticates_to_a_registry_that_requires_a_token(
+    make_stack: Callable[..., Any], wait_until: Wait
+) -> None:
+    stack = make_stack({"MR_AUTH_TOKEN": "reg-secret", "MODEL_REGISTRY_TOKEN": "reg-secret"})
+    assert httpx.get(f"{stack.api}/serving_environments").status_code == 401
+    assert stack.environment_exists()
+    stack.env["MODEL_REGISTRY_TOKEN"] = "wrong"
+    stack.stop("controller")
+    stack.start("controller")
+    wait_until(lambda: "registry refused" in stack.log("controller"), what="refusal logged")
