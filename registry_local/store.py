@@ -213,9 +213,11 @@ def check_references(connection: Connection, kind: Kind, values: Mapping[str, An
     ]
     if not wanted:
         return
-    ids = {entity_id for entity_id, _target in wanted}
+    ids = list({entity_id for entity_id, _target in wanted})
     statement = select(contexts.c.id, contexts.c.kind, contexts.c.parent_id)
-    found = {row.id: row for row in connection.execute(statement.where(contexts.c.id.in_(ids)))}
+    # `IN` is re-rendered for every call; the usual single reference can use `=` (cached).
+    match = contexts.c.id == ids[0] if len(ids) == 1 else contexts.c.id.in_(ids)
+    found = {row.id: row for row in connection.execute(statement.where(match))}
     for entity_id, target in wanted:
         if entity_id not in found or found[entity_id].kind != target:
             raise NotFound(f"{target} with id {entity_id} not found")
