@@ -20,6 +20,20 @@ CANVAS_SIZE = 280
 STROKE_WIDTH = 18
 MODEL_VIEW_SIZE = 140
 
+PROBABILITY_CHART = {
+    "mark": {"type": "bar", "cornerRadiusEnd": 2},
+    "encoding": {
+        "y": {"field": "digit", "type": "nominal", "sort": None, "title": "digit",
+              "axis": {"labelOverlap": False, "labelAngle": 0}},
+        "x": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
+              "axis": {"format": "%"}},
+        "color": {"condition": {"test": "datum.predicted", "value": "#e4572e"},
+                  "value": "#4c78a8"},
+        "tooltip": [{"field": "digit"}, {"field": "probability", "format": ".2%"}],
+    },
+}  # fmt: skip
+"""All 10 probabilities as horizontal bars, the predicted digit's in orange."""
+
 DIGIT_STYLE = """
 <style>
 .predicted-digit {font-size: 5.5rem; font-weight: 700; line-height: 1; margin: 0.2rem 0;}
@@ -120,7 +134,9 @@ def show_prediction(prediction: Prediction) -> None:
         f"{prediction.digit}</div>"
     )
     st.markdown(f"confidence **{prediction.confidence:.1%}**")
-    st.bar_chart(probability_table(prediction), x="digit", y="probability", height=200)
+    st.vega_lite_chart(
+        probability_table(prediction), PROBABILITY_CHART, width="stretch", height=260
+    )
     st.html(f'<div class="prediction-facts">{html.escape(answer_facts(prediction))}</div>')
 
 
@@ -138,6 +154,10 @@ def answer_facts(prediction: Prediction) -> str:
 
 
 def probability_table(prediction: Prediction) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"digit": [str(d) for d in range(10)], "probability": list(prediction.probabilities)}
-    )
+    """One row per digit: its probability, and whether it is the predicted one."""
+    digits = range(len(prediction.probabilities))
+    return pd.DataFrame({
+        "digit": [str(d) for d in digits],
+        "probability": list(prediction.probabilities),
+        "predicted": [d == prediction.digit for d in digits],
+    })  # fmt: skip

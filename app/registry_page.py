@@ -69,7 +69,7 @@ def inference_services_section(settings: AppSettings) -> None:
 def inference_service_row(deployment: Deployment, settings: AppSettings) -> None:
     """Name and version, desired vs observed state, endpoint, and the deploy/undeploy button."""
     with st.container(border=True, key=f"service-{deployment.service_id}"):
-        name, states, endpoint, action = st.columns([3, 3, 4, 2], vertical_alignment="center")
+        name, states, endpoint, action = st.columns([3, 3, 5, 2], vertical_alignment="center")
         name.markdown(f"**{deployment.service_name}** · {deployment.model_name} "
                       f"{deployment.version_name}  \nid {deployment.service_id}, "
                       f"runtime {deployment.runtime or '—'}")  # fmt: skip
@@ -77,7 +77,8 @@ def inference_service_row(deployment: Deployment, settings: AppSettings) -> None
             st.badge(deployment.status, color=STATUS_COLOURS.get(deployment.status, "gray"))  # type: ignore[arg-type]
             st.caption(f"desired {deployment.desired_state} · observed "
                        f"{deployment.observed_state or 'nothing yet'}")  # fmt: skip
-        endpoint.code(deployment.endpoint or "no endpoint yet", language=None)
+        endpoint.caption("endpoint")
+        endpoint.markdown(f"`{deployment.endpoint}`" if deployment.endpoint else "none yet")
         flip = UNDEPLOYED if deployment.desired_state == DEPLOYED else DEPLOYED
         action.button(
             "Undeploy" if flip == UNDEPLOYED else "Deploy",

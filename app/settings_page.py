@@ -17,7 +17,7 @@ def settings_page(settings: AppSettings) -> None:
         "Set these as environment variables before starting the app, or as flags after `--`: "
         "`streamlit run app/streamlit_app.py -- --registry-url http://host:8080`."
     )
-    st.dataframe(settings_rows(settings), hide_index=True)
+    st.markdown(settings_markdown(settings))
     st.subheader("Connections")
     try:
         with registry_client(settings) as registry:
@@ -32,18 +32,14 @@ def settings_page(settings: AppSettings) -> None:
         st.markdown(f"- {deployment.label}: {endpoint_state(deployment, settings)}")
 
 
-def settings_rows(settings: AppSettings) -> list[dict[str, str]]:
-    """One row per setting: env var, the value in use, the default and what it is for."""
-    return [
-        {
-            "env var": setting.env,
-            "flag": setting.flag,
-            "value": str(getattr(settings, setting.name)),
-            "default": setting.default,
-            "what": setting.help,
-        }
-        for setting in SETTINGS
-    ]
+def settings_markdown(settings: AppSettings) -> str:
+    """A table of every setting: env var, flag, the value in use, the default and its help."""
+    lines = ["| env var | flag | value | default | what |", "| --- | --- | --- | --- | --- |"]
+    for setting in SETTINGS:
+        value = getattr(settings, setting.name)
+        lines.append(f"| `{setting.env}` | `{setting.flag}` | `{value}` | `{setting.default}` "
+                     f"| {setting.help} |")  # fmt: skip
+    return "\n".join(lines)
 
 
 def endpoint_state(deployment: Deployment, settings: AppSettings) -> str:

@@ -1,10 +1,34 @@
-"""Fixtures for the app's tests: the real MNIST test split and a fixed sample of it."""
+"""Fixtures for the app's tests: real MNIST test digits, and the real stack for end to end.
+
+The stack fixtures are session-scoped: one registry, inference server and controller, one
+training run publishing v1 (dense) and v2 (CNN), one app and one Chromium for every test.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
 import numpy as np
 import pytest
+from app_stack import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    PublishedModel,
+    RunningStack,
+    app_process,
+    controller_process,
+    registry_process,
+    serving_process,
+    set_state_like_the_seed,
+    train_and_publish,
+    wait_until_ready,
+)
 from mnist_drawings import MnistTestSet, mnist_dir, read_idx
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from stack.seaweed import S3Settings
 
 
 @pytest.fixture(scope="session")
@@ -20,3 +44,79 @@ def mnist_test_set() -> MnistTestSet:
 def sample_indices(mnist_test_set: MnistTestSet) -> np.ndarray:
     """A fixed random sample of 300 test digits (all classes)."""
     return np.random.default_rng(0).choice(len(mnist_test_set.labels), 300, replace=False)
+
+
+@pytest.fixture(scope="session")
+def app_stack(
+    s3_server: S3Settings, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RunningStack]:
+    """The parts the app talks to, for the whole session (the controller creates `local`)."""
+    root = tmp_path_factory.mktemp("app-stack")
+    s3_env = s3_server.as_env()
+    registry, registry_url = registry_process(root)
+    serving, serving_url = serving_process(root, s3_env)
+    with registry.start(), serving.start():
+        registry.wait_healthy(timeout=60)
+        serving.wait_healthy(timeout=60)
+        controller = controller_process(root, registry_url, serving_url, s3_env)
+        with controller.start():
+            controller.wait_healthy(timeout=60)
+            yield RunningStack(registry_url, serving_url, root)
+
+
+@pytest.fixture(scope="session")
+def published_models(
+    app_stack: RunningStack, s3_server: S3Settings, tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, PublishedModel]:
+    """MNIST v1 (dense) and v2 (CNN), trained on the offline data and published."""
+    env = {**os.environ, **s3_server.as_env(), "MODEL_REGISTRY_URL": app_stack.registry_url}
+    return train_and_publish(tmp_path_factory.mktemp("exports"), env)
+
+
+@pytest.fixture(scope="session")
+def cnn_deployed(app_stack: RunningStack, published_models: dict[str, PublishedModel]) -> str:
+    """The CNN deployed as `mnist-e2e` with the seed's POST, once the server has loaded it."""
+    set_state_like_the_seed(app_stack.registry_url, "v2", "mnist-e2e", "DEPLOYED")
+    wait_until_ready(app_stack.serving_url, "mnist-e2e")
+    return "mnist-e2e"
+
+
+@pytest.fixture
+def dense_deployed(
+    app_stack: RunningStack, published_models: dict[str, PublishedModel]
+) -> Iterator[str]:
+    """The dense model deployed as `mnist-v1` for one test, undeployed afterwards."""
+    set_state_like_the_seed(app_stack.registry_url, "v1", "mnist-v1", "DEPLOYED")
+    wait_until_ready(app_stack.serving_url, "mnist-v1")
+    yield "mnist-v1"
+    set_state_like_the_seed(app_stack.registry_url, "v1", "mnist-v1", "UNDEPLOYED")
+    wait_until_ready(app_stack.serving_url, "mnist-v1", ready=False)
+
+
+@pytest.fixture(scope="session")
+def app_url(app_stack: RunningStack) -> Iterator[str]:
+    """The Streamlit app under `streamlit run`, reading the stack's registry."""
+    process, url = app_process(app_stack.root, app_stack.registry_url)
+    with process.start():
+        process.wait_healthy(timeout=60)
+        yield url
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's Chromium driven by Playwright (`make system-deps` installs it)."""
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    context = browser.new_context(viewport={"width": 1300, "height": 1100})
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    yield page
+    context.close()

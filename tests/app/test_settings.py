@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from app.settings import SETTINGS, AppSettings, SettingsError, settings_parser
+from app.settings_page import settings_markdown
 
 
 def test_load_settings_uses_defaults() -> None:
@@ -56,3 +59,18 @@ def test_settings_are_documented_in_help() -> None:
         assert setting.help
         assert setting.flag in help_text
         assert setting.env in help_text
+
+
+def test_settings_page_table_lists_every_setting() -> None:
+    table = settings_markdown(AppSettings.load([], environ={"SERVING_ENVIRONMENT": "staging"}))
+    for setting in SETTINGS:
+        assert f"| `{setting.env}` | `{setting.flag}` |" in table
+        assert setting.help in table
+    assert "| `staging` | `local` |" in table
+
+
+def test_settings_are_documented_in_app_readme() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "app" / "README.md").read_text()
+    for setting in SETTINGS:
+        assert f"`{setting.env}`" in readme
+        assert f"`{setting.flag}`" in readme

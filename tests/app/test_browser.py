@@ -1,0 +1,167 @@
+"""The app in Debian's Chromium: draw digits with the mouse, deploy and undeploy, read errors.
+
+The whole stack is real (registry_local, SeaweedFS, the inference server, the controller,
+models trained and published by the training code); the app runs under `streamlit run`.
+Screenshots of both pages go to test-artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from app_stack import DIGIT_STROKES, RunningStack, Stroke, app_process, wait_until_ready
+from playwright.sync_api import Locator, Page, expect
+
+from stack.proc import free_port
+
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
+ANSWER_TIMEOUT = 60_000  # ms: the machine is shared, a rerun may wait for CPU
+
+
+def open_draw_page(page: Page, app_url: str) -> Locator:
+    """The drawing surface (fabric.js's upper canvas) of a freshly loaded draw page."""
+    page.goto(app_url)
+    canvas = page.locator("canvas.upper-canvas")
+    expect(canvas).to_be_visible()
+    return canvas
+
+
+def draw(page: Page, canvas: Locator, strokes: list[Stroke]) -> None:
+    """Mouse strokes through the given canvas points, 8 moves per segment."""
+    box = canvas.bounding_box()
+    assert box is not None
+    for stroke in strokes:
+        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+        page.mouse.down()
+        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
+            for step in range(1, 9):
+                t = step / 8
+                page.mouse.move(box["x"] + x0 + (x1 - x0) * t, box["y"] + y0 + (y1 - y0) * t)
+        page.mouse.up()
+
+
+def answer_of(page: Page, service: str) -> Locator:
+    return page.locator(f'.predicted-digit[data-service="{service}"]')
+
+
+@pytest.mark.parametrize("digit", sorted(DIGIT_STROKES))
+def test_draw_page_predicts_drawn_digit(
+    page: Page, app_url: str, cnn_deployed: str, digit: int, artifacts_dir: Path
+) -> None:
+    canvas = open_draw_page(page, app_url)
+    draw(page, canvas, DIGIT_STROKES[digit])
+    expect(answer_of(page, cnn_deployed)).to_have_text(str(digit), timeout=ANSWER_TIMEOUT)
+    expect(page.get_by_text("What the model sees")).to_be_visible()
+    facts = re.compile(rf"InferenceService {cnn_deployed} · round trip \d+ ms")
+    expect(page.get_by_text(facts)).to_be_visible()
+    page.screenshot(path=artifacts_dir / f"app-draw-{digit}.png")
+
+
+def test_draw_page_clear_button_empties_canvas(page: Page, app_url: str, cnn_deployed: str) -> None:
+    canvas = open_draw_page(page, app_url)
+    draw(page, canvas, DIGIT_STROKES[1])
+    expect(answer_of(page, cnn_deployed)).to_have_text("1", timeout=ANSWER_TIMEOUT)
+    page.get_by_role("button", name="Clear").click()
+    expect(page.get_by_text("Deployed and waiting for your drawing")).to_be_visible()
+    expect(answer_of(page, cnn_deployed)).to_have_count(0)
+
+
+def test_draw_page_compares_deployed_models_side_by_side(
+    page: Page, app_url: str, cnn_deployed: str, dense_deployed: str, artifacts_dir: Path
+) -> None:
+    canvas = open_draw_page(page, app_url)
+    expect(page.get_by_text("MNIST v1 · mnist-v1")).to_be_visible(timeout=ANSWER_TIMEOUT)
+    draw(page, canvas, DIGIT_STROKES[3])
+    expect(answer_of(page, cnn_deployed)).to_have_text("3", timeout=ANSWER_TIMEOUT)
+    expect(answer_of(page, dense_deployed)).to_have_text("3", timeout=ANSWER_TIMEOUT)
+    expect(page.locator(".predicted-digit")).to_have_count(2)
+    page.wait_for_timeout(1500)  # let the charts finish drawing before the picture
+    page.screenshot(path=artifacts_dir / "app-draw-page.png")
+
+
+def service_row(page: Page, service: str) -> Locator:
+    return page.locator("[class*='st-key-service-']").filter(has_text=service)
+
+
+def screenshot_from_top(page: Page, path: Path) -> None:
+    """A tall picture of the page from its title down (Streamlit scrolls inside its main area)."""
+    page.set_viewport_size({"width": 1300, "height": 1500})
+    page.locator("h1").first.scroll_into_view_if_needed()
+    page.wait_for_timeout(500)
+    page.screenshot(path=path)
+
+
+def test_registry_page_deploys_and_undeploys_version(
+    page: Page,
+    app_url: str,
+    app_stack: RunningStack,
+    published_models: dict[str, Any],
+    artifacts_dir: Path,
+) -> None:
+    page.goto(f"{app_url}/registry")
+    page.get_by_text(re.compile(r"^MNIST v1 \(version id \d+\)$")).click()
+    page.get_by_role("button", name="Deploy v1").click()
+    row = service_row(page, "mnist-v1")
+    expect(row.get_by_text("serving", exact=True)).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(row.get_by_text("desired DEPLOYED · observed RUNNING")).to_be_visible()
+    expect(row.get_by_text(f"{app_stack.serving_url}/v2/models/mnist-v1")).to_be_visible()
+    wait_until_ready(app_stack.serving_url, "mnist-v1")
+    screenshot_from_top(page, artifacts_dir / "app-registry-deployed.png")
+
+    row.get_by_role("button", name="Undeploy").click()
+    expect(row.get_by_text("undeployed", exact=True)).to_be_visible(timeout=ANSWER_TIMEOUT)
+    expect(row.get_by_text("desired UNDEPLOYED · observed COMPLETE")).to_be_visible()
+    wait_until_ready(app_stack.serving_url, "mnist-v1", ready=False)
+    screenshot_from_top(page, artifacts_dir / "app-registry-page.png")
+
+
+def test_registry_page_shows_artifact_dependencies(
+    page: Page, app_url: str, published_models: dict[str, Any]
+) -> None:
+    page.goto(f"{app_url}/registry")
+    newest = page.locator("[data-testid='stExpander']").first
+    expect(newest.get_by_text("s3://models/MNIST/v2/model.onnx")).to_be_visible()
+    for heading in ("Metrics", "Dependencies", "Integrity"):
+        expect(newest.get_by_text(heading, exact=True)).to_be_visible()
+    expect(newest.get_by_text("test_accuracy")).to_be_visible()
+    requirements = newest.locator("pre").filter(has_text=re.compile(r"tensorflow==\d"))
+    expect(requirements).to_be_visible()
+
+
+@pytest.fixture
+def app_without_registry(tmp_path: Path) -> Iterator[str]:
+    """The app pointed at a port where no registry listens."""
+    process, url = app_process(tmp_path, f"http://127.0.0.1:{free_port()}", "app-no-registry")
+    with process.start():
+        process.wait_healthy(timeout=60)
+        yield url
+
+
+def test_draw_page_explains_registry_down(page: Page, app_without_registry: str) -> None:
+    open_draw_page(page, app_without_registry)
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("is not answering; start it with make registry")
+    expect(page.get_by_text("Traceback")).to_have_count(0)
+
+
+@pytest.fixture
+def app_with_nothing_deployed(tmp_path: Path, registry_server: Any) -> Iterator[str]:
+    """The app reading a registry whose `local` environment has no InferenceService."""
+    environments = f"{registry_server.url}/api/model_registry/v1alpha3/serving_environments"
+    httpx.post(environments, json={"name": "local"}).raise_for_status()
+    process, url = app_process(tmp_path, registry_server.url, "app-nothing-deployed")
+    with process.start():
+        process.wait_healthy(timeout=60)
+        yield url
+
+
+def test_draw_page_explains_nothing_deployed(page: Page, app_with_nothing_deployed: str) -> None:
+    open_draw_page(page, app_with_nothing_deployed)
+    expect(page.get_by_role("alert")).to_contain_text(
+        "No model is deployed in serving environment 'local'"
+    )
