@@ -61,7 +61,12 @@ class Call:
         return self.registry.codec(kind or ALL_KINDS[row["kind"]], self.dialect).encode(row)
 
     def page(self, page: Page, kind: Kind | None = None) -> dict[str, Any]:
-        items = [self.entity(row, kind) for row in page.rows]
+        kinds = {row["kind"] for row in page.rows} if kind is None else {kind.name}
+        if len(kinds) == 1:
+            encode = self.registry.codec(kind or ALL_KINDS[kinds.pop()], self.dialect).encode
+            items = [encode(row) for row in page.rows]
+        else:
+            items = [self.entity(row, kind) for row in page.rows]
         return {
             "items": items,
             "nextPageToken": page.next_page_token,

@@ -139,7 +139,7 @@ def metric_history_page(
         if run_id is not None:
             require(connection, EXPERIMENT_RUN, run_id)
             statement = statement.where(table.c.experiment_run_id == run_id)
-        rows = [row._mapping for row in connection.execute(paginate(statement, table, query))]
+        rows = connection.execute(paginate(statement, table, query)).mappings().all()
     return make_page(rows, query)
 
 

@@ -157,6 +157,7 @@ class Codec:
     def __init__(self, kind: Kind, renames: Mapping[str, str] | None = None) -> None:
         renames = renames or {}
         self.kind = kind
+        self.artifact_type = kind.name if kind.is_artifact else None
         self.plan = [
             (renames.get(f.wire, f.wire), f.column, _ENCODERS.get(f.type)) for f in kind.fields
         ]
@@ -172,8 +173,8 @@ class Codec:
             "lastUpdateTimeSinceEpoch": str(row["update_time"]),
             "customProperties": orjson.Fragment(custom) if custom else EMPTY_MAP,
         }
-        if self.kind.is_artifact:
-            entity["artifactType"] = self.kind.name
+        if self.artifact_type:
+            entity["artifactType"] = self.artifact_type
         for wire, column, encoder in self.plan:
             value = row[column]
             if value is not None:

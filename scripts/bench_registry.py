@@ -10,11 +10,12 @@ of listing a page of 100 versions, and how many times faster registry_local is. 
 servers are measured in alternating rounds so that load from other processes on the machine
 hits both alike.
 
-To reach a size quickly, all but the last `--creates` versions are inserted straight into each
-server's SQLite database (registry_local: its `contexts` table; MLflow: copies of a version
-it created itself); the last `--creates` go through the REST APIs and are what the create
-rate measures. MLflow is installed with uv into its own virtualenv (`--mlflow-venv`,
-created on first use) so it never mixes with the project's dependencies.
+To reach a size quickly, all but the last `--creates` (plus 20 warm-up) versions are inserted
+straight into each server's SQLite database (registry_local: its `contexts` table; MLflow:
+copies of a version it created itself); the last ones go through the REST APIs, and the
+timed `--creates` of them are what the create rate measures. MLflow is installed with uv
+into its own virtualenv (`--mlflow-venv`, created on first use) so it never mixes with the
+project's dependencies.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 MR_PREFIX = "/api/model_registry/v1alpha3"
 ML_PREFIX = "/api/2.0/mlflow"
 ROUND = 25  # requests per server before switching to the other one
+WARMUP = 20  # untimed creates (and gets) per server before each measurement
 
 
 class Client:
@@ -271,17 +273,12 @@ def timed(action: Callable[[], Any]) -> float:
 def measure(
     servers: list[Server], size: int, creates: int, samples: int
 ) -> dict[str, dict[str, float]]:
+    """Bring every server to `size` versions, timing the last `creates`, then read."""
     for server in servers:
-        server.seed(size - creates - server.versions)
-        server.versions = size - creates
-
-    def create(server: Server, index: int) -> float:
-        number = server.versions + index
-        return timed(lambda: server.created_ids.append(server.create(number)))
-
-    create_times = alternate(servers, creates, create)
-    for server in servers:
-        server.versions += creates
+        server.seed(size - creates - WARMUP - server.versions)
+        server.versions = size - creates - WARMUP
+        warm_up(server)
+    create_times = alternate(servers, creates, timed_create)
     rng = random.Random(size)
     get_times = alternate(
         servers, samples, lambda s, _i: timed(lambda: s.get(rng.choice(s.created_ids)))
@@ -295,6 +292,20 @@ def measure(
         }
         for server in servers
     }
+
+
+def warm_up(server: Server) -> None:
+    """Untimed requests first: both servers import and compile things on first use."""
+    for _ in range(WARMUP):
+        timed_create(server, 0)
+        server.get(server.created_ids[-1])
+    server.list_page()
+
+
+def timed_create(server: Server, _index: int) -> float:
+    server.versions += 1
+    number = server.versions
+    return timed(lambda: server.created_ids.append(server.create(number)))
 
 
 ROWS = (
