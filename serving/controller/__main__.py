@@ -1,32 +1,90 @@
-"""`python -m serving.controller`: run the reconcile loop until SIGTERM/SIGINT."""
+"""`python -m serving.controller`: run the reconcile loop until SIGTERM/SIGINT.
+
+`--target local` (default) loads models into the inference server; `--target kserve`
+manages KServe InferenceService resources; `--target kserve --dry-run --out DIR` writes
+those resources to DIR once and exits (status 1 when a service could not be resolved).
+"""
 
 from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Sequence
+from typing import Any
 
 from serving.controller.config import ControllerSettings
 from serving.controller.reconcile import Reconciler
-from serving.controller.registry import RegistryClient
+from serving.controller.registry import RegistryClient, RegistryError
 from serving.controller.server import ServingClient
+from serving.controller.target import ServingTarget
+from serving.kserve import Placement, default_namespace
+
+log = logging.getLogger("serving.controller")
 
 
-def build_reconciler(settings: ControllerSettings) -> Reconciler:
-    registry = RegistryClient(
+def registry_client(settings: ControllerSettings) -> RegistryClient:
+    return RegistryClient(
         settings.registry_url,
         settings.registry_prefix,
         settings.registry_token,
         settings.request_timeout,
     )
+
+
+def placement(settings: ControllerSettings) -> Placement:
+    namespace = settings.namespace or default_namespace()
+    return Placement(namespace, settings.kserve_mode, settings.environment)
+
+
+def build_target(settings: ControllerSettings, registry: RegistryClient) -> ServingTarget[Any]:
+    """The serving target `--target` names."""
+    if settings.target == "kserve":
+        from serving.controller.kserve_target import KServeTarget
+        from serving.kserve_api import InferenceServiceApi, api_client
+
+        where = placement(settings)
+        api = InferenceServiceApi(
+            api_client(settings.kubeconfig), where.namespace, settings.request_timeout
+        )
+        return KServeTarget(api, where)
+    from serving.controller.local_target import LocalServerTarget
+
     server = ServingClient(
         settings.serving_url,
         settings.serving_token,
         settings.request_timeout,
         settings.load_timeout,
     )
-    return Reconciler(settings, registry, server)
+    return LocalServerTarget(settings, server, registry)
+
+
+def build_reconciler(settings: ControllerSettings) -> Reconciler[Any]:
+    registry = registry_client(settings)
+    return Reconciler(settings, registry, build_target(settings, registry))
+
+
+def describe(settings: ControllerSettings) -> str:
+    if settings.target == "kserve":
+        where = placement(settings)
+        return f"KServe InferenceServices ({where.mode}) in namespace {where.namespace}"
+    return settings.serving_url
+
+
+def dry_run(settings: ControllerSettings) -> int:
+    """Write the manifests once; the exit status."""
+    from serving.controller.dry_run import write_manifests
+
+    registry = registry_client(settings)
+    try:
+        failures = write_manifests(settings, registry, placement(settings))
+    except RegistryError as exc:
+        log.error("%s", exc)
+        return 2
+    finally:
+        registry.close()
+    return 1 if failures else 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -35,20 +93,25 @@ def main(argv: Sequence[str] | None = None) -> None:
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    if settings.dry_run:
+        sys.exit(dry_run(settings))
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    reconciler = build_reconciler(settings)
-    logging.getLogger("serving.controller").info(
+    try:
+        reconciler = build_reconciler(settings)
+    except Exception as exc:  # the KServe target without a cluster configuration
+        sys.exit(f"python -m serving.controller: {exc}")
+    log.info(
         "reconciling environment %r (runtimes %s) from %s onto %s every %.1f s",
         settings.environment, ",".join(settings.runtime), settings.registry_url,
-        settings.serving_url, settings.interval,
+        describe(settings), settings.interval,
     )  # fmt: skip
     try:
         reconciler.run(stop)
     finally:
         reconciler.registry.close()
-        reconciler.server.close()
+        reconciler.target.close()
 
 
 if __name__ == "__main__":

@@ -5,7 +5,26 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from serving.settings import Setting, load_settings, parse_list
+from serving.settings import Setting, build_parser, parse_bool, parse_list, resolve
+
+TARGETS = ("local", "kserve")
+KSERVE_MODES = ("ModelMesh", "Serverless", "RawDeployment")
+
+
+def parse_target(text: str) -> str:
+    value = text.strip().lower()
+    if value not in TARGETS:
+        raise ValueError(f"not a target: {text!r} (choose {' or '.join(TARGETS)})")
+    return value
+
+
+def parse_kserve_mode(text: str) -> str:
+    """A KServe deployment mode, any case (`modelmesh` → `ModelMesh`)."""
+    by_lower = {mode.lower(): mode for mode in KSERVE_MODES}
+    if text.strip().lower() not in by_lower:
+        raise ValueError(f"not a KServe deployment mode: {text!r} ({', '.join(KSERVE_MODES)})")
+    return by_lower[text.strip().lower()]
+
 
 CONTROLLER_SETTINGS: tuple[Setting, ...] = (
     Setting("registry_url", "MODEL_REGISTRY_URL", "http://localhost:8080",
@@ -40,6 +59,30 @@ CONTROLLER_SETTINGS: tuple[Setting, ...] = (
     Setting("log_level", "CONTROLLER_LOG_LEVEL", "info", "Log level (debug, info, warning)."),
 )  # fmt: skip
 
+# Where models are served, and the KServe target's settings (documented in
+# docs/kubernetes.md). `--dry-run` is a switch: given without a value.
+TARGET_SETTINGS: tuple[Setting, ...] = (
+    Setting("target", "CONTROLLER_TARGET", "local",
+            "Where models are served: `local` (load into the inference server at "
+            "--serving-url) or `kserve` (create serving.kserve.io/v1beta1 InferenceService "
+            "resources).", parse_target),
+    Setting("kserve_mode", "KSERVE_DEPLOYMENT_MODE", "ModelMesh",
+            "KServe deployment mode of the resources: ModelMesh, Serverless or RawDeployment.",
+            parse_kserve_mode),
+    Setting("namespace", "KSERVE_NAMESPACE", "",
+            "Namespace of the InferenceService resources (default: the controller pod's own "
+            "namespace, else `default`)."),
+    Setting("kubeconfig", "KUBECONFIG", "",
+            "kubeconfig file for the Kubernetes API (default: the pod's ServiceAccount when "
+            "in a cluster, else ~/.kube/config)."),
+    Setting("dry_run", "CONTROLLER_DRY_RUN", "false",
+            "Write the KServe manifests to --out and exit instead of applying them (reads the "
+            "registry, writes nothing to it; needs --target kserve).", parse_bool),
+    Setting("out", "CONTROLLER_OUT_DIR", "kserve-manifests",
+            "Directory --dry-run writes one InferenceService YAML file per service into."),
+)  # fmt: skip
+SWITCHES = frozenset({"dry_run"})
+
 
 @dataclass(frozen=True)
 class ControllerSettings:
@@ -61,17 +104,38 @@ class ControllerSettings:
     request_timeout: float = 5.0
     load_timeout: float = 120.0
     log_level: str = "info"
+    target: str = "local"
+    kserve_mode: str = "ModelMesh"
+    namespace: str = ""
+    kubeconfig: str = ""
+    dry_run: bool = False
+    out: str = "kserve-manifests"
 
     @classmethod
     def from_args(
         cls, argv: Sequence[str] | None = None, environ: Mapping[str, str] | None = None
     ) -> ControllerSettings:
         """Build from CLI flags, then env vars, then defaults."""
-        description = "Reconcile Model Registry InferenceServices onto the inference server."
-        values = load_settings(
-            "python -m serving.controller", description, CONTROLLER_SETTINGS, argv, environ
+        description = (
+            "Reconcile Model Registry InferenceServices onto the inference server "
+            "(--target local) or into KServe InferenceService resources (--target kserve)."
         )
-        return cls(**values)
+        values = [s for s in (*CONTROLLER_SETTINGS, *TARGET_SETTINGS) if s.name not in SWITCHES]
+        parser = build_parser("python -m serving.controller", description, values)
+        for setting in TARGET_SETTINGS:
+            if setting.name in SWITCHES:
+                parser.add_argument(
+                    setting.flag, dest=setting.name, action="store_const", const="true",
+                    help=f"{setting.help} [env {setting.env}, default {setting.default!r}]",
+                )  # fmt: skip
+        flags = vars(parser.parse_args(argv))
+        try:
+            settings = cls(**resolve((*CONTROLLER_SETTINGS, *TARGET_SETTINGS), flags, environ))
+        except ValueError as exc:
+            parser.error(str(exc))
+        if settings.dry_run and settings.target != "kserve":
+            parser.error("--dry-run writes KServe manifests: add --target kserve")
+        return settings
 
     @property
     def allowed_buckets(self) -> frozenset[str]:

@@ -1,8 +1,9 @@
-"""The level-triggered reconcile loop: registry desired state → inference server → records.
+"""The level-triggered reconcile loop: registry desired state → serving target → records.
 
-Each pass reads everything afresh (the services of our environment and runtime(s), the
-server's index), acts on the difference, and writes observations back. A pass that cannot
-read the registry or the server changes nothing; a failing service never stops the others.
+Each pass reads everything afresh (the services of our environment and runtime(s), what the
+target runs for us), acts on the difference, and writes observations back. A pass that
+cannot read the registry or the target changes nothing; a failing service never stops the
+others. The target (local inference server or KServe) is chosen by `--target`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import logging
 import threading
 import time
 from collections.abc import Hashable
+from typing import Generic
 
 from serving.controller.config import ControllerSettings
 from serving.controller.health import Backoff, FaultLog
@@ -22,24 +24,34 @@ from serving.controller.registry import (
     RegistryNotFound,
     property_text,
 )
-from serving.controller.server import LoadedModel, LoadFailed, ServingClient, ServingUnavailable
-from serving.controller.targets import DeploymentTarget, ResolveFailed, resolve_target
+from serving.controller.resolve import ResolvedModel, ResolveFailed, resolve_model
+from serving.controller.target import (
+    Failed,
+    Outcome,
+    Ready,
+    ServingTarget,
+    Snapshot,
+    TargetUnavailable,
+)
 
 log = logging.getLogger("serving.controller")
 
 DEPLOYED = "DEPLOYED"
-REGISTRY, SERVER = "registry", "inference server"
+REGISTRY = "registry"
 
 
-class Reconciler:
-    """Makes the inference server serve what the registry's InferenceServices ask for."""
+class Reconciler(Generic[Snapshot]):
+    """Makes the serving target serve what the registry's InferenceServices ask for."""
 
     def __init__(
-        self, settings: ControllerSettings, registry: RegistryClient, server: ServingClient
+        self,
+        settings: ControllerSettings,
+        registry: RegistryClient,
+        target: ServingTarget[Snapshot],
     ) -> None:
         self.settings = settings
         self.registry = registry
-        self.server = server
+        self.target = target
         self.recorder = ServeModelRecorder(registry)
         self.backoff = Backoff(settings.backoff_initial, settings.backoff_max)
         self.faults = FaultLog()
@@ -57,15 +69,15 @@ class Reconciler:
             stop.wait(max(0.0, self.settings.interval - (time.monotonic() - started)))
 
     def reconcile_once(self) -> bool:
-        """One pass; False when the registry or the server could not be read."""
+        """One pass; False when the registry or the target could not be read."""
         services = self.read_services()
-        loaded = self.read_server() if services is not None else None
-        if services is None or loaded is None:
+        seen = self.observe() if services is not None else None
+        if services is None or seen is None:
             return False
         self.attempted = set()
         for service in services:
-            self.reconcile_service(service, loaded.get(service.name))
-        self.unload_orphans(loaded, {service.name for service in services})
+            self.reconcile_service(service, seen)
+        self.remove_orphans(services, seen)
         self.backoff.keep_only(self.attempted)
         return True
 
@@ -84,66 +96,56 @@ class Reconciler:
         self.faults.clear(REGISTRY)
         return [service for service in services if service.runtime in self.settings.runtime]
 
-    def read_server(self) -> dict[str, LoadedModel] | None:
+    def observe(self) -> Snapshot | None:
         try:
-            loaded = self.server.index()
-        except ServingUnavailable as exc:
-            self.faults.fault(SERVER, str(exc))
+            seen = self.target.observe()
+        except TargetUnavailable as exc:
+            self.faults.fault(self.target.component, str(exc))
             return None
-        self.faults.clear(SERVER)
-        return loaded
+        self.faults.clear(self.target.component)
+        return seen
 
-    def reconcile_service(self, service: InferenceService, loaded: LoadedModel | None) -> None:
+    def reconcile_service(self, service: InferenceService, seen: Snapshot) -> None:
         try:
             if service.desired_state == DEPLOYED:
-                self.deploy(service, loaded)
+                self.deploy(service, seen)
             else:
-                self.undeploy(service, loaded)
-        except ServingUnavailable as exc:
-            self.faults.fault(SERVER, str(exc))
+                self.target.undeploy(service, seen)
+                self.recorder.stopped(service)
+        except TargetUnavailable as exc:
+            self.faults.fault(self.target.component, str(exc))
         except RegistryError as exc:
             self.faults.fault(REGISTRY, str(exc))
         except Exception as exc:
             log.exception("inference service %s: unexpected error", service.name)
             self.faults.fault(f"inference service {service.name}", repr(exc))
 
-    def deploy(self, service: InferenceService, loaded: LoadedModel | None) -> None:
+    def deploy(self, service: InferenceService, seen: Snapshot) -> None:
         try:
-            target = resolve_target(self.registry, service, self.settings.allowed_buckets)
+            model = resolve_model(self.registry, service, self.settings.allowed_buckets)
         except ResolveFailed as exc:
             self.resolve_failed(service, exc)
             return
         self.faults.clear(f"inference service {service.name}")
-        key = (service.identity, target)
+        key = (service.identity, model)
         self.attempted.add(key)
-        if not self.serving(loaded, target) and not self.load(service, target, key):
+        if self.backoff.ready(key):
+            self.record(service, model, key, self.target.deploy(service, model, seen))
+
+    def record(
+        self, service: InferenceService, model: ResolvedModel, key: Hashable, outcome: Outcome
+    ) -> None:
+        """ServeModel records (and the url) for what the target reported."""
+        if isinstance(outcome, Failed):
+            if outcome.retry_later:
+                delay = self.backoff.failed(key)
+                log.debug("inference service %s: retrying in %.0f s", service.name, delay)
+            self.recorder.failed(service, model.version_id, outcome.reason)
             return
-        self.recorder.running(service, target.version_id)
-        self.publish_url(service)
-
-    def serving(self, loaded: LoadedModel | None, target: DeploymentTarget) -> bool:
-        return (
-            loaded is not None
-            and loaded.ready
-            and loaded.version == target.version_id
-            and loaded.owner == self.settings.owner
-        )
-
-    def load(self, service: InferenceService, target: DeploymentTarget, key: Hashable) -> bool:
-        """Ask the server to load `target` (unless backing off); on refusal record FAILED."""
-        if not self.backoff.ready(key):
-            return False
-        model_name = self.registry.registered_model_name(service.registered_model_id)
-        parameters = target.load_parameters(self.settings.owner, model_name)
-        try:
-            self.server.load(service.name, parameters)
-        except LoadFailed as exc:
-            delay = self.backoff.failed(key)
-            self.recorder.failed(service, target.version_id, str(exc))
-            log.debug("inference service %s: retrying in %.0f s", service.name, delay)
-            return False
         self.backoff.succeeded(key)
-        return True
+        if isinstance(outcome, Ready):
+            self.recorder.running(service, model.version_id)
+            self.publish_url(service, outcome.url)
 
     def resolve_failed(self, service: InferenceService, exc: ResolveFailed) -> None:
         if exc.version_id is not None:
@@ -151,25 +153,14 @@ class Reconciler:
         else:  # no version to attach a ServeModel to: the log is all there is
             self.faults.fault(f"inference service {service.name}", exc.reason)
 
-    def publish_url(self, service: InferenceService) -> None:
-        url = self.settings.model_url(service.name)
+    def publish_url(self, service: InferenceService, url: str) -> None:
         if property_text(service.custom_properties, "url") != url:
             self.registry.set_service_property(service, "url", url)
 
-    def undeploy(self, service: InferenceService, loaded: LoadedModel | None) -> None:
-        if self.owned(loaded) and loaded is not None and loaded.state != "UNAVAILABLE":
-            self.server.unload(service.name)
-        self.recorder.stopped(service)
-
-    def owned(self, loaded: LoadedModel | None) -> bool:
-        return loaded is not None and loaded.owner == self.settings.owner
-
-    def unload_orphans(self, loaded: dict[str, LoadedModel], service_names: set[str]) -> None:
-        """Unload models this controller loaded for services that no longer exist here."""
-        for name, model in loaded.items():
-            if name not in service_names and self.owned(model) and model.state != "UNAVAILABLE":
-                try:
-                    self.server.unload(name)
-                    log.info("unloaded %s: no inference service of ours wants it", name)
-                except ServingUnavailable as exc:
-                    self.faults.fault(SERVER, str(exc))
+    def remove_orphans(self, services: list[InferenceService], seen: Snapshot) -> None:
+        """Stop what this controller serves for services that no longer exist here."""
+        try:
+            for name in self.target.remove_orphans(services, seen):
+                log.info("removed %s: no inference service of ours wants it", name)
+        except TargetUnavailable as exc:
+            self.faults.fault(self.target.component, str(exc))

@@ -107,12 +107,18 @@ class RegistryClient:
             if not token or not page.get("items"):
                 return
 
-    def environment_id(self, name: str) -> str:
-        """Id of the ServingEnvironment `name`, created when missing."""
+    def find_environment_id(self, name: str) -> str | None:
+        """Id of the ServingEnvironment `name` (None when there is none); creates nothing."""
         try:
             return str(self.request("GET", "/serving_environment", params={"name": name})["id"])
         except RegistryNotFound:
-            pass
+            return None
+
+    def environment_id(self, name: str) -> str:
+        """Id of the ServingEnvironment `name`, created when missing."""
+        found = self.find_environment_id(name)
+        if found is not None:
+            return found
         try:
             return str(self.request("POST", "/serving_environments", json={"name": name})["id"])
         except RegistryError:  # created concurrently by someone else: read it

@@ -1,4 +1,8 @@
-"""What an InferenceService should serve: its ModelVersion and that version's ModelArtifact."""
+"""What an InferenceService should serve: its ModelVersion and that version's ModelArtifact.
+
+Target-neutral: the local target loads `uri` (checked with `sha256`/`golden_uri`) into the
+inference server; the KServe target puts the format and the storage key/path into a resource.
+"""
 
 from __future__ import annotations
 
@@ -27,14 +31,18 @@ class ResolveFailed(Exception):
 
 
 @dataclass(frozen=True)
-class DeploymentTarget:
-    """The version to serve and how the server must check it."""
+class ResolvedModel:
+    """The version to serve, where its artifact is and how to check it."""
 
     version_id: str
     version_name: str
     uri: str
-    sha256: str | None
-    golden_uri: str | None
+    sha256: str | None = None
+    golden_uri: str | None = None
+    model_format: str = "onnx"
+    model_format_version: str | None = None
+    storage_key: str | None = None
+    storage_path: str | None = None
 
     def load_parameters(self, owner: str, registered_model: str) -> dict[str, str]:
         """The inference server's load `parameters` (see serving/README.md)."""
@@ -48,9 +56,9 @@ class DeploymentTarget:
         return parameters
 
 
-def resolve_target(
+def resolve_model(
     registry: RegistryClient, service: InferenceService, allowed_buckets: frozenset[str]
-) -> DeploymentTarget:
+) -> ResolvedModel:
     """The service's version (`modelVersionId`, else the latest) and its checked artifact."""
     version = service_version(registry, service)
     version_id = str(version["id"])
@@ -66,8 +74,21 @@ def resolve_target(
             S3Location.parse(golden_uri, allowed_buckets)
     except LoadRefused as exc:
         raise ResolveFailed(exc.message, version_id) from None
-    name = str(version.get("name") or version_id)
-    return DeploymentTarget(version_id, name, str(artifact["uri"]), sha256, golden_uri)
+    return ResolvedModel(
+        version_id=version_id,
+        version_name=str(version.get("name") or version_id),
+        uri=str(artifact["uri"]),
+        sha256=sha256,
+        golden_uri=golden_uri,
+        model_format=str(artifact.get("modelFormatName") or "onnx").lower(),
+        model_format_version=optional_text(artifact.get("modelFormatVersion")),
+        storage_key=optional_text(artifact.get("storageKey")),
+        storage_path=optional_text(artifact.get("storagePath")),
+    )
+
+
+def optional_text(value: Any) -> str | None:
+    return str(value) if value not in (None, "") else None
 
 
 def service_version(registry: RegistryClient, service: InferenceService) -> dict[str, Any]:

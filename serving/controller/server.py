@@ -7,8 +7,10 @@ from typing import Any
 
 import httpx
 
+from serving.controller.target import TargetUnavailable
 
-class ServingUnavailable(Exception):
+
+class ServingUnavailable(TargetUnavailable):
     """The inference server could not be reached."""
 
 
