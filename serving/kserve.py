@@ -45,12 +45,12 @@ FAILED_TRANSITIONS = {"BlockedByFailedLoad", "InvalidSpec"}
 SERVICE_ACCOUNT_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
 
-def default_namespace(path: Path = SERVICE_ACCOUNT_NAMESPACE) -> str:
-    """The pod's own namespace when running in a cluster, else `default`."""
+def pod_namespace(path: Path = SERVICE_ACCOUNT_NAMESPACE) -> str | None:
+    """The pod's own namespace when running in a cluster (None elsewhere)."""
     try:
-        return path.read_text().strip() or "default"
+        return path.read_text().strip() or None
     except OSError:
-        return "default"
+        return None
 
 
 @dataclass(frozen=True)

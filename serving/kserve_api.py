@@ -61,6 +61,15 @@ def api_client(kubeconfig: str) -> client.ApiClient:
     return client.ApiClient(configuration)
 
 
+def kubeconfig_namespace(kubeconfig: str) -> str | None:
+    """The namespace of the kubeconfig's current context (None without one)."""
+    try:
+        _, active = config.list_kube_config_contexts(config_file=kubeconfig or None)
+    except (config.ConfigException, OSError):
+        return None
+    return (active or {}).get("context", {}).get("namespace") or None
+
+
 class InferenceServiceApi:
     """list / create / patch / delete `inferenceservices.serving.kserve.io` in one namespace."""
 

@@ -19,7 +19,7 @@ from serving.controller.reconcile import Reconciler
 from serving.controller.registry import RegistryClient, RegistryError
 from serving.controller.server import ServingClient
 from serving.controller.target import ServingTarget
-from serving.kserve import Placement, default_namespace
+from serving.kserve import Placement, pod_namespace
 
 log = logging.getLogger("serving.controller")
 
@@ -34,7 +34,12 @@ def registry_client(settings: ControllerSettings) -> RegistryClient:
 
 
 def placement(settings: ControllerSettings) -> Placement:
-    namespace = settings.namespace or default_namespace()
+    """Namespace: --namespace, else the pod's, else the kubeconfig context's, else `default`."""
+    namespace = settings.namespace or pod_namespace()
+    if not namespace:
+        from serving.kserve_api import kubeconfig_namespace
+
+        namespace = kubeconfig_namespace(settings.kubeconfig) or "default"
     return Placement(namespace, settings.kserve_mode, settings.environment)
 
 

@@ -71,7 +71,7 @@ TARGET_SETTINGS: tuple[Setting, ...] = (
             parse_kserve_mode),
     Setting("namespace", "KSERVE_NAMESPACE", "",
             "Namespace of the InferenceService resources (default: the controller pod's own "
-            "namespace, else `default`)."),
+            "namespace, else the kubeconfig context's, else `default`)."),
     Setting("kubeconfig", "KUBECONFIG", "",
             "kubeconfig file for the Kubernetes API (default: the pod's ServiceAccount when "
             "in a cluster, else ~/.kube/config)."),
