@@ -115,10 +115,15 @@ class Store:
         statement = select(*columns_of(kinds)).where(kind_condition(table, kinds))
         with self.engine.connect() as connection:
             if scope is not None:
-                require(connection, scope.parent, scope.parent_id)
                 statement = restrict(statement, table, scope)
+                if scope.via_attribution:
+                    require(connection, scope.parent, scope.parent_id)
             statement = narrow(statement, table, query, kinds)
             rows = connection.execute(paginate(statement, table, query)).mappings().all()
+            if scope is not None and not rows:
+                # A child row names its parent, which can only be of the parent kind, so the
+                # parent check is needed only when there are no children (404 vs empty list).
+                require(connection, scope.parent, scope.parent_id)
         return make_page(rows, query)
 
     def find(self, kinds: Sequence[Kind], query: ListQuery, scope: Scope | None) -> Row:

@@ -217,7 +217,10 @@ def mlflow_server(work: Path, venv: Path) -> Iterator[Server]:
     command += ["--backend-store-uri", f"sqlite:///{database}", "--host", "127.0.0.1"]
     command += ["--default-artifact-root", str(work / "mlartifacts")]
     command += ["--port", str(port), "--workers", "1"]
-    with start(command, port, "/health", work / "mlflow.log", timeout=600):
+    # MLflow 3 also starts a job runner with seven huey consumers that import for a minute
+    # and use CPU the registry never needs: off, so neither server competes with them.
+    environment = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
+    with start(command, port, "/health", work / "mlflow.log", timeout=600, env=environment):
         yield Mlflow(Client(port), database)
 
 
@@ -235,13 +238,19 @@ def ensure_mlflow(venv: Path, spec: str) -> None:
 
 @contextmanager
 def start(
-    command: list[str], port: int, health: str, log: Path, timeout: float = 120
+    command: list[str],
+    port: int,
+    health: str,
+    log: Path,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
 ) -> Iterator[None]:
     process = ServiceProcess(
         name=Path(command[0]).name,
         command=command,
         log_path=log,
         health=lambda: http_ok(f"http://127.0.0.1:{port}{health}"),
+        env=env,
         cwd=log.parent,
     )
     with process.start():
