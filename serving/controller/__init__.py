@@ -1,5 +1,7 @@
-"""The model controller: makes the inference server match the registry's InferenceServices.
+"""The model controller: makes a serving target match the registry's InferenceServices.
 
-The registry stays passive; this loop reads desired state from it, loads/unloads models on
-the server, and writes what it observed back (ServeModel records, the service's `url`).
+The registry stays passive; this loop reads desired state from it, makes the target serve
+it — the local inference server (`--target local`: load/unload) or KServe
+(`--target kserve`: InferenceService resources) — and writes what it observed back
+(ServeModel records, the service's `url`).
 """
