@@ -55,7 +55,11 @@ def model_rows(models: Iterable[Resource]) -> list[dict[str, str]]:
 def version_rows(
     versions: Iterable[Resource], deployments: Iterable[Deployment]
 ) -> list[dict[str, str]]:
-    """One row per ModelVersion, with the InferenceServices that serve it."""
+    """One row per ModelVersion, with the InferenceServices made for it.
+
+    Their states are left to the InferenceServices section, which refreshes itself; this
+    table does not.
+    """
     served = served_by(deployments)
     return [
         {
@@ -64,20 +68,18 @@ def version_rows(
             "state": str(version.get("state", "")),
             "author": str(version.get("author") or ""),
             "created": format_time(version.get("createTimeSinceEpoch")),
-            "deployed as": served.get(str(version.get("id")), ""),
+            "InferenceServices": served.get(str(version.get("id")), ""),
         }
         for version in versions
     ]
 
 
 def served_by(deployments: Iterable[Deployment]) -> dict[str, str]:
-    """version id → "mnist-e2e (serving), ..." for the versions that have InferenceServices."""
+    """version id → "mnist-e2e, ..." for the versions that have InferenceServices."""
     names: dict[str, list[str]] = {}
     for deployment in deployments:
         if deployment.version_id:
-            names.setdefault(deployment.version_id, []).append(
-                f"{deployment.service_name} ({deployment.status})"
-            )
+            names.setdefault(deployment.version_id, []).append(deployment.service_name)
     return {version_id: ", ".join(found) for version_id, found in names.items()}
 
 

@@ -159,7 +159,7 @@ def set_state_like_the_seed(registry_url: str, version_name: str, service_name: 
 
 
 def wait_until_ready(serving_url: str, service_name: str, ready: bool = True,
-                     timeout: float = 60) -> None:  # fmt: skip
+                     timeout: float = 120) -> None:  # fmt: skip
     """Wait for the controller to load (or unload) the model in the inference server."""
     deadline = time.monotonic() + timeout
     url = f"{serving_url}/v2/models/{service_name}/ready"

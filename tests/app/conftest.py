@@ -26,7 +26,7 @@ from app_stack import (
     wait_until_ready,
 )
 from mnist_drawings import MnistTestSet, mnist_dir, read_idx
-from playwright.sync_api import Browser, Page, sync_playwright
+from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from stack.seaweed import S3Settings
 
@@ -113,10 +113,15 @@ def browser() -> Iterator[Browser]:
         chromium.close()
 
 
+BROWSER_TIMEOUT = 60_000
+"""ms for page loads and assertions: the machine is shared, a Streamlit rerun may wait for CPU."""
+
+
 @pytest.fixture
 def page(browser: Browser) -> Iterator[Page]:
     context = browser.new_context(viewport={"width": 1300, "height": 1100})
     page = context.new_page()
-    page.set_default_timeout(30_000)
+    page.set_default_timeout(BROWSER_TIMEOUT)
+    expect.set_options(timeout=BROWSER_TIMEOUT)
     yield page
     context.close()

@@ -5,7 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.inference_client import infer_request, probabilities_from
+from app.deployments import Deployment
+from app.errors import DeploymentFailed, EndpointPending, InferenceUnavailable
+from app.inference_client import infer_request, predict, probabilities_from
+from stack.proc import free_port
 
 
 def test_infer_request_sends_image_as_fp32_input_x() -> None:
@@ -48,3 +51,26 @@ def test_probabilities_from_falls_back_to_first_output() -> None:
 def test_probabilities_from_rejects_bad_answer(answer: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         probabilities_from(answer)
+
+
+def deployment(observed: str | None, endpoint: str | None, reason: str = "") -> Deployment:
+    return Deployment(service_id="6", service_name="mnist-e2e", model_id="2", model_name="MNIST",
+                      version_id="4", version_name="v2", runtime="mmserver1",
+                      desired_state="DEPLOYED", observed_state=observed, observed_version_id="4",
+                      observed_reason=reason, endpoint=endpoint)  # fmt: skip
+
+
+def test_predict_says_server_is_down() -> None:
+    server = f"http://127.0.0.1:{free_port()}"
+    with pytest.raises(InferenceUnavailable, match=f"server at {server} is not answering"):
+        predict(deployment("RUNNING", f"{server}/v2/models/mnist-e2e"), np.zeros((28, 28)))
+
+
+def test_predict_waits_for_controller_to_serve() -> None:
+    with pytest.raises(EndpointPending, match=r"not serving yet \(nothing observed yet\)"):
+        predict(deployment(None, None), np.zeros((28, 28)))
+
+
+def test_predict_reports_failed_deployment() -> None:
+    with pytest.raises(DeploymentFailed, match="could not serve mnist-e2e \\(sha256 mismatch\\)"):
+        predict(deployment("FAILED", None, "sha256 mismatch"), np.zeros((28, 28)))

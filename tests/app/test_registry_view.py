@@ -40,7 +40,7 @@ def test_model_rows_lists_models() -> None:
 def test_version_rows_say_which_service_serves_each_version() -> None:
     versions = [{"id": "3", "name": "v1"}, {"id": "4", "name": "v2"}]
     rows = version_rows(versions, [deployment("mnist-e2e", "4")])
-    assert [row["deployed as"] for row in rows] == ["", "mnist-e2e (serving)"]
+    assert [row["InferenceServices"] for row in rows] == ["", "mnist-e2e"]
 
 
 def test_served_by_skips_services_without_version() -> None:
