@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Select, Table, and_, or_
+from sqlalchemy import BigInteger, Integer, Select, Table, and_, bindparam, or_
 
 from registry_local.errors import BadRequest
 from registry_local.filter_query import Expression, parse_filter
@@ -111,24 +111,37 @@ def _is_int64(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and abs(value) <= INT64_MAX
 
 
-def paginate(statement: Select[Any], table: Table, query: ListQuery) -> Select[Any]:
-    """Add ordering, the keyset condition and LIMIT pageSize+1 (to see if more follow)."""
+def paginate(
+    statement: Select[Any], table: Table, query: ListQuery, *, after: bool, limit: bool
+) -> Select[Any]:
+    """Add the ordering, the keyset condition (`:after_value`, `:after_id`) and `LIMIT
+    :page_limit` (pageSize + 1, to see whether more follow); values from `page_params`."""
     sort_column = table.c[ORDER_COLUMNS[query.order_by]]
     id_column = table.c.id
-    if query.after is not None:
+    if after:
         statement = statement.where(_after(sort_column, id_column, query))
     columns = [id_column] if query.order_by == "ID" else [sort_column, id_column]
     statement = statement.order_by(*[c.desc() if query.descending else c.asc() for c in columns])
-    if query.page_size is not None:
-        statement = statement.limit(query.page_size + 1)
+    if limit:
+        statement = statement.limit(bindparam("page_limit", type_=Integer))
     return statement
 
 
+def page_params(query: ListQuery) -> dict[str, Any]:
+    """Values for the parameters `paginate` adds."""
+    params: dict[str, Any] = {}
+    if query.after is not None:
+        params["after_value"], params["after_id"] = query.after
+    if query.page_size is not None:
+        params["page_limit"] = query.page_size + 1
+    return params
+
+
 def _after(sort_column: Any, id_column: Any, query: ListQuery) -> Any:
-    assert query.after is not None
-    value, last_id = query.after
+    last_id = bindparam("after_id", type_=BigInteger)
     if query.order_by == "ID":
         return id_column < last_id if query.descending else id_column > last_id
+    value = bindparam("after_value", type_=BigInteger)
     if query.descending:
         return and_(sort_column <= value, or_(sort_column < value, id_column < last_id))
     return and_(sort_column >= value, or_(sort_column > value, id_column > last_id))

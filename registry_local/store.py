@@ -9,26 +9,30 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Table, delete, insert, select, update
+from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from registry_local.errors import BadRequest, Conflict, NotFound
-from registry_local.filter_sql import FilterScope, compile_filter
-from registry_local.kinds import Family, FieldType, Kind
-from registry_local.listing import ListQuery, Page, make_page, paginate
+from registry_local.kinds import FieldType, Kind
+from registry_local.listing import ListQuery, Page, make_page
 from registry_local.properties import CustomProperties
-from registry_local.schema import artifacts, attributions, contexts, properties, serve_models
+from registry_local.schema import properties
+from registry_local.statements import (
+    ATTRIBUTED_PARENTS,
+    REFERENCE,
+    TABLES,
+    by_id,
+    insert_into,
+    list_statement,
+    names,
+    parent_row,
+)
 from registry_local.wire import Changes
 
 Row = Mapping[Any, Any]
-TABLES: dict[Family, Table] = {
-    Family.CONTEXT: contexts,
-    Family.ARTIFACT: artifacts,
-    Family.SERVE: serve_models,
-}
 
 
 def now_ms() -> int:
@@ -45,49 +49,7 @@ class Scope:
     @property
     def via_attribution(self) -> bool:
         """Artifacts belong to versions and runs through the attributions table."""
-        return self.parent.family is Family.CONTEXT and self.parent.name in (
-            "ModelVersion",
-            "ExperimentRun",
-        )
-
-
-def table_of(kinds: Sequence[Kind]) -> Table:
-    return TABLES[kinds[0].family]
-
-
-_COLUMNS: dict[tuple[str, ...], list[Any]] = {}
-ALWAYS_READ = (
-    "id",
-    "kind",
-    "parent_id",
-    "name",
-    "external_id",
-    "description",
-    "custom_properties",
-    "create_time",
-    "update_time",
-)
-
-
-def columns_of(kinds: Sequence[Kind]) -> list[Any]:
-    """The columns that rendering these kinds needs (reading fewer columns is faster)."""
-    key = tuple(kind.name for kind in kinds)
-    columns = _COLUMNS.get(key)
-    if columns is None:
-        table = table_of(kinds)
-        wanted = set(ALWAYS_READ) & set(table.c.keys())
-        for kind in kinds:
-            wanted.update(spec.column for spec in kind.fields)
-            if kind.is_artifact:
-                wanted.update(("experiment_id", "experiment_run_id"))
-        columns = _COLUMNS[key] = [column for column in table.c if column.name in wanted]
-    return columns
-
-
-def kind_condition(table: Table, kinds: Sequence[Kind]) -> Any:
-    if len(kinds) == 1:
-        return table.c.kind == kinds[0].name
-    return table.c.kind.in_([kind.name for kind in kinds])
+        return self.parent.name in ATTRIBUTED_PARENTS
 
 
 def describe(kinds: Sequence[Kind]) -> str:
@@ -111,15 +73,13 @@ class Store:
             return fetch(connection, kinds, entity_id)
 
     def list(self, kinds: Sequence[Kind], query: ListQuery, scope: Scope | None = None) -> Page:
-        table = table_of(kinds)
-        statement = select(*columns_of(kinds)).where(kind_condition(table, kinds))
+        statement, params = list_statement(kinds, query, scope.parent if scope else None)
         with self.engine.connect() as connection:
             if scope is not None:
-                statement = restrict(statement, table, scope)
+                params["parent_id"] = scope.parent_id
                 if scope.via_attribution:
                     require(connection, scope.parent, scope.parent_id)
-            statement = narrow(statement, table, query, kinds)
-            rows = connection.execute(paginate(statement, table, query)).mappings().all()
+            rows = connection.execute(statement, params).mappings().all()
             if scope is not None and not rows:
                 # A child row names its parent, which can only be of the parent kind, so the
                 # parent check is needed only when there are no children (404 vs empty list).
@@ -130,17 +90,16 @@ class Store:
         """The single entity matching name / externalId / parent: 404 on none or several."""
         if query.name is None and query.external_id is None and scope is None:
             raise BadRequest("give at least one of name, externalId, parentResourceId")
-        table = table_of(kinds)
-        statement = select(*columns_of(kinds)).where(kind_condition(table, kinds))
-        statement = narrow(statement, table, query, kinds)
+        two = replace(query, page_size=1, after=None)  # LIMIT 2: is there more than one?
+        statement, params = list_statement(kinds, two, scope.parent if scope else None)
         if scope is not None:
-            statement = restrict(statement, table, scope)
+            params["parent_id"] = scope.parent_id
         with self.engine.connect() as connection:
-            rows = connection.execute(statement.limit(2)).all()
+            rows = connection.execute(statement, params).mappings().all()
         if len(rows) != 1:
             found = "no" if not rows else "more than one"
             raise NotFound(f"{found} {describe(kinds)} matches the search parameters")
-        return rows[0]._mapping
+        return rows[0]
 
     # -- writes ---------------------------------------------------------------------------
 
@@ -192,47 +151,19 @@ def conflict(kind: Kind, values: Mapping[str, Any]) -> Conflict:
 
 
 def fetch(connection: Connection, kinds: Sequence[Kind], entity_id: int, lock: bool = False) -> Row:
-    table = table_of(kinds)
-    columns = table.c if lock else columns_of(kinds)  # an update merges into the whole row
-    statement = select(*columns).where(table.c.id == entity_id, kind_condition(table, kinds))
-    if lock:
-        statement = statement.with_for_update()
-    row = connection.execute(statement).first()
+    statement = by_id(names(kinds), lock)
+    row = connection.execute(statement, {"entity_id": entity_id}).mappings().first()
     if row is None:
         raise NotFound(f"{describe(kinds)} with id {entity_id} not found")
-    return row._mapping
+    return row
 
 
 def require(connection: Connection, kind: Kind, entity_id: int) -> Row:
     """The parent named in a path; 404 when it is not an entity of that kind."""
-    table = TABLES[kind.family]
-    columns = [table.c.id, table.c.kind, table.c.parent_id]
-    statement = select(*columns).where(table.c.id == entity_id, table.c.kind == kind.name)
-    row = connection.execute(statement).first()
+    row = connection.execute(parent_row(kind.name), {"entity_id": entity_id}).mappings().first()
     if row is None:
         raise NotFound(f"{kind.name} with id {entity_id} not found")
-    return row._mapping
-
-
-def restrict(statement: Any, table: Table, scope: Scope) -> Any:
-    if scope.via_attribution:
-        link = attributions.c
-        return statement.join(attributions, link.artifact_id == table.c.id).where(
-            link.context_id == scope.parent_id
-        )
-    return statement.where(table.c.parent_id == scope.parent_id)
-
-
-def narrow(statement: Any, table: Table, query: ListQuery, kinds: Sequence[Kind]) -> Any:
-    """Apply the name / externalId parameters and the filterQuery."""
-    if query.name is not None:
-        statement = statement.where(table.c.name == query.name)
-    if query.external_id is not None:
-        statement = statement.where(table.c.external_id == query.external_id)
-    if query.filter is not None:
-        scope = FilterScope(table, kinds[0].family.value, tuple(kinds))
-        statement = statement.where(compile_filter(query.filter, scope))
-    return statement
+    return row
 
 
 def with_defaults(kind: Kind, values: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,11 +180,11 @@ def check_references(connection: Connection, kind: Kind, values: Mapping[str, An
     ]
     if not wanted:
         return
-    ids = list({entity_id for entity_id, _target in wanted})
-    statement = select(contexts.c.id, contexts.c.kind, contexts.c.parent_id)
-    # `IN` is re-rendered for every call; the usual single reference can use `=` (cached).
-    match = contexts.c.id == ids[0] if len(ids) == 1 else contexts.c.id.in_(ids)
-    found = {row.id: row for row in connection.execute(statement.where(match))}
+    found = {}
+    for entity_id in {entity_id for entity_id, _target in wanted}:
+        row = connection.execute(REFERENCE, {"entity_id": entity_id}).first()
+        if row is not None:
+            found[entity_id] = row
     for entity_id, target in wanted:
         if entity_id not in found or found[entity_id].kind != target:
             raise NotFound(f"{target} with id {entity_id} not found")
@@ -280,7 +211,7 @@ def insert_entity(
     row["create_time"] = row["update_time"] = timestamp
     row["custom_properties"] = custom.document if custom else None
     del row["id"]
-    result = connection.execute(insert(table), row)
+    result = connection.execute(insert_into(kind.family), row)
     row["id"] = result.inserted_primary_key[0]  # type: ignore[index]
     if custom:
         write_properties(connection, kind.family.value, row["id"], custom.typed_rows)

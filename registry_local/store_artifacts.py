@@ -17,7 +17,7 @@ from sqlalchemy import Connection, insert, select
 from registry_local.errors import BadRequest
 from registry_local.filter_sql import COMMON_BUILTINS, FilterScope, compile_filter
 from registry_local.kinds import ARTIFACT_KINDS, EXPERIMENT_RUN, METRIC, Field, FieldType, Kind
-from registry_local.listing import ListQuery, Page, make_page, paginate
+from registry_local.listing import ListQuery, Page, make_page, page_params, paginate
 from registry_local.schema import artifacts, attributions, metric_history
 from registry_local.store import (
     Row,
@@ -139,7 +139,14 @@ def metric_history_page(
         if run_id is not None:
             require(connection, EXPERIMENT_RUN, run_id)
             statement = statement.where(table.c.experiment_run_id == run_id)
-        rows = connection.execute(paginate(statement, table, query)).mappings().all()
+        paged = paginate(
+            statement,
+            table,
+            query,
+            after=query.after is not None,
+            limit=query.page_size is not None,
+        )
+        rows = connection.execute(paged, page_params(query)).mappings().all()
     return make_page(rows, query)
 
 
