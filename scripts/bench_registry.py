@@ -8,7 +8,8 @@ keep-alive HTTP client (`http.client`). At each size it prints, for both: the ra
 creating model versions one after the other, the median latency of getting one version and
 of listing a page of 100 versions, and how many times faster registry_local is. The two
 servers are measured in alternating rounds so that load from other processes on the machine
-hits both alike.
+hits both alike; the CPU time each server's processes spend per request (from /proc) is
+printed too, as it depends far less on that load than wall-clock figures do.
 
 To reach a size quickly, all but the last `--creates` (plus 20 warm-up) versions are inserted
 straight into each server's SQLite database (registry_local: its `contexts` table; MLflow:
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import os
 import random
 import shutil
 import socket
@@ -33,6 +35,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -90,9 +93,10 @@ class Server:
 
     name = ""
 
-    def __init__(self, client: Client, database: Path) -> None:
+    def __init__(self, client: Client, database: Path, process_group: int) -> None:
         self.client = client
         self.database = database
+        self.process_group = process_group
         self.versions = 0
         self.created_ids: list[str] = []
 
@@ -114,8 +118,8 @@ class RegistryLocal(Server):
 
     name = "registry_local"
 
-    def __init__(self, client: Client, database: Path) -> None:
-        super().__init__(client, database)
+    def __init__(self, client: Client, database: Path, process_group: int) -> None:
+        super().__init__(client, database, process_group)
         model = client.call("POST", f"{MR_PREFIX}/registered_models", {"name": "bench"})
         self.model_id = str(model["id"])
 
@@ -162,8 +166,8 @@ class Mlflow(Server):
 
     name = "MLflow"
 
-    def __init__(self, client: Client, database: Path) -> None:
-        super().__init__(client, database)
+    def __init__(self, client: Client, database: Path, process_group: int) -> None:
+        super().__init__(client, database, process_group)
         client.call("POST", f"{ML_PREFIX}/registered-models/create", {"name": "bench"})
 
     def create(self, number: int) -> str:
@@ -205,8 +209,8 @@ def registry_local(work: Path) -> Iterator[Server]:
     port = free_port()
     command = [sys.executable, "-m", "registry_local", "--port", str(port)]
     command += ["--database-url", f"sqlite:///{database}", "--log-level", "warning"]
-    with start(command, port, "/readyz/health", work / "registry.log"):
-        yield RegistryLocal(Client(port), database)
+    with start(command, port, "/readyz/health", work / "registry.log") as pid:
+        yield RegistryLocal(Client(port), database, pid)
 
 
 @contextmanager
@@ -220,8 +224,8 @@ def mlflow_server(work: Path, venv: Path) -> Iterator[Server]:
     # MLflow 3 also starts a job runner with seven huey consumers that import for a minute
     # and use CPU the registry never needs: off, so neither server competes with them.
     environment = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    with start(command, port, "/health", work / "mlflow.log", timeout=600, env=environment):
-        yield Mlflow(Client(port), database)
+    with start(command, port, "/health", work / "mlflow.log", timeout=600, env=environment) as pid:
+        yield Mlflow(Client(port), database, pid)
 
 
 def ensure_mlflow(venv: Path, spec: str) -> None:
@@ -244,7 +248,7 @@ def start(
     log: Path,
     timeout: float = 120,
     env: dict[str, str] | None = None,
-) -> Iterator[None]:
+) -> Iterator[int]:
     process = ServiceProcess(
         name=Path(command[0]).name,
         command=command,
@@ -255,21 +259,49 @@ def start(
     )
     with process.start():
         process.wait_healthy(timeout=timeout)
-        yield
+        assert process.pid is not None
+        yield process.pid
 
 
 # -- measurements ------------------------------------------------------------------------------
 
 
+def cpu_seconds(process_group: int) -> float:
+    """User + system CPU time of every live process in a process group (Linux /proc)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == process_group:
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Timings:
+    """Client-side durations of each request, and server CPU seconds spent on all of them."""
+
+    durations: list[float] = field(default_factory=list)
+    server_cpu: float = 0.0
+
+    def cpu_ms_per_request(self) -> float:
+        return self.server_cpu / len(self.durations) * 1000
+
+
 def alternate(
     servers: list[Server], total: int, step: Callable[[Server, int], float]
-) -> dict[str, list[float]]:
+) -> dict[str, Timings]:
     """Run `total` timed steps per server, ROUND at a time, switching between servers."""
-    timings: dict[str, list[float]] = {server.name: [] for server in servers}
+    timings = {server.name: Timings() for server in servers}
     for start_index in range(0, total, ROUND):
         for server in servers:
+            record = timings[server.name]
+            cpu_before = cpu_seconds(server.process_group)
             for index in range(start_index, min(total, start_index + ROUND)):
-                timings[server.name].append(step(server, index))
+                record.durations.append(step(server, index))
+            record.server_cpu += cpu_seconds(server.process_group) - cpu_before
     return timings
 
 
@@ -295,9 +327,12 @@ def measure(
     list_times = alternate(servers, max(50, samples // 4), lambda s, _i: timed(s.list_page))
     return {
         server.name: {
-            "create_per_s": creates / sum(create_times[server.name]),
-            "get_p50_ms": statistics.median(get_times[server.name]) * 1000,
-            "list100_p50_ms": statistics.median(list_times[server.name]) * 1000,
+            "create_per_s": creates / sum(create_times[server.name].durations),
+            "get_p50_ms": statistics.median(get_times[server.name].durations) * 1000,
+            "list100_p50_ms": statistics.median(list_times[server.name].durations) * 1000,
+            "create_cpu_ms": create_times[server.name].cpu_ms_per_request(),
+            "get_cpu_ms": get_times[server.name].cpu_ms_per_request(),
+            "list100_cpu_ms": list_times[server.name].cpu_ms_per_request(),
         }
         for server in servers
     }
@@ -321,6 +356,9 @@ ROWS = (
     ("create version (sequential)", "create_per_s", "/s", True),
     ("get version p50", "get_p50_ms", "ms", False),
     ("list 100 versions p50", "list100_p50_ms", "ms", False),
+    ("server CPU per create", "create_cpu_ms", "ms", False),
+    ("server CPU per get", "get_cpu_ms", "ms", False),
+    ("server CPU per list 100", "list100_cpu_ms", "ms", False),
 )
 
 
@@ -341,7 +379,7 @@ def report(results: dict[int, dict[str, dict[str, float]]]) -> None:
     sizes = sorted(results)
     if len(sizes) > 1:
         small, large = results[sizes[0]]["registry_local"], results[sizes[-1]]["registry_local"]
-        slowdown = [speedup(large[key], small[key], better) for _l, key, _u, better in ROWS]
+        slowdown = [speedup(large[key], small[key], better) for _l, key, _u, better in ROWS[:3]]
         print(f"\nregistry_local at {sizes[-1]:,} versions vs {sizes[0]:,} (x slower, 1.0 = same):")
         print("  create {:.2f}, get {:.2f}, list {:.2f}".format(*[1 / value for value in slowdown]))
 
