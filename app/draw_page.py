@@ -63,6 +63,7 @@ def draw_page(settings: AppSettings) -> None:
 
 def drawing_and_model_view() -> np.ndarray | None:
     """The canvas with its Clear button, and the 28×28 image the models will get."""
+    st.markdown("**Your drawing**")
     rgba = drawing_canvas()
     image = canvas_to_mnist(rgba) if rgba is not None else None
     st.markdown("**What the model sees**")
