@@ -27,6 +27,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_level=settings.log_level,
         access_log=settings.access_log,
         server_header=False,
+        proxy_headers=False,  # nothing here reads client addresses; saves a middleware hop
     )
 
 
