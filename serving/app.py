@@ -28,7 +28,7 @@ def create_dataplane(settings: ServerSettings) -> DataPlane:
         settings.ort_threads, settings.golden_atol, settings.golden_rtol
     )
     loader = ModelLoader(ArtifactStore(s3_config(settings)), loader_settings)
-    return DataPlane(ModelRepository(), loader, ServingMetrics(), settings.inline_max_rows)
+    return DataPlane(ModelRepository(), loader, ServingMetrics(), settings.batching)
 
 
 def create_app(settings: ServerSettings) -> RestApi:

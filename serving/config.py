@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from serving.batching import BatchSettings
 from serving.settings import Setting, load_settings, parse_bool, parse_list
 
 SERVER_SETTINGS: tuple[Setting, ...] = (
@@ -32,9 +33,15 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
             "Relative tolerance when comparing a model's outputs with its golden file.", float),
     Setting("ort_threads", "SERVING_ORT_THREADS", "1",
             "onnxruntime intra-op threads per model (0 = onnxruntime's default).", int),
-    Setting("inline_max_rows", "SERVING_INLINE_MAX_ROWS", "16",
-            "Requests with at most this many rows run on the event loop; bigger ones on a "
-            "worker thread so they do not stall other requests.", int),
+    Setting("inline_max_rows", "SERVING_INLINE_MAX_ROWS", "64",
+            "onnxruntime runs of at most this many rows run on the event loop; bigger ones on "
+            "a worker thread so they do not stall other requests.", int),
+    Setting("max_batch_size", "SERVING_MAX_BATCH_SIZE", "32",
+            "Most rows stacked into one onnxruntime run from concurrent requests for the same "
+            "model (1 = no batching).", int),
+    Setting("max_batch_time", "SERVING_MAX_BATCH_TIME", "0",
+            "Seconds a queued request may wait for others to stack with (0 = only those "
+            "that arrive together or while the previous batch runs).", float),
     Setting("access_log", "SERVING_ACCESS_LOG", "false", "Log every request.", parse_bool),
     Setting("log_level", "SERVING_LOG_LEVEL", "info", "Log level (debug, info, warning)."),
 )  # fmt: skip
@@ -59,7 +66,9 @@ class ServerSettings:
     golden_atol: float = 1e-4
     golden_rtol: float = 1e-3
     ort_threads: int = 1
-    inline_max_rows: int = 16
+    inline_max_rows: int = 64
+    max_batch_size: int = 32
+    max_batch_time: float = 0.0
     access_log: bool = False
     log_level: str = "info"
 
@@ -71,6 +80,10 @@ class ServerSettings:
         description = "Open Inference Protocol v2 server for ONNX models (onnxruntime)."
         values = load_settings("python -m serving", description, SERVER_SETTINGS, argv, environ)
         return cls(**values)
+
+    @property
+    def batching(self) -> BatchSettings:
+        return BatchSettings(self.max_batch_size, self.max_batch_time, self.inline_max_rows)
 
     @property
     def allowed_buckets(self) -> frozenset[str]:

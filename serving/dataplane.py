@@ -6,15 +6,15 @@ Takes and returns `serving.types` objects; knows nothing of HTTP or JSON.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import numpy as np
-
 from serving import __version__
+from serving.batching import Batcher, BatchSettings, rows_of
 from serving.errors import ModelNotFound, ServingError
 from serving.loader import LoadSpec, ModelLoader
 from serving.metrics import ServingMetrics
@@ -28,10 +28,16 @@ EXTENSIONS = ["model_repository", "binary_tensor_data"]
 UNKNOWN_MODEL = "_unknown"
 
 
-def rows_of(feeds: Mapping[str, np.ndarray]) -> int:
-    """Leading dimension of the first input (1 for scalars): the batch size."""
-    first = next(iter(feeds.values()), None)
-    return int(first.shape[0]) if first is not None and first.ndim else 1
+def settle_heap() -> None:
+    """Collect garbage, then exempt every surviving object from the cyclic collector.
+
+    After start-up and after each load the heap holds ~100k long-lived objects (boto3,
+    onnx, the model); without this every full collection walks them all and stalls
+    requests for tens of milliseconds. Frozen objects are still freed when unreferenced.
+    """
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
 
 
 class DataPlane:
@@ -42,12 +48,13 @@ class DataPlane:
         repository: ModelRepository,
         loader: ModelLoader,
         metrics: ServingMetrics,
-        inline_max_rows: int = 16,
+        batching: BatchSettings | None = None,
     ) -> None:
         self.repository = repository
         self.loader = loader
         self.metrics = metrics
-        self.inline_max_rows = inline_max_rows
+        self.batching = batching or BatchSettings()
+        self.batchers: dict[str, Batcher] = {}
         self.infer_pool = ThreadPoolExecutor(2, thread_name_prefix="infer")
         self.load_pool = ThreadPoolExecutor(2, thread_name_prefix="load")
 
@@ -70,7 +77,7 @@ class DataPlane:
         started = time.perf_counter()
         feeds = model.feeds(request.inputs)
         output_names = model.output_names(request.output_names)
-        arrays = await self._run(model, feeds, output_names)
+        arrays = await self.batcher(model).run(feeds, output_names)
         self.metrics.observe(name, time.perf_counter() - started, rows_of(feeds))
         outputs = [ResponseTensor(n, a) for n, a in zip(output_names, arrays, strict=True)]
         return InferenceResponse(name, model.version, outputs, request.id)
@@ -80,14 +87,14 @@ class DataPlane:
         label = name if name in self.repository.models else UNKNOWN_MODEL
         self.metrics.failed(label, error.status)
 
-    async def _run(
-        self, model: OnnxModel, feeds: dict[str, np.ndarray], output_names: list[str]
-    ) -> list[np.ndarray]:
-        """Small batches run inline (fastest); big ones on a worker thread (no stalls)."""
-        if rows_of(feeds) <= self.inline_max_rows:
-            return model.run(feeds, output_names)
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.infer_pool, model.run, feeds, output_names)
+    def batcher(self, model: OnnxModel) -> Batcher:
+        """The batching queue of `model` (a new one when the name serves a new model)."""
+        batcher = self.batchers.get(model.name)
+        if batcher is None or batcher.model is not model:
+            on_batch = self.metrics.batch_observer(model.name)
+            batcher = Batcher(model, self.infer_pool, self.batching, on_batch)
+            self.batchers[model.name] = batcher
+        return batcher
 
     def index(self, ready_only: bool = False) -> list[IndexEntry]:
         return self.repository.index(ready_only)
@@ -100,13 +107,18 @@ class DataPlane:
             self.repository.mark_loading(name, spec)
             loop = asyncio.get_running_loop()
             try:
-                model = await loop.run_in_executor(self.load_pool, self.loader.load, name, spec)
+                model = await loop.run_in_executor(self.load_pool, self._load_settled, name, spec)
             except Exception as exc:
                 raise self._load_failed(name, spec, exc) from None
             self.repository.install(model, spec)
             self._count_load("ok")
             log.info("loaded model %s version %s from %s", name, spec.version, spec.uri)
             return self.repository.entries[name]
+
+    def _load_settled(self, name: str, spec: LoadSpec) -> OnnxModel:
+        model = self.loader.load(name, spec)
+        settle_heap()
+        return model
 
     def _load_failed(self, name: str, spec: LoadSpec, exc: Exception) -> ServingError:
         error = exc if isinstance(exc, ServingError) else ServingError(f"load failed: {exc}")
@@ -124,12 +136,17 @@ class DataPlane:
             if name not in self.repository.entries:
                 raise ModelNotFound(f"model {name!r} is not loaded")
             self.repository.unload(name)
+            self.batchers.pop(name, None)
         self.metrics.loaded.set(len(self.repository.models))
         log.info("unloaded model %s", name)
 
     def prepare(self) -> None:
         """Warm the loader in the background (probe onnxruntime, create the S3 client)."""
-        self.load_pool.submit(self.loader.prepare)
+        self.load_pool.submit(self._prepare_settled)
+
+    def _prepare_settled(self) -> None:
+        self.loader.prepare()
+        settle_heap()
 
     def close(self) -> None:
         self.infer_pool.shutdown(wait=False, cancel_futures=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 LATENCY_BUCKETS = (
     0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
 )  # fmt: skip
@@ -35,6 +37,10 @@ class ServingMetrics:
             "serving_inference_rows", "Rows (images) inferred per model.", ["model"],
             registry=self.registry,
         )  # fmt: skip
+        self.batch_rows = Histogram(
+            "serving_inference_batch_rows", "Rows per onnxruntime run (requests stacked).",
+            ["model"], buckets=BATCH_BUCKETS, registry=self.registry,
+        )  # fmt: skip
         self.loads = Counter(
             "serving_model_loads", "Model loads per outcome (ok, refused, failed).",
             ["outcome"], registry=self.registry,
@@ -54,6 +60,10 @@ class ServingMetrics:
         requests.inc()
         row_count.inc(rows)
         latency.observe(seconds)
+
+    def batch_observer(self, model: str) -> Callable[[int], None]:
+        """Records the rows of each onnxruntime run of `model`."""
+        return self.batch_rows.labels(model).observe
 
     def failed(self, model: str, status: int) -> None:
         self.requests.labels(model).inc()

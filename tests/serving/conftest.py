@@ -26,14 +26,7 @@ from serving.loader import LoadSpec
 from serving.model import OnnxModel
 from serving.rest import ApiSettings, RestApi
 from stack.proc import ServiceProcess, free_port, http_ok
-from stack.seaweed import (
-    DEMO_ACCESS_KEY,
-    DEMO_SECRET_KEY,
-    S3Settings,
-    ensure_bucket,
-    seaweed_command,
-    write_identities,
-)
+from stack.seaweed import S3Settings
 
 REPO = Path(__file__).resolve().parents[2]
 MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
@@ -108,30 +101,6 @@ def golden_npz(model_bytes: bytes, images: np.ndarray, tolerance: float = 1e-5) 
     np.savez(stream, x=images, probabilities=probabilities, labels=np.zeros(len(images), np.uint8),
              tolerance=np.float64(tolerance))  # fmt: skip
     return stream.getvalue()
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
-    """A real SeaweedFS S3 server with the `models` bucket, for the serving tests.
-
-    Shadows the top-level fixture: it also turns off SeaweedFS's Iceberg (8181) and Lance
-    (9101) listeners, whose fixed ports collide when several SeaweedFS servers run at once.
-    """
-    root = tmp_path_factory.mktemp("seaweed-serving")
-    port = free_port()
-    config = write_identities(root / "identities.json", DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
-    (root / "data").mkdir()
-    command = [*seaweed_command(root / "data", port, config),
-               "-s3.port.iceberg", "0", "-s3.port.lance", "0"]  # fmt: skip
-    healthy = f"http://127.0.0.1:{port}/healthz"
-    process = ServiceProcess(
-        "s3 (SeaweedFS)", command, root / "weed.log", lambda: http_ok(healthy), kill_after=5.0
-    )
-    with process.start():
-        process.wait_healthy(timeout=90)
-        settings = S3Settings(endpoint=f"http://127.0.0.1:{port}")
-        ensure_bucket(settings)
-        yield settings
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,447 @@
+"""Benchmark the inference server against KServe's Python ModelServer, side by side.
+
+    python scripts/bench_serving.py                  # about 3 minutes
+    python scripts/bench_serving.py --duration 3 --rounds 1
+
+Both servers serve the same ONNX file, a CNN trained by `training` (trained into
+`.bench/cnn/` on first use: 3 epochs on the offline MNIST sample, about 30 s), with one
+onnxruntime intra-op thread each, and are driven by the same client, wrk (Debian package
+`wrk`), with the same request bodies:
+
+- one real MNIST digit as OIP JSON (FP32, flat `data`), over 1 and over 32 connections;
+- 256 digits in one request with the binary tensor data extension (raw little-endian FP32
+  after the JSON header, `Inference-Header-Content-Length`; binary output asked for), over
+  1 connection. KServe 0.21 reads the binary extension too, so both get the same bytes.
+
+Rounds alternate between the servers so that load from other processes on the machine hits
+both alike; the table shows the median over rounds. Raw onnxruntime `session.run` (same
+session options, in this process) is measured in the same run, for the batch ratio.
+
+Ours loads its model the way it always does, from S3: a SeaweedFS server is started for the
+run. KServe 0.21 is installed with uv into its own virtualenv (`--kserve-venv`, created on
+first use) so it never mixes with the project's dependencies; its model is the custom
+`kserve.Model` in `bench/kserve_model.py`, run with 1 worker and KServe's defaults
+otherwise (it logs every request, as deployed; it listens on 0.0.0.0, which it does not let
+one change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import numpy as np
+import onnxruntime as ort
+
+from serving.model import session_options
+from stack.proc import ServiceProcess, free_port, http_ok
+from stack.seaweed import S3Settings, ensure_bucket, s3_endpoint, seaweed_process
+from training.data import REPO_TEST_DIR, read_idx_split
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH = REPO / ".bench"
+MODEL = "mnist"
+INFER = f"/v2/models/{MODEL}/infer"
+TRAIN_CNN = """
+import sys
+from pathlib import Path
+from training.data import load_mnist
+from training.export import export_model, heldout_batch
+from training.models import TrainingParams, evaluate_model, train_model
+data = load_mnist(allow_download=False)
+model, _ = train_model("cnn", data, TrainingParams(epochs=3), verbose=0)
+images, labels = heldout_batch(data.x_test, data.test_labels)
+export_model(model, Path(sys.argv[1]), images, labels)
+print(f"test accuracy {evaluate_model(model, data):.3f}")
+"""
+WRK_SCRIPT = """
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "{content_type}"
+{extra_header}
+local f = io.open("{body}", "rb")
+wrk.body = f:read("*a")
+f:close()
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    '{{"requests": %d, "seconds": %.6f, "p50_us": %d, "p99_us": %d, "failures": %d}}\\n',
+    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
+    e.status + e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Case:
+    """One load: a request body sent over `connections` keep-alive connections."""
+
+    name: str
+    label: str
+    connections: int
+    rows: int
+    script: Path
+
+
+@dataclass(frozen=True)
+class Result:
+    """What wrk measured for one case on one server in one round."""
+
+    requests: int
+    seconds: float
+    p50_us: float
+    p99_us: float
+    failures: int
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+
+@dataclass(frozen=True)
+class Server:
+    name: str
+    url: str
+
+
+# --- environment -------------------------------------------------------------------------
+
+
+def ensure_model(directory: Path) -> Path:
+    """The benchmark CNN, trained and exported by `training` on first use."""
+    path = directory / "model.onnx"
+    if path.exists():
+        return path
+    print(f"training a CNN into {directory} (first run only, about 30 s)...", flush=True)
+    directory.mkdir(parents=True, exist_ok=True)
+    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    with (directory / "train.log").open("w") as log:
+        command = [sys.executable, "-c", TRAIN_CNN, str(directory)]
+        subprocess.run(command, cwd=REPO, env=environment, stdout=log, stderr=log, check=True)
+    return path
+
+
+def ensure_kserve(venv: Path, spec: str) -> str:
+    """KServe in its own virtualenv (created with uv on first use); returns its version."""
+    python = venv / "bin" / "python"
+    if not python.exists():
+        print(f"installing {spec} into {venv} (first run only)...", flush=True)
+        uv = shutil.which("uv")
+        if uv is None:
+            raise SystemExit("uv is needed to create the KServe benchmark environment")
+        subprocess.run([uv, "venv", "-q", str(venv), "--python", "3.11"], check=True)
+        packages = [spec, f"onnxruntime=={ort.__version__}", f"numpy=={np.__version__}"]
+        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *packages],
+                       check=True)  # fmt: skip
+    version = "import importlib.metadata as m; print(m.version('kserve'))"
+    return subprocess.check_output([str(python), "-c", version], text=True).strip()
+
+
+def wrk_binary() -> str:
+    found = shutil.which("wrk")
+    if found is None:
+        raise SystemExit("wrk not found: install it with `apt-get install wrk`")
+    return found
+
+
+# --- servers -----------------------------------------------------------------------------
+
+
+@contextmanager
+def running(name: str, command: list[str], port: int, ready: str, log: Path,
+            env: dict[str, str] | None = None) -> Iterator[Server]:  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    health = lambda: http_ok(url + ready)  # noqa: E731
+    process = ServiceProcess(name, command, log, health, env=env, cwd=REPO)
+    with process.start():
+        process.wait_healthy(timeout=120)
+        yield Server(name, url)
+
+
+@contextmanager
+def seaweed_with_model(work: Path, model: Path) -> Iterator[tuple[S3Settings, str]]:
+    """A SeaweedFS S3 server holding `model`; yields its settings and the model's URI."""
+    import boto3
+
+    process = seaweed_process(work / "s3", work / "seaweed.log")
+    with process.start():
+        process.wait_healthy(timeout=90)
+        s3 = S3Settings(endpoint=s3_endpoint(process))
+        ensure_bucket(s3)
+        client = boto3.client(
+            "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
+            aws_secret_access_key=s3.secret_key, region_name=s3.region,
+        )  # fmt: skip
+        client.put_object(Bucket=s3.bucket, Key=f"{MODEL}/1/model.onnx", Body=model.read_bytes())
+        yield s3, f"s3://{s3.bucket}/{MODEL}/1/model.onnx"
+
+
+@contextmanager
+def ours(work: Path, model: Path, threads: int, extra: list[str]) -> Iterator[Server]:
+    with seaweed_with_model(work, model) as (s3, uri):
+        port = free_port()
+        command = [sys.executable, "-m", "serving", "--port", str(port), "--ort-threads",
+                   str(threads), "--log-level", "warning", *extra]  # fmt: skip
+        with running("ours", command, port, "/v2/health/ready", work / "ours.log",
+                     s3.as_env()) as server:  # fmt: skip
+            sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
+            body = {"parameters": {"uri": uri, "sha256": sha256}}
+            url = f"{server.url}/v2/repository/models/{MODEL}/load"
+            httpx.post(url, json=body, timeout=60).raise_for_status()
+            yield server
+
+
+@contextmanager
+def kserve(work: Path, model: Path, venv: Path, threads: int) -> Iterator[Server]:
+    port = free_port()
+    command = [str(venv / "bin" / "python"), str(REPO / "bench" / "kserve_model.py"),
+               "--model-path", str(model), "--ort-threads", str(threads),
+               "--model_name", MODEL, "--http_port", str(port), "--workers", "1",
+               "--enable_grpc", "false"]  # fmt: skip
+    with running("KServe", command, port, f"/v2/models/{MODEL}/ready", work / "kserve.log") as s:
+        yield s
+
+
+# --- requests ----------------------------------------------------------------------------
+
+
+def test_images(count: int) -> np.ndarray:
+    """Real MNIST test digits as FP32 [count, 28, 28] in 0..1."""
+    images, _ = read_idx_split(REPO_TEST_DIR, "t10k")
+    return (images[:count].astype(np.float32) / 255.0).astype(np.float32)
+
+
+def json_body(images: np.ndarray) -> bytes:
+    tensor = {"name": "x", "shape": list(images.shape), "datatype": "FP32",
+              "data": images.ravel().tolist()}  # fmt: skip
+    return json.dumps({"inputs": [tensor]}).encode()
+
+
+def binary_body(images: np.ndarray) -> tuple[bytes, int]:
+    """JSON header + raw FP32 tensor, and the header's length."""
+    raw = images.astype("<f4").tobytes()
+    tensor = {"name": "x", "shape": list(images.shape), "datatype": "FP32",
+              "parameters": {"binary_data_size": len(raw)}}  # fmt: skip
+    output = {"name": "probabilities", "parameters": {"binary_data": True}}
+    head = json.dumps({"inputs": [tensor], "outputs": [output]}).encode()
+    return head + raw, len(head)
+
+
+def write_script(work: Path, name: str, body: bytes, header_length: int | None) -> Path:
+    (work / f"{name}.body").write_bytes(body)
+    extra = "" if header_length is None else (
+        f'wrk.headers["Inference-Header-Content-Length"] = "{header_length}"')  # fmt: skip
+    content_type = "application/json" if header_length is None else "application/octet-stream"
+    text = WRK_SCRIPT.format(content_type=content_type, extra_header=extra,
+                             body=work / f"{name}.body")  # fmt: skip
+    path = work / f"{name}.lua"
+    path.write_text(text)
+    return path
+
+
+def cases(work: Path, images: np.ndarray) -> list[Case]:
+    one = write_script(work, "json1", json_body(images[:1]), None)
+    batch = write_script(work, "binary256", *binary_body(images[:256]))
+    return [
+        Case("json_c1", "JSON, 1 image, 1 connection", 1, 1, one),
+        Case("json_c32", "JSON, 1 image, 32 connections", 32, 1, one),
+        Case("binary256_c1", "binary, 256 images, 1 connection", 1, 256, batch),
+    ]
+
+
+def check_answers(server: Server, images: np.ndarray, expected: np.ndarray) -> None:
+    """Both servers must answer like onnxruntime before they are timed."""
+    headers = {"Content-Type": "application/json"}
+    response = httpx.post(
+        server.url + INFER, content=json_body(images), headers=headers, timeout=30
+    )
+    if response.status_code != 200:
+        raise SystemExit(f"{server.name} answered {response.status_code}: {response.text}")
+    data = np.asarray(response.json()["outputs"][0]["data"], np.float32).reshape(-1, 10)
+    if not np.allclose(data, expected, atol=1e-5):
+        raise SystemExit(f"{server.name} answers differ from onnxruntime's")
+
+
+# --- measuring ---------------------------------------------------------------------------
+
+
+def run_wrk(wrk: str, server: Server, case: Case, seconds: int) -> Result:
+    command = [wrk, "-t1", f"-c{case.connections}", f"-d{seconds}s", "--timeout", "10s",
+               "-s", str(case.script), server.url + INFER]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    line = next(line for line in output.splitlines() if line.startswith('{"requests"'))
+    return Result(**json.loads(line))
+
+
+def measure(wrk: str, servers: list[Server], load: list[Case], rounds: int,
+            seconds: int) -> dict[str, dict[str, list[Result]]]:  # fmt: skip
+    """results[case][server] over `rounds` rounds, servers alternating within each case."""
+    results: dict[str, dict[str, list[Result]]] = {c.name: {} for c in load}
+    for case in load:
+        for server in servers:
+            run_wrk(wrk, server, case, 1)  # warm-up
+    for number in range(rounds):
+        print(f"round {number + 1}/{rounds}...", flush=True)
+        for case in load:
+            for server in servers[:: 1 if number % 2 == 0 else -1]:
+                result = run_wrk(wrk, server, case, seconds)
+                results[case.name].setdefault(server.name, []).append(result)
+    return results
+
+
+def raw_onnxruntime(model: Path, images: np.ndarray, threads: int) -> dict[str, float]:
+    """session.run in this process: 1-image p50 and 256-image images/s (medians)."""
+    session = ort.InferenceSession(str(model), session_options(threads),
+                                   providers=["CPUExecutionProvider"])  # fmt: skip
+    single = [timed(session, images[:1]) for _ in range(3000)][500:]
+    batch = [timed(session, images[:256]) for _ in range(60)][10:]
+    return {"single_p50_us": statistics.median(single) * 1e6,
+            "batch_images_per_second": 256 / statistics.median(batch)}  # fmt: skip
+
+
+def timed(session: ort.InferenceSession, images: np.ndarray) -> float:
+    started = time.perf_counter()
+    session.run(["probabilities"], {"x": images})
+    return time.perf_counter() - started
+
+
+# --- report ------------------------------------------------------------------------------
+
+
+def median_result(results: list[Result]) -> dict[str, float]:
+    return {
+        "per_second": statistics.median(r.per_second for r in results),
+        "p50_us": statistics.median(r.p50_us for r in results),
+        "p99_us": statistics.median(r.p99_us for r in results),
+        "failures": sum(r.failures for r in results),
+    }
+
+
+def milliseconds(us: float) -> str:
+    return f"{us / 1000:.2f} ms"
+
+
+def table(summary: dict[str, dict[str, dict[str, float]]], load: list[Case],
+          raw: dict[str, float], kserve_name: str) -> list[str]:  # fmt: skip
+    lines = [f"| case | metric | ours | {kserve_name} | ours vs KServe |", "|---|---|---|---|---|"]
+    for case in load:
+        mine, theirs = summary[case.name]["ours"], summary[case.name]["KServe"]
+        rate = "images/s" if case.rows > 1 else "requests/s"
+        per = case.rows
+        lines.append(f"| {case.label} | {rate} | {mine['per_second'] * per:,.0f} | "
+                     f"{theirs['per_second'] * per:,.0f} | "
+                     f"{mine['per_second'] / theirs['per_second']:.1f}× |")  # fmt: skip
+        for key, name in (("p50_us", "p50 latency"), ("p99_us", "p99 latency")):
+            lines.append(f"| | {name} | {milliseconds(mine[key])} | {milliseconds(theirs[key])}"
+                         f" | {theirs[key] / mine[key]:.1f}× lower |")  # fmt: skip
+    batch = summary["binary256_c1"]
+    raw_rate = raw["batch_images_per_second"]
+    lines.append(f"| raw onnxruntime `session.run` | 1 image p50 / 256 images | "
+                 f"{raw['single_p50_us']:.0f} µs / {raw_rate:,.0f} images/s | | |")  # fmt: skip
+    lines.append(f"| binary batch vs raw onnxruntime | share of its images/s | "
+                 f"{batch['ours']['per_second'] * 256 / raw_rate:.0%} | "
+                 f"{batch['KServe']['per_second'] * 256 / raw_rate:.0%} | |")  # fmt: skip
+    return lines
+
+
+def targets(summary: dict[str, dict[str, dict[str, float]]], raw: dict[str, float]) -> list[str]:
+    c32, c1, batch = summary["json_c32"], summary["json_c1"], summary["binary256_c1"]
+    checks = [
+        ("c=32 requests/s ≥ 3× KServe",
+         c32["ours"]["per_second"] >= 3 * c32["KServe"]["per_second"]),
+        ("c=32 p99 ≤ ⅓ of KServe's", c32["ours"]["p99_us"] * 3 <= c32["KServe"]["p99_us"]),
+        ("c=1 p50 ≤ 0.5 ms", c1["ours"]["p50_us"] <= 500),
+        ("256-image binary batch ≥ 50% of raw onnxruntime images/s",
+         batch["ours"]["per_second"] * 256 >= 0.5 * raw["batch_images_per_second"]),
+    ]  # fmt: skip
+    return [f"- [{'x' if met else ' '}] {text}" for text, met in checks]
+
+
+def machine() -> str:
+    lines = Path("/proc/cpuinfo").read_text().splitlines()
+    names = [line.split(":", 1)[1].strip() for line in lines if line.startswith("model name")]
+    cpu = names[0] if names else platform.processor()
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu})"
+
+
+def header(args: argparse.Namespace, model: Path, load_before: float) -> list[str]:
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    load_after = os.getloadavg()[0]
+    return [
+        f"Serving benchmark, {started}; {machine()}; load average {load_before:.1f} before, "
+        f"{load_after:.1f} after (other processes were running).",
+        f"Model: {model.relative_to(REPO) if model.is_relative_to(REPO) else model} "
+        f"({model.stat().st_size:,} bytes), onnxruntime {ort.__version__}, "
+        f"{args.ort_threads} intra-op thread(s) in both servers. Client: wrk, 1 thread, "
+        f"{args.rounds} × {args.duration:g} s per case and server, alternating; medians.",
+        "",
+    ]
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per case and server")
+    parser.add_argument("--ort-threads", type=int, default=1, help="intra-op threads, both")
+    parser.add_argument("--model", type=Path, help="ONNX file (default: train .bench/cnn)")
+    parser.add_argument("--work-dir", type=Path, default=BENCH / "serving")
+    parser.add_argument("--kserve-venv", type=Path, default=BENCH / "kserve-venv")
+    parser.add_argument("--kserve-spec", default="kserve==0.21.*", help="what uv installs")
+    parser.add_argument("--ours-arg", action="append", default=[],
+                        help="extra flag for `python -m serving` (repeatable)")  # fmt: skip
+    parser.add_argument("--json", type=Path, help="also write the numbers to this file")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
+    load_before = os.getloadavg()[0]
+    wrk = wrk_binary()
+    model = args.model or ensure_model(BENCH / "cnn")
+    kserve_name = f"KServe {ensure_kserve(args.kserve_venv, args.kserve_spec)}"
+    shutil.rmtree(args.work_dir, ignore_errors=True)
+    args.work_dir.mkdir(parents=True)
+    images = test_images(256)
+    raw = raw_onnxruntime(model, images, args.ort_threads)
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    expected = session.run(["probabilities"], {"x": images[:8]})[0]
+    load = cases(args.work_dir, images)
+    with ExitStack() as stack:
+        servers = [
+            stack.enter_context(ours(args.work_dir, model, args.ort_threads, args.ours_arg)),
+            stack.enter_context(kserve(args.work_dir, model, args.kserve_venv, args.ort_threads)),
+        ]
+        for server in servers:
+            check_answers(server, images[:8], expected)
+        results = measure(wrk, servers, load, args.rounds, args.duration)
+    summary = {case: {name: median_result(rs) for name, rs in by.items()}
+               for case, by in results.items()}  # fmt: skip
+    lines = [*header(args, model, load_before), *table(summary, load, raw, kserve_name), "",
+             "Targets (issue 9):", *targets(summary, raw)]  # fmt: skip
+    failures = sum(s["failures"] for by in summary.values() for s in by.values())
+    if failures:
+        lines.append(f"\nWARNING: {failures} requests failed or got non-2xx answers")
+    print("\n".join(lines))
+    (BENCH / "serving-last-run.md").write_text("\n".join(lines) + "\n")
+    if args.json:
+        numbers = {"summary": summary, "raw_onnxruntime": raw,
+                   "runs": {c: {s: [asdict(r) for r in rs] for s, rs in by.items()}
+                            for c, by in results.items()}}  # fmt: skip
+        args.json.write_text(json.dumps(numbers, indent=2))
+
+
+if __name__ == "__main__":
+    main()

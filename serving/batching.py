@@ -1,0 +1,210 @@
+"""Adaptive batching: concurrent requests for one model stacked into one `session.run`.
+
+A request that may share a run joins its model's queue; the queue is flushed one event-loop
+turn later (or `max_batch_time` later when that is set), so the requests whose bodies were
+read in the same turn run together, and requests arriving while a batch runs form the next
+one. A lone request waits for nothing but that one turn. Requests stack only with requests
+whose inputs have the same trailing dimensions; results are split back by rows. When a
+stacked run fails, each request of it runs alone, so one bad request fails only itself.
+
+Batches of at most `inline_max_rows` rows run on the event loop (cheapest for small work);
+bigger ones on a worker thread (onnxruntime releases the GIL), while the loop reads and
+answers other requests. Requests that cannot share a run (a model without a free leading
+dimension, or a request of `max_batch_size` rows or more) run alone at once, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Executor
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from serving.errors import ServingError
+from serving.model import OnnxModel
+
+Feeds = Mapping[str, np.ndarray]
+Outcome = list[np.ndarray] | ServingError
+
+
+@dataclass(frozen=True)
+class BatchSettings:
+    """How requests are stacked: row limit, waiting time, where a batch runs."""
+
+    max_batch_size: int = 32
+    max_batch_time: float = 0.0
+    inline_max_rows: int = 64
+
+
+@dataclass
+class Pending:
+    """One queued request: its inputs, wanted outputs and the future of its result."""
+
+    feeds: Feeds
+    output_names: list[str]
+    rows: int
+    key: tuple[Any, ...]
+    future: asyncio.Future[list[np.ndarray]]
+
+
+def rows_of(feeds: Feeds) -> int:
+    """Leading dimension of the first input (1 for scalars): the batch size."""
+    first = next(iter(feeds.values()), None)
+    return int(first.shape[0]) if first is not None and first.ndim else 1
+
+
+def stacking_key(feeds: Feeds) -> tuple[Any, ...]:
+    """Requests with equal keys can be stacked: same inputs, trailing dimensions, dtypes."""
+    return tuple((name, array.shape[1:], array.dtype.str) for name, array in sorted(feeds.items()))
+
+
+def can_batch(model: OnnxModel) -> bool:
+    """Every input and output has a free leading (batch) dimension."""
+    return all(spec.shape[:1] == (-1,) for spec in [*model.inputs, *model.outputs])
+
+
+class Batcher:
+    """The batching queue of one loaded model (one batch in flight at a time)."""
+
+    def __init__(
+        self,
+        model: OnnxModel,
+        executor: Executor,
+        settings: BatchSettings,
+        on_batch: Callable[[int], None] = lambda rows: None,
+    ) -> None:
+        self.model = model
+        self.executor = executor
+        self.settings = settings
+        self.on_batch = on_batch
+        self.enabled = settings.max_batch_size > 1 and can_batch(model)
+        self.queue: deque[Pending] = deque()
+        self.queued_rows = 0
+        self.running = False
+        self.flush_handle: asyncio.Handle | None = None
+
+    async def run(self, feeds: Feeds, output_names: list[str]) -> list[np.ndarray]:
+        """The request's outputs, computed alone or stacked with concurrent requests."""
+        rows = rows_of(feeds)
+        if not self.enabled or not 0 < rows < self.settings.max_batch_size:
+            return await self.run_alone(feeds, output_names, rows)
+        loop = asyncio.get_running_loop()
+        pending = Pending(feeds, output_names, rows, stacking_key(feeds), loop.create_future())
+        self.queue.append(pending)
+        self.queued_rows += rows
+        self.schedule(loop)
+        return await pending.future
+
+    async def run_alone(self, feeds: Feeds, output_names: list[str], rows: int) -> Any:
+        self.on_batch(rows)
+        if rows <= self.settings.inline_max_rows:
+            return self.model.run(feeds, output_names)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self.executor, self.model.run, feeds, output_names)
+
+    def schedule(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Plan the next flush: next loop turn, or after max_batch_time unless already full."""
+        if self.running:
+            return
+        full = self.queued_rows >= self.settings.max_batch_size
+        if self.flush_handle is not None and full:
+            self.flush_handle.cancel()
+            self.flush_handle = None
+        if self.flush_handle is None:
+            wait = 0.0 if full else self.settings.max_batch_time
+            self.flush_handle = (
+                loop.call_later(wait, self.flush) if wait > 0 else loop.call_soon(self.flush)
+            )
+
+    def flush(self) -> None:
+        """Take the next batch off the queue and run it (inline or on a worker thread)."""
+        self.flush_handle = None
+        if self.running or not self.queue:
+            return
+        batch = self.take_batch()
+        rows = sum(pending.rows for pending in batch)
+        self.on_batch(rows)
+        self.running = True
+        if rows <= self.settings.inline_max_rows:
+            self.finish(batch, execute(self.model, batch))
+            return
+        loop = asyncio.get_running_loop()
+        done = loop.run_in_executor(self.executor, execute, self.model, batch)
+        done.add_done_callback(lambda future: self.finish(batch, outcome_of(future, len(batch))))
+
+    def take_batch(self) -> list[Pending]:
+        """The oldest request plus every later one stackable with it, up to max_batch_size."""
+        first = self.queue.popleft()
+        batch, rows, rest = [first], first.rows, deque[Pending]()
+        while self.queue:
+            pending = self.queue.popleft()
+            if pending.key == first.key and rows + pending.rows <= self.settings.max_batch_size:
+                batch.append(pending)
+                rows += pending.rows
+            else:
+                rest.append(pending)
+        self.queue = rest
+        self.queued_rows -= rows
+        return batch
+
+    def finish(self, batch: list[Pending], outcomes: list[Outcome]) -> None:
+        """Hand every request its outcome, then start the next batch if any is queued."""
+        self.running = False
+        for pending, outcome in zip(batch, outcomes, strict=True):
+            if pending.future.done():  # the request was cancelled meanwhile
+                continue
+            if isinstance(outcome, ServingError):
+                pending.future.set_exception(outcome)
+            else:
+                pending.future.set_result(outcome)
+        if self.queue:
+            self.schedule(asyncio.get_running_loop())
+
+
+def outcome_of(future: asyncio.Future[Any], size: int) -> list[Outcome]:
+    """The outcomes computed on a worker thread (an unexpected error fails the whole batch)."""
+    if future.cancelled():
+        return [ServingError("inference was cancelled")] * size
+    error = future.exception()
+    if error is None:
+        return list(future.result())
+    return [ServingError(f"inference failed: {error}")] * size
+
+
+def execute(model: OnnxModel, batch: Sequence[Pending]) -> list[Outcome]:
+    """One session.run over the stacked inputs, split back per request; alone on failure."""
+    if len(batch) == 1:
+        return [run_one(model, batch[0])]
+    names = [spec.name for spec in model.outputs]
+    stacked = {name: np.concatenate([p.feeds[name] for p in batch]) for name in batch[0].feeds}
+    rows = sum(pending.rows for pending in batch)
+    try:
+        arrays = model.run(stacked, names)
+    except ServingError:
+        return [run_one(model, pending) for pending in batch]
+    if any(array.ndim == 0 or array.shape[0] != rows for array in arrays):
+        return [run_one(model, pending) for pending in batch]  # outputs are not per row
+    return split(arrays, names, batch)
+
+
+def split(arrays: list[np.ndarray], names: list[str], batch: Sequence[Pending]) -> list[Outcome]:
+    """Each request's rows of each output it asked for."""
+    by_name = dict(zip(names, arrays, strict=True))
+    outcomes: list[Outcome] = []
+    start = 0
+    for pending in batch:
+        stop = start + pending.rows
+        outcomes.append([by_name[name][start:stop] for name in pending.output_names])
+        start = stop
+    return outcomes
+
+
+def run_one(model: OnnxModel, pending: Pending) -> Outcome:
+    try:
+        return model.run(pending.feeds, pending.output_names)
+    except ServingError as exc:
+        return exc
