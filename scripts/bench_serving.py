@@ -98,23 +98,34 @@ class Case:
 
 @dataclass(frozen=True)
 class Result:
-    """What wrk measured for one case on one server in one round."""
+    """What wrk measured for one case on one server in one round, plus the server's CPU time."""
 
     requests: int
     seconds: float
     p50_us: float
     p99_us: float
     failures: int
+    cpu_seconds: float = 0.0
 
     @property
     def per_second(self) -> float:
         return self.requests / self.seconds
+
+    @property
+    def cpu_us_per_request(self) -> float:
+        return self.cpu_seconds / max(self.requests, 1) * 1e6
 
 
 @dataclass(frozen=True)
 class Server:
     name: str
     url: str
+    pid: int
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time of the server process so far (all its threads)."""
+        fields = Path(f"/proc/{self.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 # --- environment -------------------------------------------------------------------------
@@ -168,7 +179,8 @@ def running(name: str, command: list[str], port: int, ready: str, log: Path,
     process = ServiceProcess(name, command, log, health, env=env, cwd=REPO)
     with process.start():
         process.wait_healthy(timeout=120)
-        yield Server(name, url)
+        assert process.pid is not None
+        yield Server(name, url, process.pid)
 
 
 @contextmanager
@@ -281,9 +293,11 @@ def check_answers(server: Server, images: np.ndarray, expected: np.ndarray) -> N
 def run_wrk(wrk: str, server: Server, case: Case, seconds: int) -> Result:
     command = [wrk, "-t1", f"-c{case.connections}", f"-d{seconds}s", "--timeout", "10s",
                "-s", str(case.script), server.url + INFER]  # fmt: skip
+    cpu_before = server.cpu_seconds()
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    cpu = server.cpu_seconds() - cpu_before
     line = next(line for line in output.splitlines() if line.startswith('{"requests"'))
-    return Result(**json.loads(line))
+    return Result(**json.loads(line), cpu_seconds=cpu)
 
 
 def measure(wrk: str, servers: list[Server], load: list[Case], rounds: int,
@@ -326,34 +340,41 @@ def median_result(results: list[Result]) -> dict[str, float]:
         "per_second": statistics.median(r.per_second for r in results),
         "p50_us": statistics.median(r.p50_us for r in results),
         "p99_us": statistics.median(r.p99_us for r in results),
+        "cpu_us": statistics.median(r.cpu_us_per_request for r in results),
         "failures": sum(r.failures for r in results),
     }
 
 
-def milliseconds(us: float) -> str:
-    return f"{us / 1000:.2f} ms"
+def row(label: str, metric: str, mine: str, theirs: str, ratio: str) -> str:
+    return f"| {label} | {metric} | {mine} | {theirs} | {ratio} |"
+
+
+def case_rows(case: Case, mine: dict[str, float], theirs: dict[str, float]) -> list[str]:
+    """Throughput, p50 and p99 latency and server CPU per request of one case."""
+    rate = "images/s" if case.rows > 1 else "requests/s"
+    speedup = mine["per_second"] / theirs["per_second"]
+    rows = [row(case.label, rate, f"{mine['per_second'] * case.rows:,.0f}",
+                f"{theirs['per_second'] * case.rows:,.0f}", f"{speedup:.1f}×")]  # fmt: skip
+    for key, metric in (("p50_us", "p50 latency"), ("p99_us", "p99 latency")):
+        rows.append(row("", metric, f"{mine[key] / 1000:.2f} ms", f"{theirs[key] / 1000:.2f} ms",
+                        f"{theirs[key] / mine[key]:.1f}× lower"))  # fmt: skip
+    cpu, cpu_theirs = mine["cpu_us"], theirs["cpu_us"]
+    rows.append(row("", "server CPU per request", f"{cpu:,.0f} µs", f"{cpu_theirs:,.0f} µs",
+                    f"{cpu_theirs / cpu:.1f}× less"))  # fmt: skip
+    return rows
 
 
 def table(summary: dict[str, dict[str, dict[str, float]]], load: list[Case],
           raw: dict[str, float], kserve_name: str) -> list[str]:  # fmt: skip
-    lines = [f"| case | metric | ours | {kserve_name} | ours vs KServe |", "|---|---|---|---|---|"]
+    lines = [row("case", "metric", "ours", kserve_name, "ours vs KServe"), "|---|---|---|---|---|"]
     for case in load:
-        mine, theirs = summary[case.name]["ours"], summary[case.name]["KServe"]
-        rate = "images/s" if case.rows > 1 else "requests/s"
-        per = case.rows
-        lines.append(f"| {case.label} | {rate} | {mine['per_second'] * per:,.0f} | "
-                     f"{theirs['per_second'] * per:,.0f} | "
-                     f"{mine['per_second'] / theirs['per_second']:.1f}× |")  # fmt: skip
-        for key, name in (("p50_us", "p50 latency"), ("p99_us", "p99 latency")):
-            lines.append(f"| | {name} | {milliseconds(mine[key])} | {milliseconds(theirs[key])}"
-                         f" | {theirs[key] / mine[key]:.1f}× lower |")  # fmt: skip
-    batch = summary["binary256_c1"]
-    raw_rate = raw["batch_images_per_second"]
-    lines.append(f"| raw onnxruntime `session.run` | 1 image p50 / 256 images | "
-                 f"{raw['single_p50_us']:.0f} µs / {raw_rate:,.0f} images/s | | |")  # fmt: skip
-    lines.append(f"| binary batch vs raw onnxruntime | share of its images/s | "
-                 f"{batch['ours']['per_second'] * 256 / raw_rate:.0%} | "
-                 f"{batch['KServe']['per_second'] * 256 / raw_rate:.0%} | |")  # fmt: skip
+        lines += case_rows(case, summary[case.name]["ours"], summary[case.name]["KServe"])
+    batch, raw_rate = summary["binary256_c1"], raw["batch_images_per_second"]
+    raw_text = f"{raw['single_p50_us']:.0f} µs / {raw_rate:,.0f} images/s"
+    lines.append(row("raw onnxruntime `session.run`", "1 image p50 / 256 images", raw_text, "", ""))
+    lines.append(row("binary batch vs raw onnxruntime", "share of its images/s",
+                     f"{batch['ours']['per_second'] * 256 / raw_rate:.0%}",
+                     f"{batch['KServe']['per_second'] * 256 / raw_rate:.0%}", ""))  # fmt: skip
     return lines
 
 

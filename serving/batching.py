@@ -3,7 +3,8 @@
 A request that may share a run joins its model's queue; the queue is flushed one event-loop
 turn later (or `max_batch_time` later when that is set), so the requests whose bodies were
 read in the same turn run together, and requests arriving while a batch runs form the next
-one. A lone request waits for nothing but that one turn. Requests stack only with requests
+one. A lone request (no other request under way, see `TaskCount`) runs at once, so
+batching adds no latency at concurrency 1. Requests stack only with requests
 whose inputs have the same trailing dimensions; results are split back by rows. When a
 stacked run fails, each request of it runs alone, so one bad request fails only itself.
 
@@ -16,6 +17,7 @@ dimension, or a request of `max_batch_size` rows or more) run alone at once, as 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
@@ -67,6 +69,39 @@ def can_batch(model: OnnxModel) -> bool:
     return all(spec.shape[:1] == (-1,) for spec in [*model.inputs, *model.outputs])
 
 
+ALL_TASKS = getattr(asyncio.tasks, "_all_tasks", None)
+
+
+def task_count() -> int:
+    """Tasks of the event loop (the server runs one): CPython 3.11 keeps them in a WeakSet,
+    whose size costs nothing; `asyncio.all_tasks()` copies and filters it (~5 µs a request)."""
+    return len(ALL_TASKS) if ALL_TASKS is not None else len(asyncio.all_tasks())
+
+
+class TaskCount:
+    """Tells whether other requests are under way in this event loop.
+
+    Every request the server has read runs as an asyncio task from the moment its headers
+    are parsed, before its own code starts. So a request that sees more tasks than the
+    server's own long-lived ones plus itself knows others are waiting to run; one that sees
+    no more is alone and need not wait a loop turn for company. The count to compare with
+    is noted at start-up (`start`) and lowered to the fewest ever seen. Wrong guesses are
+    harmless: a batch of one, or one loop turn of waiting.
+    """
+
+    def __init__(self) -> None:
+        self.fewest = sys.maxsize
+
+    def start(self) -> None:
+        """Note the server's own tasks, at start-up in its event loop (before any request)."""
+        self.fewest = task_count() + 1
+
+    def others_under_way(self) -> bool:
+        count = task_count()
+        self.fewest = min(self.fewest, count)
+        return count > self.fewest
+
+
 class Batcher:
     """The batching queue of one loaded model (one batch in flight at a time)."""
 
@@ -76,11 +111,13 @@ class Batcher:
         executor: Executor,
         settings: BatchSettings,
         on_batch: Callable[[int], None] = lambda rows: None,
+        others_under_way: Callable[[], bool] = lambda: True,
     ) -> None:
         self.model = model
         self.executor = executor
         self.settings = settings
         self.on_batch = on_batch
+        self.others_under_way = others_under_way
         self.enabled = settings.max_batch_size > 1 and can_batch(model)
         self.queue: deque[Pending] = deque()
         self.queued_rows = 0
@@ -90,7 +127,7 @@ class Batcher:
     async def run(self, feeds: Feeds, output_names: list[str]) -> list[np.ndarray]:
         """The request's outputs, computed alone or stacked with concurrent requests."""
         rows = rows_of(feeds)
-        if not self.enabled or not 0 < rows < self.settings.max_batch_size:
+        if not self.enabled or not 0 < rows < self.settings.max_batch_size or self.alone():
             return await self.run_alone(feeds, output_names, rows)
         loop = asyncio.get_running_loop()
         pending = Pending(feeds, output_names, rows, stacking_key(feeds), loop.create_future())
@@ -98,6 +135,12 @@ class Batcher:
         self.queued_rows += rows
         self.schedule(loop)
         return await pending.future
+
+    def alone(self) -> bool:
+        """Nothing queued or running, no other request under way, no waiting asked for."""
+        if self.queue or self.running or self.settings.max_batch_time > 0:
+            return False
+        return not self.others_under_way()
 
     async def run_alone(self, feeds: Feeds, output_names: list[str], rows: int) -> Any:
         self.on_batch(rows)

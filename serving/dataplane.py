@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from serving import __version__
-from serving.batching import Batcher, BatchSettings, rows_of
+from serving.batching import Batcher, BatchSettings, TaskCount, rows_of
 from serving.errors import ModelNotFound, ServingError
 from serving.loader import LoadSpec, ModelLoader
 from serving.metrics import ServingMetrics
@@ -55,6 +55,7 @@ class DataPlane:
         self.metrics = metrics
         self.batching = batching or BatchSettings()
         self.batchers: dict[str, Batcher] = {}
+        self.tasks = TaskCount()
         self.infer_pool = ThreadPoolExecutor(2, thread_name_prefix="infer")
         self.load_pool = ThreadPoolExecutor(2, thread_name_prefix="load")
 
@@ -92,7 +93,8 @@ class DataPlane:
         batcher = self.batchers.get(model.name)
         if batcher is None or batcher.model is not model:
             on_batch = self.metrics.batch_observer(model.name)
-            batcher = Batcher(model, self.infer_pool, self.batching, on_batch)
+            batcher = Batcher(model, self.infer_pool, self.batching, on_batch,
+                              self.tasks.others_under_way)  # fmt: skip
             self.batchers[model.name] = batcher
         return batcher
 
@@ -141,7 +143,9 @@ class DataPlane:
         log.info("unloaded model %s", name)
 
     def prepare(self) -> None:
-        """Warm the loader in the background (probe onnxruntime, create the S3 client)."""
+        """At start-up, in the event loop: note the server's own tasks (for batching) and
+        warm the loader in the background (probe onnxruntime, create the S3 client)."""
+        self.tasks.start()
         self.load_pool.submit(self._prepare_settled)
 
     def _prepare_settled(self) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 from onnx import TensorProto, helper
 
-from serving.batching import Batcher, BatchSettings
+from serving.batching import Batcher, BatchSettings, TaskCount
 from serving.dataplane import DataPlane
 from serving.errors import ServingError
 from serving.model import OnnxModel
@@ -244,6 +244,7 @@ def test_infer_concurrent_requests_each_get_their_answer(
     batches = [images(1, seed) for seed in range(8)]
 
     async def post_all() -> list[httpx.Response]:
+        dataplane.tasks.start()  # what the server's start-up does
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://serving") as client:
             posts = [client.post("/v2/models/mnist/infer", json=infer_body(batch, id=str(i)))
@@ -274,3 +275,48 @@ def test_infer_bad_request_among_concurrent_ones_fails_alone(dataplane: DataPlan
     assert ok.outputs[0].array.shape == (1, 10)
     assert isinstance(error, ServingError)
     assert error.status == 400
+
+
+def finishes_without_waiting(call: Any) -> Any:
+    """Drive a coroutine one step: its result if it never waited on the event loop, else None."""
+    try:
+        call.send(None)
+    except StopIteration as done:
+        return done.value
+    call.close()
+    return None
+
+
+def test_batching_lone_request_runs_at_once(cnn_like: OnnxModel) -> None:
+    """With no other request under way a request runs without waiting a loop turn."""
+    tasks = TaskCount()
+
+    async def lone_then_with_company() -> tuple[Any, Any]:
+        tasks.start()
+        batcher = Batcher(cnn_like, ThreadPoolExecutor(1), BatchSettings(),
+                          others_under_way=tasks.others_under_way)  # fmt: skip
+        lone = finishes_without_waiting(batcher.run({"x": images(1)}, ["probabilities"]))
+        other = asyncio.ensure_future(asyncio.sleep(0))  # a request read, not yet started
+        with_company = finishes_without_waiting(batcher.run({"x": images(1)}, ["probabilities"]))
+        await other
+        return lone, with_company
+
+    lone, with_company = asyncio.run(lone_then_with_company())
+    assert lone[0].shape == (1, 10)
+    assert with_company is None  # queued for the next loop turn
+
+
+def test_task_count_lowers_to_the_fewest_seen() -> None:
+    tasks = TaskCount()
+
+    async def count() -> list[bool]:
+        helper_task = asyncio.ensure_future(asyncio.sleep(0))
+        seen = [tasks.others_under_way()]  # first look: 2 tasks, taken as the floor
+        await helper_task
+        seen.append(tasks.others_under_way())  # 1 task: the floor drops
+        extra = asyncio.ensure_future(asyncio.sleep(0))
+        seen.append(tasks.others_under_way())
+        await extra
+        return seen
+
+    assert asyncio.run(count()) == [False, False, True]
