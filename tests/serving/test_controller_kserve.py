@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -67,6 +68,7 @@ def make_reconciler(
             "target": "kserve",
             "namespace": NAMESPACE,
             "kubeconfig": str(kubeconfig),
+            "request_timeout": 30.0,  # the shared test machine is busy at times
             **overrides,
         }
         made.append(build_reconciler(ControllerSettings(**values)))
@@ -87,6 +89,44 @@ def mnist(registry: RegistryData) -> dict[str, str]:
     v1, v2 = registry.version(model, "v1"), registry.version(model, "v2")
     service = registry.service(environment, "mnist-e2e", model, modelVersionId=v1)
     return {"environment": environment, "model": model, "v1": v1, "v2": v2, "service": service}
+
+
+@dataclass
+class Scene:
+    """The registry with `mnist-e2e` (pinned to v1), the API server, KServe, the controller."""
+
+    kube: FakeKubeApi
+    registry: RegistryData
+    player: KServePlayer
+    ids: dict[str, str]
+    reconciler: Reconciler[Any]
+
+    def reconcile(self, times: int = 1) -> None:
+        for _ in range(times):
+            assert self.reconciler.reconcile_once(), self.reconciler.faults.current
+
+    def serve(self) -> None:
+        """A pass creating the resource, KServe reporting it ready, a pass reading that."""
+        self.reconcile()
+        self.player.ready_modelmesh("mnist-e2e")
+        self.reconcile()
+
+    def serves(self) -> list[tuple[str, str, str]]:
+        return self.registry.serves(self.ids["service"])
+
+    def resource(self) -> dict[str, Any]:
+        return self.kube.objects(NAMESPACE)["mnist-e2e"]
+
+
+@pytest.fixture
+def scene(
+    kube: FakeKubeApi,
+    registry: RegistryData,
+    player: KServePlayer,
+    mnist: dict[str, str],
+    make_reconciler: MakeReconciler,
+) -> Scene:
+    return Scene(kube, registry, player, mnist, make_reconciler())
 
 
 def test_reconcile_creates_one_valid_resource_per_deployed_service(
@@ -128,120 +168,75 @@ def test_reconcile_creates_one_valid_resource_per_deployed_service(
     assert (registry.serves(mnist["service"]), registry.url_of(mnist["service"])) == ([], None)
 
 
-def test_reconcile_records_running_and_url_once_kserve_reports_ready(
-    kube: FakeKubeApi,
-    registry: RegistryData,
-    player: KServePlayer,
-    mnist: dict[str, str],
-    make_reconciler: MakeReconciler,
-) -> None:
-    reconciler = make_reconciler()
-    reconciler.reconcile_once()
-    reconciler.reconcile_once()
-    assert registry.serves(mnist["service"]) == []
-    player.ready_modelmesh("mnist-e2e")
-    reconciler.reconcile_once()
-    assert registry.serves(mnist["service"]) == [(mnist["v1"], "RUNNING", "")]
-    assert registry.url_of(mnist["service"]) == f"{MODELMESH_URL}/mnist-e2e"
-    writes = len(kube.writes())
-    reconciler.reconcile_once()
-    assert len(kube.writes()) == writes
-    assert registry.serves(mnist["service"]) == [(mnist["v1"], "RUNNING", "")]
+def test_reconcile_records_running_and_url_once_kserve_reports_ready(scene: Scene) -> None:
+    scene.reconcile(times=2)
+    assert scene.serves() == []
+    scene.player.ready_modelmesh("mnist-e2e")
+    scene.reconcile()
+    assert scene.serves() == [(scene.ids["v1"], "RUNNING", "")]
+    assert scene.registry.url_of(scene.ids["service"]) == f"{MODELMESH_URL}/mnist-e2e"
+    writes = len(scene.kube.writes())
+    scene.reconcile()
+    assert len(scene.kube.writes()) == writes
+    assert scene.serves() == [(scene.ids["v1"], "RUNNING", "")]
 
 
-def test_reconcile_patches_resource_when_the_version_changes(
-    kube: FakeKubeApi,
-    registry: RegistryData,
-    player: KServePlayer,
-    mnist: dict[str, str],
-    make_reconciler: MakeReconciler,
-) -> None:
-    reconciler = make_reconciler()
-    reconciler.reconcile_once()
-    player.ready_modelmesh("mnist-e2e")
-    reconciler.reconcile_once()
-    registry.patch_service(mnist["service"], modelVersionId=mnist["v2"])
-    reconciler.reconcile_once()
-    patched = kube.objects(NAMESPACE)["mnist-e2e"]
+def test_reconcile_patches_resource_when_the_version_changes(scene: Scene) -> None:
+    v1, v2 = scene.ids["v1"], scene.ids["v2"]
+    scene.serve()
+    scene.registry.patch_service(scene.ids["service"], modelVersionId=v2)
+    scene.reconcile()
+    patched = scene.resource()
     assert patched["metadata"]["generation"] == 2
-    assert (
-        patched["metadata"]["labels"]["modelregistry.kubeflow.org/model-version-id"] == mnist["v2"]
-    )
+    assert patched["metadata"]["labels"]["modelregistry.kubeflow.org/model-version-id"] == v2
     assert patched["spec"]["predictor"]["model"]["storage"]["path"] == "MNIST/v2"
-    assert [
-        r.content_type for r in kube.writes() if r.method == "PATCH" and "status" not in r.path
-    ] == ["application/merge-patch+json"]
-    assert registry.serves(mnist["service"]) == [(mnist["v1"], "RUNNING", "")]  # status is stale
-    player.ready_modelmesh("mnist-e2e")
-    reconciler.reconcile_once()
-    assert registry.serves(mnist["service"]) == [
-        (mnist["v1"], "RUNNING", ""),
-        (mnist["v1"], "COMPLETE", f"replaced by version {mnist['v2']}"),
-        (mnist["v2"], "RUNNING", ""),
+    patches = [r for r in scene.kube.writes() if r.method == "PATCH" and "status" not in r.path]
+    assert [r.content_type for r in patches] == ["application/merge-patch+json"]
+    assert scene.serves() == [(v1, "RUNNING", "")]  # KServe's status is for the old spec
+    scene.player.ready_modelmesh("mnist-e2e")
+    scene.reconcile()
+    assert scene.serves() == [
+        (v1, "RUNNING", ""),
+        (v1, "COMPLETE", f"replaced by version {v2}"),
+        (v2, "RUNNING", ""),
     ]
 
 
-def test_reconcile_deletes_resource_when_undeployed_and_recreates_it(
-    kube: FakeKubeApi,
-    registry: RegistryData,
-    player: KServePlayer,
-    mnist: dict[str, str],
-    make_reconciler: MakeReconciler,
-) -> None:
-    reconciler = make_reconciler()
-    reconciler.reconcile_once()
-    player.ready_modelmesh("mnist-e2e")
-    reconciler.reconcile_once()
-    registry.patch_service(mnist["service"], desiredState="UNDEPLOYED")
-    reconciler.reconcile_once()
-    assert kube.objects(NAMESPACE) == {}
-    registry.patch_service(mnist["service"], desiredState="DEPLOYED")
-    reconciler.reconcile_once()
-    assert set(kube.objects(NAMESPACE)) == {"mnist-e2e"}
-    player.ready_modelmesh("mnist-e2e")
-    reconciler.reconcile_once()
-    assert registry.serves(mnist["service"]) == [
-        (mnist["v1"], "RUNNING", ""),
-        (mnist["v1"], "COMPLETE", "undeployed"),
-        (mnist["v1"], "RUNNING", ""),
+def test_reconcile_deletes_resource_when_undeployed_and_recreates_it(scene: Scene) -> None:
+    scene.serve()
+    scene.registry.patch_service(scene.ids["service"], desiredState="UNDEPLOYED")
+    scene.reconcile()
+    assert scene.kube.objects(NAMESPACE) == {}
+    scene.registry.patch_service(scene.ids["service"], desiredState="DEPLOYED")
+    scene.serve()
+    v1 = scene.ids["v1"]
+    assert scene.serves() == [
+        (v1, "RUNNING", ""),
+        (v1, "COMPLETE", "undeployed"),
+        (v1, "RUNNING", ""),
     ]
 
 
-def test_reconcile_deletes_once_while_kserve_finalizers_run(
-    kube: FakeKubeApi,
-    registry: RegistryData,
-    player: KServePlayer,
-    mnist: dict[str, str],
-    make_reconciler: MakeReconciler,
-) -> None:
-    reconciler = make_reconciler()
-    reconciler.reconcile_once()
-    player.patch("mnist-e2e", {"metadata": {"finalizers": ["inferenceservice.finalizers"]}})
-    registry.patch_service(mnist["service"], desiredState="UNDEPLOYED")
-    reconciler.reconcile_once()
-    reconciler.reconcile_once()
-    assert [r.method for r in kube.writes()].count("DELETE") == 1
-    assert kube.objects(NAMESPACE)["mnist-e2e"]["metadata"]["deletionTimestamp"]
-    player.patch("mnist-e2e", {"metadata": {"finalizers": None}})
-    assert kube.objects(NAMESPACE) == {}
+def test_reconcile_deletes_once_while_kserve_finalizers_run(scene: Scene) -> None:
+    scene.reconcile()
+    scene.player.patch("mnist-e2e", {"metadata": {"finalizers": ["inferenceservice.finalizers"]}})
+    scene.registry.patch_service(scene.ids["service"], desiredState="UNDEPLOYED")
+    scene.reconcile(times=2)
+    assert [r.method for r in scene.kube.writes()].count("DELETE") == 1
+    assert scene.resource()["metadata"]["deletionTimestamp"]
+    scene.player.patch("mnist-e2e", {"metadata": {"finalizers": None}})
+    assert scene.kube.objects(NAMESPACE) == {}
 
 
-def test_reconcile_records_kserve_load_failure_once_then_recovery(
-    registry: RegistryData,
-    player: KServePlayer,
-    mnist: dict[str, str],
-    make_reconciler: MakeReconciler,
-) -> None:
-    reconciler = make_reconciler()
-    reconciler.reconcile_once()
-    player.failed_load("mnist-e2e", "RuntimeUnhealthy: no mmserver1 pod could load MNIST/v1")
-    for _ in range(3):
-        reconciler.reconcile_once()
-    failed = (mnist["v1"], "FAILED", "RuntimeUnhealthy: no mmserver1 pod could load MNIST/v1")
-    assert registry.serves(mnist["service"]) == [failed]
-    player.ready_modelmesh("mnist-e2e")
-    reconciler.reconcile_once()
-    assert registry.serves(mnist["service"]) == [failed, (mnist["v1"], "RUNNING", "")]
+def test_reconcile_records_kserve_load_failure_once_then_recovery(scene: Scene) -> None:
+    scene.reconcile()
+    scene.player.failed_load("mnist-e2e", "RuntimeUnhealthy: no mmserver1 pod could load MNIST/v1")
+    scene.reconcile(times=3)
+    failed = (scene.ids["v1"], "FAILED", "RuntimeUnhealthy: no mmserver1 pod could load MNIST/v1")
+    assert scene.serves() == [failed]
+    scene.player.ready_modelmesh("mnist-e2e")
+    scene.reconcile()
+    assert scene.serves() == [failed, (scene.ids["v1"], "RUNNING", "")]
 
 
 def test_reconcile_leaves_resources_it_does_not_own_alone(
@@ -281,44 +276,27 @@ def test_reconcile_leaves_resources_it_does_not_own_alone(
     assert "not managed by this controller" in reason
 
 
-def test_reconcile_removes_resource_of_service_moved_to_another_runtime(
-    kube: FakeKubeApi,
-    registry: RegistryData,
-    mnist: dict[str, str],
-    make_reconciler: MakeReconciler,
-) -> None:
-    reconciler = make_reconciler()
-    reconciler.reconcile_once()
-    registry.patch_service(mnist["service"], runtime="ovms")
-    reconciler.reconcile_once()
-    assert kube.objects(NAMESPACE) == {}
+def test_reconcile_removes_resource_of_service_moved_to_another_runtime(scene: Scene) -> None:
+    scene.reconcile()
+    scene.registry.patch_service(scene.ids["service"], runtime="ovms")
+    scene.reconcile()
+    assert scene.kube.objects(NAMESPACE) == {}
 
 
-def test_reconcile_retries_update_after_resource_version_conflict(
-    kube: FakeKubeApi,
-    registry: RegistryData,
-    player: KServePlayer,
-    mnist: dict[str, str],
-    make_reconciler: MakeReconciler,
-) -> None:
-    reconciler = make_reconciler()
-    reconciler.reconcile_once()
-    registry.patch_service(mnist["service"], modelVersionId=mnist["v2"])
+def test_reconcile_retries_update_after_resource_version_conflict(scene: Scene) -> None:
+    reconciler, version_label = scene.reconciler, "modelregistry.kubeflow.org/model-version-id"
+    scene.reconcile()
+    scene.registry.patch_service(scene.ids["service"], modelVersionId=scene.ids["v2"])
     seen = reconciler.target.observe()
-    player.patch("mnist-e2e", {"metadata": {"annotations": {"note": "edited meanwhile"}}})
-    [service] = reconciler.registry.inference_services(mnist["environment"])
+    scene.player.patch("mnist-e2e", {"metadata": {"annotations": {"note": "edited meanwhile"}}})
+    [service] = reconciler.registry.inference_services(scene.ids["environment"])
     model = resolve_model(reconciler.registry, service, frozenset({"models"}))
     outcome = reconciler.target.deploy(service, model, seen)
     assert "changed while being updated" in outcome.detail
-    assert (
-        kube.objects(NAMESPACE)["mnist-e2e"]["metadata"]["labels"][
-            "modelregistry.kubeflow.org/model-version-id"
-        ]
-        == mnist["v1"]
-    )
-    reconciler.reconcile_once()
-    updated = kube.objects(NAMESPACE)["mnist-e2e"]["metadata"]
-    assert updated["labels"]["modelregistry.kubeflow.org/model-version-id"] == mnist["v2"]
+    assert scene.resource()["metadata"]["labels"][version_label] == scene.ids["v1"]
+    scene.reconcile()
+    updated = scene.resource()["metadata"]
+    assert updated["labels"][version_label] == scene.ids["v2"]
     assert updated["annotations"]["note"] == "edited meanwhile"
 
 
