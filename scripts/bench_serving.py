@@ -202,11 +202,12 @@ def seaweed_with_model(work: Path, model: Path) -> Iterator[tuple[S3Settings, st
 
 
 @contextmanager
-def ours(work: Path, model: Path, threads: int, extra: list[str]) -> Iterator[Server]:
+def ours(work: Path, model: Path, threads: tuple[int, int], extra: list[str]) -> Iterator[Server]:
     with seaweed_with_model(work, model) as (s3, uri):
         port = free_port()
         command = [sys.executable, "-m", "serving", "--port", str(port), "--ort-threads",
-                   str(threads), "--log-level", "warning", *extra]  # fmt: skip
+                   str(threads[0]), "--ort-threads-large", str(threads[1]),
+                   "--log-level", "warning", *extra]  # fmt: skip
         with running("ours", command, port, "/v2/health/ready", work / "ours.log",
                      s3.as_env()) as server:  # fmt: skip
             sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
@@ -316,12 +317,14 @@ def measure(wrk: str, servers: list[Server], load: list[Case], rounds: int,
     return results
 
 
-def raw_onnxruntime(model: Path, images: np.ndarray, threads: int) -> dict[str, float]:
-    """session.run in this process: 1-image p50 and 256-image images/s (medians)."""
-    session = ort.InferenceSession(str(model), session_options(threads),
-                                   providers=["CPUExecutionProvider"])  # fmt: skip
-    single = [timed(session, images[:1]) for _ in range(3000)][500:]
-    batch = [timed(session, images[:256]) for _ in range(60)][10:]
+def raw_onnxruntime(model: Path, images: np.ndarray, threads: tuple[int, int]) -> dict[str, float]:
+    """session.run in this process, with the session options ours uses for each size:
+    1-image p50, and 256-image images/s (medians)."""
+    small, large = (ort.InferenceSession(str(model), session_options(count),
+                                         providers=["CPUExecutionProvider"])
+                    for count in threads)  # fmt: skip
+    single = [timed(small, images[:1]) for _ in range(3000)][500:]
+    batch = [timed(large, images[:256]) for _ in range(60)][10:]
     return {"single_p50_us": statistics.median(single) * 1e6,
             "batch_images_per_second": 256 / statistics.median(batch)}  # fmt: skip
 
@@ -406,7 +409,9 @@ def header(args: argparse.Namespace, model: Path, load_before: float) -> list[st
         f"{load_after:.1f} after (other processes were running).",
         f"Model: {model.relative_to(REPO) if model.is_relative_to(REPO) else model} "
         f"({model.stat().st_size:,} bytes), onnxruntime {ort.__version__}, "
-        f"{args.ort_threads} intra-op thread(s) in both servers. Client: wrk, 1 thread, "
+        f"intra-op threads: {args.ort_threads} (KServe; ours and raw onnxruntime for small "
+        f"runs), {args.ort_threads_large or 'one per core'} (ours and raw onnxruntime for the "
+        f"256-image runs). Client: wrk, 1 thread, "
         f"{args.rounds} × {args.duration:g} s per case and server, alternating; medians.",
         "",
     ]
@@ -417,6 +422,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--duration", type=int, default=5, help="seconds per wrk run")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per case and server")
     parser.add_argument("--ort-threads", type=int, default=1, help="intra-op threads, both")
+    parser.add_argument("--ort-threads-large", type=int, default=0,
+                        help="ours: threads for runs over 64 rows (0 = per core)")  # fmt: skip
     parser.add_argument("--model", type=Path, help="ONNX file (default: train .bench/cnn)")
     parser.add_argument("--work-dir", type=Path, default=BENCH / "serving")
     parser.add_argument("--kserve-venv", type=Path, default=BENCH / "kserve-venv")
@@ -436,13 +443,14 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(args.work_dir, ignore_errors=True)
     args.work_dir.mkdir(parents=True)
     images = test_images(256)
-    raw = raw_onnxruntime(model, images, args.ort_threads)
+    threads = (args.ort_threads, args.ort_threads_large)
+    raw = raw_onnxruntime(model, images, threads)
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     expected = session.run(["probabilities"], {"x": images[:8]})[0]
     load = cases(args.work_dir, images)
     with ExitStack() as stack:
         servers = [
-            stack.enter_context(ours(args.work_dir, model, args.ort_threads, args.ours_arg)),
+            stack.enter_context(ours(args.work_dir, model, threads, args.ours_arg)),
             stack.enter_context(kserve(args.work_dir, model, args.kserve_venv, args.ort_threads)),
         ]
         for server in servers:

@@ -25,8 +25,9 @@ def s3_config(settings: ServerSettings) -> S3Config:
 
 def create_dataplane(settings: ServerSettings) -> DataPlane:
     loader_settings = LoaderSettings(
-        settings.ort_threads, settings.golden_atol, settings.golden_rtol
-    )
+        settings.ort_threads, settings.ort_threads_large, settings.golden_atol,
+        settings.golden_rtol,
+    )  # fmt: skip
     loader = ModelLoader(ArtifactStore(s3_config(settings)), loader_settings)
     return DataPlane(ModelRepository(), loader, ServingMetrics(), settings.batching)
 

@@ -9,9 +9,10 @@ whose inputs have the same trailing dimensions; results are split back by rows. 
 stacked run fails, each request of it runs alone, so one bad request fails only itself.
 
 Batches of at most `inline_max_rows` rows run on the event loop (cheapest for small work);
-bigger ones on a worker thread (onnxruntime releases the GIL), while the loop reads and
-answers other requests. Requests that cannot share a run (a model without a free leading
-dimension, or a request of `max_batch_size` rows or more) run alone at once, as before.
+bigger ones on a worker thread (onnxruntime releases the GIL), with the model's session for
+large runs (more intra-op threads), while the loop reads and answers other requests.
+Requests that cannot share a run (a model without a free leading dimension, or a request of
+`max_batch_size` rows or more) run alone at once, as before.
 """
 
 from __future__ import annotations
@@ -147,7 +148,8 @@ class Batcher:
         if rows <= self.settings.inline_max_rows:
             return self.model.run(feeds, output_names)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.executor, self.model.run, feeds, output_names)
+        run = self.model.run
+        return await loop.run_in_executor(self.executor, run, feeds, output_names, True)
 
     def schedule(self, loop: asyncio.AbstractEventLoop) -> None:
         """Plan the next flush: next loop turn, or after max_batch_time unless already full."""
@@ -176,7 +178,7 @@ class Batcher:
             self.finish(batch, execute(self.model, batch))
             return
         loop = asyncio.get_running_loop()
-        done = loop.run_in_executor(self.executor, execute, self.model, batch)
+        done = loop.run_in_executor(self.executor, execute, self.model, batch, True)
         done.add_done_callback(lambda future: self.finish(batch, outcome_of(future, len(batch))))
 
     def take_batch(self) -> list[Pending]:
@@ -218,19 +220,19 @@ def outcome_of(future: asyncio.Future[Any], size: int) -> list[Outcome]:
     return [ServingError(f"inference failed: {error}")] * size
 
 
-def execute(model: OnnxModel, batch: Sequence[Pending]) -> list[Outcome]:
+def execute(model: OnnxModel, batch: Sequence[Pending], large: bool = False) -> list[Outcome]:
     """One session.run over the stacked inputs, split back per request; alone on failure."""
     if len(batch) == 1:
-        return [run_one(model, batch[0])]
+        return [run_one(model, batch[0], large)]
     names = [spec.name for spec in model.outputs]
     stacked = {name: np.concatenate([p.feeds[name] for p in batch]) for name in batch[0].feeds}
     rows = sum(pending.rows for pending in batch)
     try:
-        arrays = model.run(stacked, names)
+        arrays = model.run(stacked, names, large)
     except ServingError:
-        return [run_one(model, pending) for pending in batch]
+        return [run_one(model, pending, large) for pending in batch]
     if any(array.ndim == 0 or array.shape[0] != rows for array in arrays):
-        return [run_one(model, pending) for pending in batch]  # outputs are not per row
+        return [run_one(model, pending, large) for pending in batch]  # outputs are not per row
     return split(arrays, names, batch)
 
 
@@ -246,8 +248,8 @@ def split(arrays: list[np.ndarray], names: list[str], batch: Sequence[Pending]) 
     return outcomes
 
 
-def run_one(model: OnnxModel, pending: Pending) -> Outcome:
+def run_one(model: OnnxModel, pending: Pending, large: bool = False) -> Outcome:
     try:
-        return model.run(pending.feeds, pending.output_names)
+        return model.run(pending.feeds, pending.output_names, large)
     except ServingError as exc:
         return exc

@@ -32,7 +32,12 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("golden_rtol", "SERVING_GOLDEN_RTOL", "1e-3",
             "Relative tolerance when comparing a model's outputs with its golden file.", float),
     Setting("ort_threads", "SERVING_ORT_THREADS", "1",
-            "onnxruntime intra-op threads per model (0 = onnxruntime's default).", int),
+            "onnxruntime intra-op threads per model for runs on the event loop "
+            "(0 = onnxruntime's default, one per core).", int),
+    Setting("ort_threads_large", "SERVING_ORT_THREADS_LARGE", "0",
+            "onnxruntime intra-op threads for runs of more than --inline-max-rows rows, which "
+            "run on a worker thread (0 = one per core; a second session per model unless it "
+            "equals --ort-threads).", int),
     Setting("inline_max_rows", "SERVING_INLINE_MAX_ROWS", "64",
             "onnxruntime runs of at most this many rows run on the event loop; bigger ones on "
             "a worker thread so they do not stall other requests.", int),
@@ -66,6 +71,7 @@ class ServerSettings:
     golden_atol: float = 1e-4
     golden_rtol: float = 1e-3
     ort_threads: int = 1
+    ort_threads_large: int = 0
     inline_max_rows: int = 64
     max_batch_size: int = 32
     max_batch_time: float = 0.0

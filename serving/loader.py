@@ -111,6 +111,7 @@ def scalar_text(key: str, value: Any) -> str:
 @dataclass(frozen=True)
 class LoaderSettings:
     threads: int = 1
+    large_threads: int = 0
     golden_atol: float = 1e-4
     golden_rtol: float = 1e-3
 
@@ -142,16 +143,16 @@ class ModelLoader:
         model = self._session(name, spec, model_bytes, properties)
         if spec.golden_uri:
             self._verify_golden(model, spec.golden_uri)
-        else:
-            warm_up(model)
+        warm_up(model)
         return model
 
     def _session(
         self, name: str, spec: LoadSpec, model_bytes: bytes, properties: dict[str, str]
     ) -> OnnxModel:
         try:
+            threads, large_threads = self.settings.threads, self.settings.large_threads
             return OnnxModel.from_bytes(
-                name, spec.version, model_bytes, self.settings.threads, properties
+                name, spec.version, model_bytes, threads, properties, large_threads
             )
         except Exception as exc:
             raise LoadRefused(f"onnxruntime cannot load {spec.uri}: {exc}") from None
@@ -194,7 +195,7 @@ def model_properties(spec: LoadSpec, proto: onnx.ModelProto, digest: str) -> dic
 
 
 def warm_up(model: OnnxModel) -> None:
-    """One run on zeros (free dimensions = 1) so the first client request is not the slow one."""
+    """One run on zeros (free dimensions = 1) per session: no client request is the slow first."""
     feeds = {
         spec.name: np.zeros([max(dim, 1) for dim in spec.shape], DATATYPES[spec.datatype])
         for spec in model.inputs
@@ -202,4 +203,5 @@ def warm_up(model: OnnxModel) -> None:
     }
     if len(feeds) == len(model.inputs):
         with contextlib.suppress(Exception):  # a model that cannot run zeros still loads
-            model.run(feeds, [spec.name for spec in model.outputs])
+            for large in {False, model.large_session is not model.session}:
+                model.run(feeds, [spec.name for spec in model.outputs], large)

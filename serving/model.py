@@ -26,6 +26,12 @@ def session_options(threads: int) -> ort.SessionOptions:
     return options
 
 
+def cpu_session(model_bytes: bytes, threads: int) -> ort.InferenceSession:
+    return ort.InferenceSession(
+        model_bytes, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
+    )
+
+
 def tensor_spec(node: Any) -> TensorSpec:
     """TensorSpec of an onnxruntime NodeArg (symbolic or unknown dimensions become -1)."""
     shape = tuple(dim if isinstance(dim, int) else -1 for dim in (node.shape or []))
@@ -41,10 +47,12 @@ class OnnxModel:
         version: str,
         session: ort.InferenceSession,
         properties: Mapping[str, str] | None = None,
+        large_session: ort.InferenceSession | None = None,
     ) -> None:
         self.name = name
         self.version = version
         self.session = session
+        self.large_session = large_session or session
         self.properties = dict(properties or {})
         self.inputs = [tensor_spec(node) for node in session.get_inputs()]
         self.outputs = [tensor_spec(node) for node in session.get_outputs()]
@@ -59,12 +67,17 @@ class OnnxModel:
         model_bytes: bytes,
         threads: int = 1,
         properties: Mapping[str, str] | None = None,
+        large_threads: int | None = None,
     ) -> OnnxModel:
-        """Build the session from serialized ONNX (CPU execution provider)."""
-        session = ort.InferenceSession(
-            model_bytes, sess_options=session_options(threads), providers=["CPUExecutionProvider"]
-        )
-        return cls(name, version, session, properties)
+        """Build the session from serialized ONNX (CPU execution provider).
+
+        With `large_threads` (and unless it equals `threads`) a second session with that
+        many intra-op threads serves large runs (see `run`).
+        """
+        large = None
+        if large_threads is not None and large_threads != threads:
+            large = cpu_session(model_bytes, large_threads)
+        return cls(name, version, cpu_session(model_bytes, threads), properties, large)
 
     def metadata(self) -> ModelMetadata:
         return ModelMetadata(
@@ -97,10 +110,14 @@ class OnnxModel:
             raise InvalidTensor("an output is requested more than once")
         return list(requested)
 
-    def run(self, feeds: Mapping[str, np.ndarray], output_names: list[str]) -> list[np.ndarray]:
-        """session.run; onnxruntime's complaints about inputs become InvalidTensor."""
+    def run(
+        self, feeds: Mapping[str, np.ndarray], output_names: list[str], large: bool = False
+    ) -> list[np.ndarray]:
+        """session.run (the large-run session when `large`); onnxruntime's complaints about
+        inputs become InvalidTensor."""
+        session = self.large_session if large else self.session
         try:
-            return self.session.run(output_names, dict(feeds))
+            return session.run(output_names, dict(feeds))
         except ort.capi.onnxruntime_pybind11_state.InvalidArgument as exc:
             raise InvalidTensor(f"model {self.name!r} rejected the inputs: {exc}") from None
         except Exception as exc:

@@ -320,3 +320,31 @@ def test_task_count_lowers_to_the_fewest_seen() -> None:
         return seen
 
     assert asyncio.run(count()) == [False, False, True]
+
+
+def test_model_large_session_has_its_own_threads_and_same_answers(
+    mnist_model_bytes: bytes,
+) -> None:
+    model = OnnxModel.from_bytes("mnist", "1", mnist_model_bytes, threads=1, large_threads=2)
+    batch = images(100)
+    small = model.run({"x": batch}, ["probabilities"])[0]
+    large = model.run({"x": batch}, ["probabilities"], large=True)[0]
+    assert model.large_session is not model.session
+    np.testing.assert_allclose(large, small, rtol=1e-5, atol=1e-6)
+
+
+def test_model_one_session_when_thread_counts_agree(mnist_model_bytes: bytes) -> None:
+    model = OnnxModel.from_bytes("mnist", "1", mnist_model_bytes, threads=1, large_threads=1)
+    assert model.large_session is model.session
+
+
+def test_batching_large_request_runs_on_a_worker_thread(
+    recorder: Callable[..., Recorder], mnist_model_bytes: bytes
+) -> None:
+    model = OnnxModel.from_bytes("mnist", "1", mnist_model_bytes, threads=1, large_threads=2)
+    rec = recorder(model, inline_max_rows=8)
+    batch = images(40)
+    (result,) = rec.run_together([{"x": batch}])
+    assert rec.runs == [40]
+    expected = model.run({"x": batch}, ["probabilities"])[0]
+    np.testing.assert_allclose(result[0], expected, rtol=1e-5, atol=1e-6)

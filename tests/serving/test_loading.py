@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 from collections.abc import Callable
 from typing import Any
@@ -73,6 +74,19 @@ def assert_refused(s3_client: TestClient, response: Any, *fragments: str) -> Non
     for fragment in fragments:
         assert fragment in response.json()["error"]
     assert infer_zeros(s3_client, "steady").status_code == 200
+
+
+def test_load_exempts_long_lived_objects_from_the_collector(
+    s3_client: TestClient, s3_upload: Upload, mnist_model_bytes: bytes
+) -> None:
+    """After a load the heap is frozen (gc.freeze): full collections skip it, no long stalls."""
+    gc.unfreeze()
+    uri = s3_upload("model.onnx", mnist_model_bytes)
+    try:
+        assert load(s3_client, "frozen", uri=uri).status_code == 200
+        assert gc.get_freeze_count() > 10_000
+    finally:
+        gc.unfreeze()
 
 
 def test_load_tampered_artifact_is_refused(
