@@ -20,9 +20,10 @@ session options, in this process) is measured in the same run, for the batch rat
 Ours loads its model the way it always does, from S3: a SeaweedFS server is started for the
 run. KServe 0.21 is installed with uv into its own virtualenv (`--kserve-venv`, created on
 first use) so it never mixes with the project's dependencies; its model is the custom
-`kserve.Model` in `bench/kserve_model.py`, run with 1 worker and KServe's defaults
-otherwise (it logs every request, as deployed; it listens on 0.0.0.0, which it does not let
-one change).
+`kserve.Model` in `bench/kserve_model.py`, run with 1 worker, gRPC off and, like ours, no log
+line per request (KServe's defaults write two: `--kserve-logging` keeps them, which costs
+it about 20%); otherwise KServe's defaults (it listens on 0.0.0.0, which it does not let one
+change).
 """
 
 from __future__ import annotations
@@ -218,12 +219,14 @@ def ours(work: Path, model: Path, threads: tuple[int, int], extra: list[str]) ->
 
 
 @contextmanager
-def kserve(work: Path, model: Path, venv: Path, threads: int) -> Iterator[Server]:
+def kserve(work: Path, model: Path, venv: Path, threads: int, logging: bool) -> Iterator[Server]:
     port = free_port()
     command = [str(venv / "bin" / "python"), str(REPO / "bench" / "kserve_model.py"),
                "--model-path", str(model), "--ort-threads", str(threads),
                "--model_name", MODEL, "--http_port", str(port), "--workers", "1",
                "--enable_grpc", "false"]  # fmt: skip
+    if not logging:  # like ours: no log line per request
+        command += ["--enable_latency_logging", "false", "--configure_logging", "false"]
     with running("KServe", command, port, f"/v2/models/{MODEL}/ready", work / "kserve.log") as s:
         yield s
 
@@ -411,7 +414,9 @@ def header(args: argparse.Namespace, model: Path, load_before: float) -> list[st
         f"({model.stat().st_size:,} bytes), onnxruntime {ort.__version__}, "
         f"intra-op threads: {args.ort_threads} (KServe; ours and raw onnxruntime for small "
         f"runs), {args.ort_threads_large or 'one per core'} (ours and raw onnxruntime for the "
-        f"256-image runs). Client: wrk, 1 thread, "
+        f"256-image runs). KServe: 1 worker, log lines per request "
+        f"{'on (its default)' if args.kserve_logging else 'off (like ours)'}. "
+        "Client: wrk, 1 thread, "
         f"{args.rounds} × {args.duration:g} s per case and server, alternating; medians.",
         "",
     ]
@@ -428,6 +433,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--work-dir", type=Path, default=BENCH / "serving")
     parser.add_argument("--kserve-venv", type=Path, default=BENCH / "kserve-venv")
     parser.add_argument("--kserve-spec", default="kserve==0.21.*", help="what uv installs")
+    parser.add_argument("--kserve-logging", action="store_true",
+                        help="keep KServe's log lines per request (~20%% slower)")  # fmt: skip
     parser.add_argument("--ours-arg", action="append", default=[],
                         help="extra flag for `python -m serving` (repeatable)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
@@ -451,7 +458,11 @@ def main(argv: list[str] | None = None) -> None:
     with ExitStack() as stack:
         servers = [
             stack.enter_context(ours(args.work_dir, model, threads, args.ours_arg)),
-            stack.enter_context(kserve(args.work_dir, model, args.kserve_venv, args.ort_threads)),
+            stack.enter_context(
+                kserve(
+                    args.work_dir, model, args.kserve_venv, args.ort_threads, args.kserve_logging
+                )
+            ),  # fmt: skip
         ]
         for server in servers:
             check_answers(server, images[:8], expected)
