@@ -14,7 +14,6 @@ import numpy as np
 import orjson
 
 from serving.errors import BadRequest, InvalidTensor
-from serving.fastjson import read_document
 from serving.tensors import (
     array_from_bytes,
     array_from_json,
@@ -71,8 +70,7 @@ def parameters_of(where: str, item: dict[str, Any]) -> dict[str, Any]:
 def decode_infer(body: bytes, header_length: int | None) -> WireRequest:
     """Parse an inference request body into a WireRequest."""
     json_part, binary = split_body(body, header_length)
-    brackets = body.count(b"[", 0, len(json_part))
-    document = read_document(json_part, brackets) or parse_json(json_part)
+    document = parse_json(json_part)
     if not isinstance(document, dict):
         raise BadRequest("request body must be a JSON object")
     inputs, used = decode_inputs(document.get("inputs"), binary)

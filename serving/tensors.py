@@ -86,8 +86,6 @@ def array_from_json(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], dat
     Values must be of the datatype's kind: numbers for FP*, integers in range for (U)INT*,
     booleans for BOOL; strings or mixed nesting are refused, never coerced.
     """
-    if isinstance(data, np.ndarray):  # flat float64, read by serving.fastjson
-        return reshaped(name, data.astype(dtype, copy=False), shape)
     if not isinstance(data, list):
         raise InvalidTensor(f"tensor {name!r}: 'data' must be a list")
     try:
