@@ -1,12 +1,13 @@
 """Benchmark the inference server against KServe's Python ModelServer, side by side.
 
-    python scripts/bench_serving.py                  # about 3 minutes
+    python scripts/bench_serving.py                  # about 2 minutes
     python scripts/bench_serving.py --duration 3 --rounds 1
 
-Both servers serve the same ONNX file, a CNN trained by `training` (trained into
-`.bench/cnn/` on first use: 3 epochs on the offline MNIST sample, about 30 s), with one
-onnxruntime intra-op thread each, and are driven by the same client, wrk (Debian package
-`wrk`), with the same request bodies:
+Both servers serve the same ONNX file, a CNN trained by `training` (`bench/train_cnn.py`,
+into `.bench/cnn/` on first use: 3 epochs on the offline MNIST sample, about 30 s), with one
+onnxruntime intra-op thread (ours runs requests over 64 rows on a second session with one
+thread per core, its default), and are driven by the same client, wrk (Debian package
+`wrk`, script `bench/wrk_post.lua`), with the same request bodies:
 
 - one real MNIST digit as OIP JSON (FP32, flat `data`), over 1 and over 32 connections;
 - 256 digits in one request with the binary tensor data extension (raw little-endian FP32
@@ -14,8 +15,10 @@ onnxruntime intra-op thread each, and are driven by the same client, wrk (Debian
   1 connection. KServe 0.21 reads the binary extension too, so both get the same bytes.
 
 Rounds alternate between the servers so that load from other processes on the machine hits
-both alike; the table shows the median over rounds. Raw onnxruntime `session.run` (same
-session options, in this process) is measured in the same run, for the batch ratio.
+both alike; the table shows the median over rounds, and each server's CPU time per request
+(which load from other processes disturbs less than throughput). Raw onnxruntime
+`session.run`, in this process with the session options ours uses for each size, is measured
+in the same run, for the batch ratio.
 
 Ours loads its model the way it always does, from S3: a SeaweedFS server is started for the
 run. KServe 0.21 is installed with uv into its own virtualenv (`--kserve-venv`, created on
@@ -57,33 +60,7 @@ REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / ".bench"
 MODEL = "mnist"
 INFER = f"/v2/models/{MODEL}/infer"
-TRAIN_CNN = """
-import sys
-from pathlib import Path
-from training.data import load_mnist
-from training.export import export_model, heldout_batch
-from training.models import TrainingParams, evaluate_model, train_model
-data = load_mnist(allow_download=False)
-model, _ = train_model("cnn", data, TrainingParams(epochs=3), verbose=0)
-images, labels = heldout_batch(data.x_test, data.test_labels)
-export_model(model, Path(sys.argv[1]), images, labels)
-print(f"test accuracy {evaluate_model(model, data):.3f}")
-"""
-WRK_SCRIPT = """
-wrk.method = "POST"
-wrk.headers["Content-Type"] = "{content_type}"
-{extra_header}
-local f = io.open("{body}", "rb")
-wrk.body = f:read("*a")
-f:close()
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    '{{"requests": %d, "seconds": %.6f, "p50_us": %d, "p99_us": %d, "failures": %d}}\\n',
-    summary.requests, summary.duration / 1e6, latency:percentile(50), latency:percentile(99),
-    e.status + e.connect + e.read + e.write + e.timeout))
-end
-"""
+WRK_SCRIPT = REPO / "bench" / "wrk_post.lua"
 
 
 @dataclass(frozen=True)
@@ -94,7 +71,15 @@ class Case:
     label: str
     connections: int
     rows: int
-    script: Path
+    body: Path
+    header_length: int | None = None
+
+    def environment(self) -> dict[str, str]:
+        """What bench/wrk_post.lua reads."""
+        if self.header_length is None:
+            return {**os.environ, "BODY_FILE": str(self.body), "CONTENT_TYPE": "application/json"}
+        return {**os.environ, "BODY_FILE": str(self.body), "HEADER_LENGTH": str(self.header_length),
+                "CONTENT_TYPE": "application/octet-stream"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -141,8 +126,9 @@ def ensure_model(directory: Path) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     with (directory / "train.log").open("w") as log:
-        command = [sys.executable, "-c", TRAIN_CNN, str(directory)]
-        subprocess.run(command, cwd=REPO, env=environment, stdout=log, stderr=log, check=True)
+        command = [sys.executable, str(REPO / "bench" / "train_cnn.py"), str(directory)]
+        subprocess.run(command, cwd=REPO, env={**environment, "PYTHONPATH": str(REPO)},
+                       stdout=log, stderr=log, check=True)  # fmt: skip
     return path
 
 
@@ -256,26 +242,17 @@ def binary_body(images: np.ndarray) -> tuple[bytes, int]:
     return head + raw, len(head)
 
 
-def write_script(work: Path, name: str, body: bytes, header_length: int | None) -> Path:
-    (work / f"{name}.body").write_bytes(body)
-    extra = "" if header_length is None else (
-        f'wrk.headers["Inference-Header-Content-Length"] = "{header_length}"')  # fmt: skip
-    content_type = "application/json" if header_length is None else "application/octet-stream"
-    text = WRK_SCRIPT.format(content_type=content_type, extra_header=extra,
-                             body=work / f"{name}.body")  # fmt: skip
-    path = work / f"{name}.lua"
-    path.write_text(text)
-    return path
-
-
 def cases(work: Path, images: np.ndarray) -> list[Case]:
-    one = write_script(work, "json1", json_body(images[:1]), None)
-    batch = write_script(work, "binary256", *binary_body(images[:256]))
+    one = work / "json1.body"
+    one.write_bytes(json_body(images[:1]))
+    batch, header_length = binary_body(images[:256])
+    (work / "binary256.body").write_bytes(batch)
     return [
         Case("json_c1", "JSON, 1 image, 1 connection", 1, 1, one),
         Case("json_c32", "JSON, 1 image, 32 connections", 32, 1, one),
-        Case("binary256_c1", "binary, 256 images, 1 connection", 1, 256, batch),
-    ]
+        Case("binary256_c1", "binary, 256 images, 1 connection", 1, 256,
+             work / "binary256.body", header_length),
+    ]  # fmt: skip
 
 
 def check_answers(server: Server, images: np.ndarray, expected: np.ndarray) -> None:
@@ -296,9 +273,11 @@ def check_answers(server: Server, images: np.ndarray, expected: np.ndarray) -> N
 
 def run_wrk(wrk: str, server: Server, case: Case, seconds: int) -> Result:
     command = [wrk, "-t1", f"-c{case.connections}", f"-d{seconds}s", "--timeout", "10s",
-               "-s", str(case.script), server.url + INFER]  # fmt: skip
+               "-s", str(WRK_SCRIPT), server.url + INFER]  # fmt: skip
     cpu_before = server.cpu_seconds()
-    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    run = subprocess.run(command, capture_output=True, text=True, check=True,
+                         env=case.environment())  # fmt: skip
+    output = run.stdout
     cpu = server.cpu_seconds() - cpu_before
     line = next(line for line in output.splitlines() if line.startswith('{"requests"'))
     return Result(**json.loads(line), cpu_seconds=cpu)
