@@ -93,7 +93,8 @@ bench: bench-registry bench-serving ## Run every benchmark (not part of make tes
 bench-registry: install ## Benchmark the registry against MLflow's tracking server
 	$(PY) scripts/bench_registry.py
 
-bench-serving: install ## Benchmark the inference server against KServe's ModelServer
+bench-serving: install ## Benchmark the inference server against KServe's ModelServer (needs wrk)
+	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) scripts/bench_serving.py
 
 clean: ## Remove the state directory, caches and test artifacts (keeps .venv)
