@@ -1,0 +1,39 @@
+"""registry_local processes on a given database, and scratch PostgreSQL / MariaDB databases."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from registry.backends import scratch_database
+
+from stack.proc import ServiceProcess, free_port, http_ok
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@contextmanager
+def registry_process(database_url: str, log_path: Path) -> Iterator[str]:
+    """A `python -m registry_local` server on a free port over `database_url`; yields its URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "registry_local", "--host", "127.0.0.1",
+               "--port", str(port), "--database-url", database_url]  # fmt: skip
+    process = ServiceProcess(
+        name=f"registry on {log_path.stem}",
+        command=command,
+        log_path=log_path,
+        health=lambda: http_ok(f"http://127.0.0.1:{port}/readyz/health"),
+        cwd=REPO,
+    )
+    with process.start():
+        process.wait_healthy(timeout=60)
+        yield f"http://127.0.0.1:{port}"
+
+
+@contextmanager
+def scratch_database_url(backend: str) -> Iterator[str]:
+    """A fresh, migrated database on PostgreSQL or MariaDB, dropped afterwards; yields its URL."""
+    with scratch_database(backend) as engine:
+        yield engine.url.render_as_string(hide_password=False)
