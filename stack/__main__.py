@@ -64,6 +64,8 @@ def cmd_up(settings: StackSettings, args: argparse.Namespace) -> int:
 def cmd_demo(settings: StackSettings, args: argparse.Namespace) -> int:
     from stack.bootstrap import print_welcome, seed_demo
 
+    # Also SIGINT: a shell starting us in the background may have set it to "ignore".
+    signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)

@@ -77,7 +77,7 @@ def _app(settings: StackSettings) -> ServiceProcess:
 
 def _lab(settings: StackSettings) -> ServiceProcess:
     args = ["-m", "jupyter", "lab", "--ip", "127.0.0.1", "--port", str(settings.lab_port),
-            "--no-browser", "--ServerApp.token=", "--ServerApp.password=",
+            "--no-browser", "--allow-root", "--ServerApp.token=", "--ServerApp.password=",
             f"--ServerApp.root_dir={REPO / 'notebooks'}"]  # fmt: skip
     return _python_service(settings, "lab", args, f"http://localhost:{settings.lab_port}/api")
 
