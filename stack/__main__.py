@@ -16,7 +16,7 @@ from stack.runner import (
     status_table,
     stop_services,
 )
-from stack.seaweed import S3Settings, ensure_bucket
+from stack.seaweed import ensure_bucket
 from stack.settings import SETTINGS, StackSettings
 
 
@@ -114,8 +114,7 @@ def cmd_s3(settings: StackSettings, _args: argparse.Namespace) -> int:
     process = spec.build(settings).start()
     try:
         process.wait_healthy(timeout=120)
-        ensure_bucket(S3Settings(settings.s3_endpoint, settings.bucket, settings.access_key,
-                                 settings.secret_key, settings.region))  # fmt: skip
+        ensure_bucket(settings.s3())
         print(f"S3 (SeaweedFS) on {settings.s3_endpoint}; Ctrl-C stops it.", flush=True)
         assert process.process is not None
         process.process.wait()

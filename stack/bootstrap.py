@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 
 from stack.proc import ServiceError
-from stack.seaweed import S3Settings, ensure_bucket
+from stack.seaweed import ensure_bucket
 from stack.settings import StackSettings
 
 REPO = Path(__file__).resolve().parent.parent
@@ -43,8 +43,7 @@ class DemoIds:
 def seed_demo(settings: StackSettings) -> DemoIds:
     """Make sure the bucket, the versions and the deployed CNN exist; return their ids."""
     started = time.monotonic()
-    ensure_bucket(S3Settings(settings.s3_endpoint, settings.bucket, settings.access_key,
-                             settings.secret_key, settings.region))  # fmt: skip
+    ensure_bucket(settings.s3())
     with httpx.Client(base_url=settings.registry_url, timeout=10) as registry:
         environment_id = wait_for_environment(registry, settings.environment)
         if not model_versions(registry):

@@ -11,6 +11,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from stack.seaweed import S3Settings
+
 
 @dataclass(frozen=True)
 class Setting:
@@ -76,19 +78,16 @@ class StackSettings:
     def app_url(self) -> str:
         return f"http://localhost:{self.app_port}"
 
-    def s3_env(self) -> dict[str, str]:
-        return {
-            "AWS_S3_ENDPOINT": self.s3_endpoint,
-            "AWS_S3_BUCKET": self.bucket,
-            "AWS_ACCESS_KEY_ID": self.access_key,
-            "AWS_SECRET_ACCESS_KEY": self.secret_key,
-            "AWS_DEFAULT_REGION": self.region,
-        }
+    def s3(self) -> S3Settings:
+        """Where the demo's S3 server is, as the boto3-facing settings."""
+        return S3Settings(
+            self.s3_endpoint, self.bucket, self.access_key, self.secret_key, self.region
+        )
 
     def service_env(self) -> dict[str, str]:
         """The environment every demo process gets: where the other parts are."""
         return {
-            **self.s3_env(),
+            **self.s3().as_env(),
             "MODEL_REGISTRY_URL": self.registry_url,
             "SERVING_URL": self.serving_url,
             "SERVING_ENVIRONMENT": self.environment,
