@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -52,19 +53,29 @@ def draw_page(settings: AppSettings) -> None:
     st.html(DIGIT_STYLE)
     drawing_column, answers_column = st.columns([2, 3], gap="large")
     with drawing_column:
-        image = drawing_and_model_view()
+        drawing = drawing_and_model_view()
     with answers_column:
         deployments = read_registry(
             settings, lambda registry: deployed(registry, settings.environment)
         )
         if deployments is not None:
-            show_answers(deployments, image, settings)
+            show_answers(deployments, drawing, settings)
 
 
-def drawing_and_model_view() -> np.ndarray | None:
+@dataclass(frozen=True)
+class Drawing:
+    """What is on the canvas: the 28×28 model input (None when empty), and which drawing."""
+
+    image: np.ndarray | None
+    key: str
+    """`<canvas generation>-<strokes>`: new with every stroke and every Clear. Each answer
+    carries it (`data-drawing`), so a page reader knows which drawing an answer is for."""
+
+
+def drawing_and_model_view() -> Drawing:
     """The canvas with its Clear button, and the 28×28 image the models will get."""
     st.markdown("**Your drawing**")
-    rgba = drawing_canvas()
+    rgba, key = drawing_canvas()
     image = canvas_to_mnist(rgba) if rgba is not None else None
     st.markdown("**What the model sees**")
     if image is None:
@@ -72,11 +83,12 @@ def drawing_and_model_view() -> np.ndarray | None:
     else:
         st.image(model_view(image), width=MODEL_VIEW_SIZE)
         st.caption("28×28: cropped, scaled to 20 px and centred by mass, as MNIST was made.")
-    return image
+    return Drawing(image, key)
 
 
-def drawing_canvas() -> np.ndarray | None:
-    """A 280×280 black canvas with a thick white pen; its RGBA pixels, or None before drawing."""
+def drawing_canvas() -> tuple[np.ndarray | None, str]:
+    """A 280×280 black canvas with a thick white pen: its RGBA pixels (None before drawing)
+    and the drawing's key (see `Drawing.key`)."""
     from streamlit_drawable_canvas import (
         st_canvas,
     )  # registers its component: needs `streamlit run`
@@ -93,8 +105,9 @@ def drawing_canvas() -> np.ndarray | None:
         key=f"digit-canvas-{generation}",
     )
     st.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas)
+    strokes = len((result.json_data or {}).get("objects") or [])
     rgba = result.image_data
-    return None if rgba is None else np.asarray(rgba)
+    return (None if rgba is None else np.asarray(rgba)), f"{generation}-{strokes}"
 
 
 def clear_canvas() -> None:
@@ -109,30 +122,29 @@ def model_view(image: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST)
 
 
-def show_answers(
-    deployments: list[Deployment], image: np.ndarray | None, settings: AppSettings
-) -> None:
+def show_answers(deployments: list[Deployment], drawing: Drawing, settings: AppSettings) -> None:
     """One column per deployed model, side by side, each with its answer or its problem."""
     names = ", ".join(d.label for d in deployments)
     st.subheader("Deployed models' answers" if len(deployments) > 1 else "The model's answer")
-    if image is None:
+    if drawing.image is None:
         st.info(f"Deployed and waiting for your drawing: {names}.", icon=":material/draw:")
         return
     for column, deployment in zip(st.columns(len(deployments)), deployments, strict=True):
         with column, st.container(border=True):
             st.markdown(f"**{deployment.label}**")
             try:
-                show_prediction(predict(deployment, image, timeout=settings.timeout))
+                prediction = predict(deployment, drawing.image, timeout=settings.timeout)
+                show_prediction(prediction, drawing.key)
             except AppError as error:
                 show_error(error)
 
 
-def show_prediction(prediction: Prediction) -> None:
+def show_prediction(prediction: Prediction, drawing_key: str) -> None:
     """The digit large, its confidence, all 10 probabilities, who answered and how fast."""
-    deployment = prediction.deployment
+    service = html.escape(prediction.deployment.service_name)
     st.html(
-        f'<div class="predicted-digit" data-service="{html.escape(deployment.service_name)}">'
-        f"{prediction.digit}</div>"
+        f'<div class="predicted-digit" data-service="{service}" '
+        f'data-drawing="{html.escape(drawing_key)}">{prediction.digit}</div>'
     )
     st.markdown(f"confidence **{prediction.confidence:.1%}**")
     st.vega_lite_chart(

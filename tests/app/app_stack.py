@@ -12,7 +12,8 @@ import math
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,16 +51,22 @@ DIGIT_STROKES: dict[int, list[Stroke]] = {
 
 
 def python_service(
-    name: str, args: Sequence[str], root: Path, health_url: str, env: Mapping[str, str]
+    name: str,
+    args: Sequence[str],
+    root: Path,
+    health_url: str,
+    env: Mapping[str, str],
+    cwd: Path = REPO,
 ) -> ServiceProcess:
-    """`python <args>` from the repository root, its log in `root`, healthy when `health_url` is."""
+    """`python <args>` from `cwd` (the repository root), its log in `root`, healthy when
+    `health_url` is."""
     return ServiceProcess(
         name=name,
         command=[sys.executable, *args],
         log_path=root / f"{name}.log",
         health=lambda: http_ok(health_url),
         env=dict(env),
-        cwd=REPO,
+        cwd=cwd,
     )
 
 
@@ -89,15 +96,33 @@ def controller_process(
     return python_service("controller", args, root, health, s3_env)
 
 
-def app_process(root: Path, registry_url: str, name: str = "app") -> tuple[ServiceProcess, str]:
-    """`streamlit run app/streamlit_app.py` on a free port, reading the given registry."""
+def app_process(
+    root: Path, registry_url: str, name: str = "app", source: Path = REPO
+) -> tuple[ServiceProcess, str]:
+    """`streamlit run app/streamlit_app.py` on a free port, reading the given registry.
+
+    `source` is the folder holding the `app` package: this checkout, or (for a benchmark's
+    before/after) an older revision's copy, which then shadows the installed one.
+    """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    args = ["-m", "streamlit", "run", str(REPO / "app" / "streamlit_app.py"),
+    args = ["-m", "streamlit", "run", str(source / "app" / "streamlit_app.py"),
             "--server.address", "127.0.0.1", "--server.port", str(port),
             "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
-    env = {"MODEL_REGISTRY_URL": registry_url, "SERVING_ENVIRONMENT": "local"}
-    return python_service(name, args, root, f"{url}/_stcore/health", env), url
+    env = {"MODEL_REGISTRY_URL": registry_url, "SERVING_ENVIRONMENT": "local",
+           "PYTHONPATH": str(source)}  # fmt: skip
+    return python_service(name, args, root, f"{url}/_stcore/health", env, cwd=source), url
+
+
+@contextmanager
+def running_app(
+    root: Path, registry_url: str, name: str = "app", source: Path = REPO
+) -> Iterator[str]:
+    """The app under `streamlit run` while the block runs; yields its URL."""
+    process, url = app_process(root, registry_url, name, source)
+    with process.start():
+        process.wait_healthy(timeout=60)
+        yield url
 
 
 @dataclass(frozen=True)
@@ -107,6 +132,20 @@ class RunningStack:
     registry_url: str
     serving_url: str
     root: Path
+
+
+@contextmanager
+def running_stack(root: Path, s3_env: Mapping[str, str]) -> Iterator[RunningStack]:
+    """registry_local, the inference server and the controller (which creates `local`)."""
+    registry, registry_url = registry_process(root)
+    serving, serving_url = serving_process(root, s3_env)
+    with registry.start(), serving.start():
+        registry.wait_healthy(timeout=60)
+        serving.wait_healthy(timeout=60)
+        controller = controller_process(root, registry_url, serving_url, s3_env)
+        with controller.start():
+            controller.wait_healthy(timeout=60)
+            yield RunningStack(registry_url, serving_url, root)
 
 
 @dataclass(frozen=True)

@@ -14,19 +14,17 @@ import numpy as np
 import pytest
 from app_stack import (
     CHROMIUM,
-    CHROMIUM_ARGS,
     PublishedModel,
     RunningStack,
-    app_process,
-    controller_process,
-    registry_process,
-    serving_process,
+    running_app,
+    running_stack,
     set_state_like_the_seed,
     train_and_publish,
     wait_until_ready,
 )
+from draw_page_driver import chromium
 from mnist_drawings import MnistTestSet, mnist_dir, read_idx
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from stack.seaweed import S3Settings
 
@@ -51,17 +49,8 @@ def app_stack(
     s3_server: S3Settings, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RunningStack]:
     """The parts the app talks to, for the whole session (the controller creates `local`)."""
-    root = tmp_path_factory.mktemp("app-stack")
-    s3_env = s3_server.as_env()
-    registry, registry_url = registry_process(root)
-    serving, serving_url = serving_process(root, s3_env)
-    with registry.start(), serving.start():
-        registry.wait_healthy(timeout=60)
-        serving.wait_healthy(timeout=60)
-        controller = controller_process(root, registry_url, serving_url, s3_env)
-        with controller.start():
-            controller.wait_healthy(timeout=60)
-            yield RunningStack(registry_url, serving_url, root)
+    with running_stack(tmp_path_factory.mktemp("app-stack"), s3_server.as_env()) as stack:
+        yield stack
 
 
 @pytest.fixture(scope="session")
@@ -96,9 +85,7 @@ def dense_deployed(
 @pytest.fixture(scope="session")
 def app_url(app_stack: RunningStack) -> Iterator[str]:
     """The Streamlit app under `streamlit run`, reading the stack's registry."""
-    process, url = app_process(app_stack.root, app_stack.registry_url)
-    with process.start():
-        process.wait_healthy(timeout=60)
+    with running_app(app_stack.root, app_stack.registry_url) as url:
         yield url
 
 
@@ -107,10 +94,8 @@ def browser() -> Iterator[Browser]:
     """Debian's Chromium driven by Playwright (`make system-deps` installs it)."""
     if not Path(CHROMIUM).exists():
         pytest.fail(f"{CHROMIUM} is missing: run `make system-deps` (apt-get install chromium)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield chromium
-        chromium.close()
+    with chromium() as launched:
+        yield launched
 
 
 BROWSER_TIMEOUT = 60_000

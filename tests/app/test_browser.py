@@ -14,38 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
-from app_stack import DIGIT_STROKES, RunningStack, Stroke, app_process, wait_until_ready
+from app_stack import DIGIT_STROKES, RunningStack, running_app, wait_until_ready
+from draw_page_driver import answer_of, draw, open_draw_page
 from playwright.sync_api import Locator, Page, expect
 
 from stack.proc import free_port
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
-
-
-def open_draw_page(page: Page, app_url: str) -> Locator:
-    """The drawing surface (fabric.js's upper canvas) of a freshly loaded draw page."""
-    page.goto(app_url)
-    canvas = page.locator("canvas.upper-canvas")
-    expect(canvas).to_be_visible()
-    return canvas
-
-
-def draw(page: Page, canvas: Locator, strokes: list[Stroke]) -> None:
-    """Mouse strokes through the given canvas points, 8 moves per segment."""
-    box = canvas.bounding_box()
-    assert box is not None
-    for stroke in strokes:
-        page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
-        page.mouse.down()
-        for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-            for step in range(1, 9):
-                t = step / 8
-                page.mouse.move(box["x"] + x0 + (x1 - x0) * t, box["y"] + y0 + (y1 - y0) * t)
-        page.mouse.up()
-
-
-def answer_of(page: Page, service: str) -> Locator:
-    return page.locator(f'.predicted-digit[data-service="{service}"]')
 
 
 @pytest.mark.parametrize("digit", sorted(DIGIT_STROKES))
@@ -135,9 +110,7 @@ def test_registry_page_shows_artifact_dependencies(
 @pytest.fixture
 def app_without_registry(tmp_path: Path) -> Iterator[str]:
     """The app pointed at a port where no registry listens."""
-    process, url = app_process(tmp_path, f"http://127.0.0.1:{free_port()}", "app-no-registry")
-    with process.start():
-        process.wait_healthy(timeout=60)
+    with running_app(tmp_path, f"http://127.0.0.1:{free_port()}", "app-no-registry") as url:
         yield url
 
 
@@ -153,9 +126,7 @@ def app_with_nothing_deployed(tmp_path: Path, registry_server: Any) -> Iterator[
     """The app reading a registry whose `local` environment has no InferenceService."""
     environments = f"{registry_server.url}/api/model_registry/v1alpha3/serving_environments"
     httpx.post(environments, json={"name": "local"}).raise_for_status()
-    process, url = app_process(tmp_path, registry_server.url, "app-nothing-deployed")
-    with process.start():
-        process.wait_healthy(timeout=60)
+    with running_app(tmp_path, registry_server.url, "app-nothing-deployed") as url:
         yield url
 
 
