@@ -11,6 +11,7 @@ import uvicorn
 
 from registry_local.app import create_app
 from registry_local.database import make_engine, migrate
+from registry_local.http_protocol import RegistryHttpProtocol
 from registry_local.settings import build_settings
 
 
@@ -27,6 +28,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         log_level=settings.log_level,
         access_log=settings.access_log,
         server_header=False,
+        http=RegistryHttpProtocol,  # unparsable requests get the one error shape too
         proxy_headers=False,  # nothing here reads client addresses; saves a middleware hop
     )
 

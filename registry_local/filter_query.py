@@ -19,6 +19,7 @@ from registry_local.errors import BadRequest
 
 Scalar = str | int | float | bool
 TYPE_SUFFIXES = ("string_value", "int_value", "double_value", "bool_value")
+MAX_LENGTH = 65536  # characters; as long as the HTTP parser lets a URL be
 MAX_DEPTH = 32
 MAX_COMPARISONS = 100
 MAX_LIST = 1000
@@ -85,9 +86,11 @@ def parse_filter(text: str | None) -> Expression | None:
     """The parsed filter, None for an absent or blank one; BadRequest when malformed."""
     if text is None or not text.strip():
         return None
+    if len(text) > MAX_LENGTH:
+        raise BadRequest(f"invalid filterQuery: longer than {MAX_LENGTH} characters")
     if "\x00" in text:
         raise BadRequest("invalid filterQuery: NUL characters are not allowed")
-    parser = _Parser(tokenize(text))
+    parser = _Parser(tokenize(text), len(text))
     expression = parser.expression(depth=0)
     if parser.peek() is not None:
         raise _error("unexpected trailing input", parser.position())
@@ -99,8 +102,9 @@ def _error(message: str, position: int) -> BadRequest:
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token]) -> None:
+    def __init__(self, tokens: list[Token], end: int) -> None:
         self.tokens = tokens
+        self.end = end
         self.index = 0
         self.comparisons = 0
 
@@ -109,7 +113,7 @@ class _Parser:
 
     def position(self) -> int:
         token = self.peek()
-        return token.position if token else (self.tokens[-1].position if self.tokens else 0)
+        return token.position if token else self.end
 
     def take(self) -> Token:
         token = self.peek()

@@ -82,7 +82,7 @@ def body_kind(call: Call, kinds: Sequence[Kind]) -> Kind:
 def list_handler(resource: Resource) -> Handler:
     def handle(call: Call) -> Reply:
         kinds = artifact_kinds(call, resource.kinds)
-        page = call.registry.store.list(kinds, parse_list_query(call.params))
+        page = call.registry.store.list(kinds, call.list_query())
         return 200, call.page(page)
 
     return handle
@@ -143,7 +143,7 @@ class Children:
     def list(self, call: Call) -> Reply:
         kinds = artifact_kinds(call, self.kinds)
         scope = Scope(self.parent, call.entity_id)
-        return 200, call.page(call.registry.store.list(kinds, parse_list_query(call.params), scope))
+        return 200, call.page(call.registry.store.list(kinds, call.list_query(), scope))
 
     def create(self, call: Call) -> Reply:
         kind = self.kinds[0]
@@ -186,7 +186,7 @@ def inference_service_version(call: Call) -> Reply:
 
 
 def metric_history(call: Call, run_id: int | None) -> Reply:
-    query = parse_list_query(call.params)
+    query = call.list_query()
     steps = parse_step_ids(call.params.get("stepIds"))
     page = metric_history_page(call.registry.store, query, run_id, steps)
     items = [encode_history(row) for row in page.rows]

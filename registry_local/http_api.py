@@ -12,7 +12,7 @@ from typing import Any
 
 from registry_local.errors import BadRequest, MethodNotAllowed, NotFound
 from registry_local.kinds import ALL_KINDS, INFERENCE_SERVICE, Kind
-from registry_local.listing import Page
+from registry_local.listing import ListQuery, Page, list_key, parse_list_query
 from registry_local.store import Row, Store
 from registry_local.wire import Codec, parse_id, parse_json_object
 
@@ -52,6 +52,11 @@ class Call:
     params: Mapping[str, str]
     raw_body: bytes = b""
     entity_id: int = 0
+    path: str = ""  # below the prefix, e.g. `registered_models/2/versions`
+
+    def list_query(self) -> ListQuery:
+        """The list parameters; page tokens are only valid for the list that issued them."""
+        return parse_list_query(self.params, list_key(self.path, self.params))
 
     def body(self, kind: Kind | None = None) -> dict[str, Any]:
         body = parse_json_object(self.raw_body)

@@ -1,16 +1,19 @@
 """List options (pageSize, orderBy, sortOrder, nextPageToken) and keyset pagination.
 
-The page token is opaque to clients: base64url of `[orderBy, sortOrder, sort value, id]` of
-the last item returned. The next page continues strictly after that (value, id) pair, so
-pages stay stable while entities are created and each page costs one index range scan.
+The page token is opaque to clients: base64url of `[list key, orderBy, sortOrder, sort value,
+id]` of the last item returned. The next page continues strictly after that (value, id) pair,
+so pages stay stable while entities are created and each page costs one index range scan.
+The list key is a digest of the path and the filtering parameters, so a token presented to
+another list (or with another filter) is refused with 400 instead of skipping items silently.
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
@@ -24,6 +27,12 @@ from registry_local.wire import ID_PATTERN
 ORDER_COLUMNS = {"ID": "id", "CREATE_TIME": "create_time", "LAST_UPDATE_TIME": "update_time"}
 SORT_ORDERS = ("ASC", "DESC")
 INT64_MAX = 2**63 - 1
+MAX_TOKEN_LENGTH = 256  # ours are under 100 characters
+PAGING_PARAMS = frozenset({"pageSize", "nextPageToken", "orderBy", "sortOrder"})
+INVALID_TOKEN = (
+    "invalid nextPageToken: it is not one this server issued; "
+    "pass the nextPageToken of the previous page unchanged"
+)
 
 
 @dataclass(frozen=True)
@@ -37,6 +46,7 @@ class ListQuery:
     filter: Expression | None = None
     name: str | None = None
     external_id: str | None = None
+    list_key: str = ""  # which list a page token belongs to (see `list_key`)
 
 
 @dataclass(frozen=True)
@@ -48,20 +58,27 @@ class Page:
     page_size: int
 
 
-def parse_list_query(params: Mapping[str, str]) -> ListQuery:
-    """Validate the list query parameters (400 on a bad value)."""
+def list_key(path: str, params: Mapping[str, str]) -> str:
+    """Names one list: its path and every parameter but the paging ones."""
+    selection = sorted((key, value) for key, value in params.items() if key not in PAGING_PARAMS)
+    text = orjson.dumps([path, selection])
+    return hashlib.blake2b(text, digest_size=6).hexdigest()
+
+
+def parse_list_query(params: Mapping[str, str], key: str = "") -> ListQuery:
+    """Validate the list query parameters (400 on a bad value); `key` names the list."""
     order_by = _choice(params, "orderBy", tuple(ORDER_COLUMNS)) or "ID"
     sort_order = _choice(params, "sortOrder", SORT_ORDERS) or "ASC"
-    descending = sort_order == "DESC"
-    return ListQuery(
+    query = ListQuery(
         page_size=_page_size(params.get("pageSize")),
         order_by=order_by,
-        descending=descending,
-        after=decode_token(params.get("nextPageToken") or "", order_by, descending),
+        descending=sort_order == "DESC",
         filter=parse_filter(params.get("filterQuery")),
         name=_text(params, "name"),
         external_id=_text(params, "externalId"),
+        list_key=key,
     )
+    return replace(query, after=decode_token(params.get("nextPageToken") or "", query))
 
 
 def _choice(params: Mapping[str, str], key: str, choices: tuple[str, ...]) -> str | None:
@@ -86,25 +103,36 @@ def _text(params: Mapping[str, str], key: str) -> str | None:
     return None if value is None else check_text(value, key)
 
 
-def encode_token(order_by: str, descending: bool, value: int, entity_id: int) -> str:
-    raw = orjson.dumps([order_by, "DESC" if descending else "ASC", value, entity_id])
+def encode_token(query: ListQuery, value: int, entity_id: int) -> str:
+    raw = orjson.dumps([query.list_key, query.order_by, _direction(query), value, entity_id])
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode_token(token: str, order_by: str, descending: bool) -> tuple[int, int] | None:
+def decode_token(token: str, query: ListQuery) -> tuple[int, int] | None:
     """The (sort value, id) a token continues after; 400 when it is not one of ours."""
     if not token:
         return None
+    if len(token) > MAX_TOKEN_LENGTH:
+        raise BadRequest(INVALID_TOKEN)
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
-        order, direction, value, entity_id = orjson.loads(raw)
+        key, order, direction, value, entity_id = orjson.loads(raw)
     except (binascii.Error, ValueError, TypeError):
-        raise BadRequest("invalid nextPageToken") from None
+        raise BadRequest(INVALID_TOKEN) from None
     if not (_is_int64(value) and _is_int64(entity_id)):
-        raise BadRequest("invalid nextPageToken")
-    if (order, direction) != (order_by, "DESC" if descending else "ASC"):
+        raise BadRequest(INVALID_TOKEN)
+    if key != query.list_key:
+        raise BadRequest(
+            "nextPageToken was issued for another list: repeat the path and every parameter "
+            "but nextPageToken and pageSize from the request that returned it"
+        )
+    if (order, direction) != (query.order_by, _direction(query)):
         raise BadRequest("nextPageToken was issued for another orderBy/sortOrder")
     return value, entity_id
+
+
+def _direction(query: ListQuery) -> str:
+    return "DESC" if query.descending else "ASC"
 
 
 def _is_int64(value: object) -> bool:
@@ -154,5 +182,5 @@ def make_page(rows: Sequence[Mapping[Any, Any]], query: ListQuery) -> Page:
     rows = rows[: query.page_size]
     last = rows[-1]
     value = last[ORDER_COLUMNS[query.order_by]]
-    token = encode_token(query.order_by, query.descending, value, last["id"])
+    token = encode_token(query, value, last["id"])
     return Page(rows, token, query.page_size)

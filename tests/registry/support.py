@@ -84,6 +84,56 @@ class Factory:
         return self.api.created("experiment_runs", {"experimentId": experiment["id"], **fields})
 
 
+@dataclass(frozen=True)
+class Seeded:
+    """One entity of each kind, made by `seed_one_of_each`."""
+
+    entities: dict[str, dict[str, Any]]
+
+    def id_for(self, collection: str) -> str:
+        """The id of the seeded entity a path below `collection/{id}` names."""
+        return str(self.entities[ID_OWNERS.get(collection, collection)]["id"])
+
+
+ID_OWNERS = {"model_artifacts": "artifacts"}
+COLLECTIONS = (
+    "registered_models",
+    "model_versions",
+    "artifacts",
+    "serving_environments",
+    "inference_services",
+    "experiments",
+    "experiment_runs",
+)
+
+
+def seed_one_of_each(make: Factory) -> Seeded:
+    environment, model = make.environment(), make.model()
+    version = make.version(model)
+    service = make.service(environment, model, modelVersionId=version["id"])
+    make.api.created(
+        f"inference_services/{service['id']}/serves", {"modelVersionId": version["id"]}
+    )
+    experiment = make.experiment()
+    entities = {
+        "serving_environments": environment,
+        "registered_models": model,
+        "model_versions": version,
+        "artifacts": make.artifact(version),
+        "inference_services": service,
+        "experiments": experiment,
+        "experiment_runs": make.run(experiment),
+    }
+    return Seeded(entities)
+
+
+def snapshot(api: Api, seeded: Seeded) -> dict[str, Any]:
+    """Everything stored, as listed: every collection and the seeded service's ServeModels."""
+    lists = {collection: api.ok(collection) for collection in COLLECTIONS}
+    serves = f"inference_services/{seeded.id_for('inference_services')}/serves"
+    return {**lists, serves: api.ok(serves)}
+
+
 def string_property(value: str) -> dict[str, str]:
     return {"metadataType": "MetadataStringValue", "string_value": value}
 

@@ -71,17 +71,6 @@ def test_body_over_the_limit_is_413(engine: Engine) -> None:
         assert small.status_code == 201
 
 
-def test_auth_token_is_required_when_configured(engine: Engine) -> None:
-    app = create_app(Settings(auth_token="s3cret"), engine)
-    path = "/api/model_registry/v1alpha3/registered_models"
-    with TestClient(app) as client:
-        assert_error(client.get(path), 401)
-        assert_error(client.get(path, headers={"Authorization": "Bearer wrong"}), 401)
-        good = client.get(path, headers={"Authorization": "Bearer s3cret"})
-        assert good.status_code == 200
-        assert client.get("/readyz/health").status_code == 200
-
-
 def test_server_error_has_the_error_shape(engine: Engine, tmp_path: Path) -> None:
     engine.dispose()
     (tmp_path / "registry.db").unlink()

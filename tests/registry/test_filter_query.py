@@ -65,6 +65,7 @@ def test_parse_filter_forms(text: str, expected: object) -> None:
         "`x`.colour = 1",
         "(" * 40 + "a = 1" + ")" * 40,
         " OR ".join(["a = 1"] * 101),
+        "name = '" + "x" * 70_000 + "'",
     ],
 )
 def test_parse_filter_malformed_is_bad_request(text: str) -> None:
@@ -203,3 +204,16 @@ def test_filter_with_paging(api: Api, make: Factory) -> None:
     )
     assert first["items"] + second["items"] == versions[1::2]
     assert second["nextPageToken"] == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("name", "unexpected end of filter at offset 4"),
+        ("name = 'a' AND", "unexpected end of filter at offset 14"),
+        ("x" * 70_000, "longer than 65536 characters"),
+    ],
+)
+def test_parse_filter_error_says_where(text: str, message: str) -> None:
+    with pytest.raises(BadRequest, match=message):
+        parse_filter(text)

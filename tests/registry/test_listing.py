@@ -108,3 +108,28 @@ def test_list_token_for_another_order_is_400(api: Api, versions: list[Any]) -> N
     token = api.ok("model_versions", pageSize="2")["nextPageToken"]
     response = api.get("model_versions", pageSize="2", orderBy="CREATE_TIME", nextPageToken=token)
     assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("registered_models", {}),
+        ("registered_models/{model}/versions", {}),
+        ("model_versions", {"filterQuery": "name != 'v0'"}),
+        ("artifacts", {}),
+    ],
+)
+def test_list_token_for_another_list_is_400(
+    api: Api, versions: list[Any], path: str, params: dict[str, str]
+) -> None:
+    token = api.ok("model_versions", pageSize="2")["nextPageToken"]
+    path = path.format(model=versions[0]["registeredModelId"])
+    response = api.get(path, pageSize="2", nextPageToken=token, **params)
+    assert response.status_code == 400
+    assert "another list" in response.json()["message"]
+
+
+def test_list_token_is_valid_on_every_prefix(api: Api, versions: list[Any]) -> None:
+    token = api.ok("model_versions", pageSize="4")["nextPageToken"]
+    page = api.with_prefix("/api/model_registry/v1").ok("model_versions", nextPageToken=token)
+    assert [item["id"] for item in page["items"]] == [version["id"] for version in versions[4:]]

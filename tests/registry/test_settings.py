@@ -28,6 +28,11 @@ def test_settings_defaults() -> None:
     assert build_settings([], {}) == Settings()
 
 
+def test_settings_default_host_is_loopback() -> None:
+    assert build_settings([], {}).host == "127.0.0.1"
+    assert build_settings([], {}).auth_token is None
+
+
 def test_settings_flag_beats_environment_beats_default() -> None:
     environment = {"MR_PORT": "9000", "MR_HOST": "0.0.0.0", "MR_ACCESS_LOG": "yes"}
     settings = build_settings(["--port", "9100"], environment)

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 model_registry = pytest.importorskip("model_registry")
@@ -12,6 +15,7 @@ model_registry = pytest.importorskip("model_registry")
 pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore:User access token")]
 
 METADATA = {"accuracy": 0.98, "epochs": 5, "validated": True, "framework": "tensorflow"}
+TOKEN = "client-t0ken"
 
 
 @pytest.fixture
@@ -102,3 +106,39 @@ def test_client_pagers_with_every_ordering(registry: Any) -> None:
         expected_models = ["MNIST", "CNN", "Dense"]
         ascending = direction == "ascending"
         assert model_names == (expected_models if ascending else expected_models[::-1])
+
+
+@pytest.fixture
+def protected_server(tmp_path: Path) -> Iterator[Any]:
+    """A real registry_local started with --auth-token."""
+    from conftest import start_registry
+
+    registry = start_registry(tmp_path, "--auth-token", TOKEN)
+    with registry.process:
+        yield registry
+
+
+def test_client_user_token_works_with_protected_server(protected_server: Any) -> None:
+    registry = model_registry.ModelRegistry(
+        "http://127.0.0.1", protected_server.port, author="tester", is_secure=False,
+        user_token=TOKEN,
+    )  # fmt: skip
+    model = register(registry, "v1", metadata=METADATA)
+    assert registry.get_registered_model("MNIST").id == model.id
+    assert registry.get_model_artifact("MNIST", "v1").uri == "s3://models/MNIST/v1/model.onnx"
+
+
+@pytest.mark.parametrize("token", [None, "wrong"])
+def test_client_without_the_token_is_refused(protected_server: Any, token: str | None) -> None:
+    """The client probes the server when it is built: that first call already gets 401."""
+    with pytest.raises(Exception, match="401") as refused:
+        model_registry.ModelRegistry(
+            "http://127.0.0.1", protected_server.port, author="tester", is_secure=False,
+            user_token=token,
+        )  # fmt: skip
+    assert type(refused.value).__name__ == "UnauthorizedException"
+    listing = httpx.get(
+        f"{protected_server.url}/api/model_registry/v1alpha3/registered_models",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+    )
+    assert listing.json()["items"] == []

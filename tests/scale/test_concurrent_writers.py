@@ -1,6 +1,8 @@
 """Eight concurrent writers against one registry_local server, on SQLite and on PostgreSQL.
 
-They create models, versions and artifacts and PATCH the same shared objects: no 5xx, every
+Each of the 8 threads runs 250 operations (about 2,100 writes in all, plus a read after every
+PATCH) and then 6 name races; measured 1.2 s (SQLite) and 4.2 s (PostgreSQL) of load on the
+shared 2-core machine. They create models, versions and artifacts and PATCH the same shared objects: no 5xx, every
 201 reads back as acknowledged, ids and names unique, name races end in one 201 and 409s, and
 reads after each acknowledged PATCH see a strictly later lastUpdateTimeSinceEpoch.
 """
@@ -18,7 +20,7 @@ from scale_workload import api_client, check_all, create_shared, run_workload
 pytestmark = pytest.mark.server
 
 WORKERS = 8
-STEPS = 60
+STEPS = 250
 RACES = 6
 
 
