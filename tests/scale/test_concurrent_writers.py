@@ -2,9 +2,10 @@
 
 Each of the 8 threads runs 250 operations (about 2,100 writes in all, plus a read after every
 PATCH) and then 6 name races; measured 1.2 s (SQLite) and 4.2 s (PostgreSQL) of load on the
-shared 2-core machine. They create models, versions and artifacts and PATCH the same shared objects: no 5xx, every
-201 reads back as acknowledged, ids and names unique, name races end in one 201 and 409s, and
-reads after each acknowledged PATCH see a strictly later lastUpdateTimeSinceEpoch.
+shared 2-core machine. They create models, versions and artifacts and PATCH the same shared
+objects: no 5xx, every 201 reads back as acknowledged, ids and names unique, name races end in
+one 201 and 409s, and reads after each acknowledged PATCH see a strictly later
+lastUpdateTimeSinceEpoch.
 """
 
 from __future__ import annotations
