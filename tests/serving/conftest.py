@@ -16,6 +16,7 @@ import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+from stack_calls import poll_until
 from starlette.testclient import TestClient
 
 from serving.app import create_dataplane
@@ -246,19 +247,6 @@ def make_golden() -> Callable[..., bytes]:
     return golden_npz
 
 
-def poll_until(check: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> Any:
-    """Poll `check` every 50 ms until it returns something truthy; fail after `timeout` s."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 class ServingStack:
     """Registry + inference server + controller processes on fixed free ports (restartable)."""
 
@@ -390,6 +378,14 @@ class Publisher:
 
 
 @pytest.fixture
-def publisher(serving_stack: ServingStack, s3_upload: Callable[[str, bytes], str]) -> Publisher:
-    """Publishes model versions into the stack's registry and S3."""
-    return Publisher(serving_stack.api, s3_upload)
+def make_publisher(s3_upload: Callable[[str, bytes], str]) -> Callable[[ServingStack], Publisher]:
+    """make_publisher(stack): publishes model versions into that stack's registry and S3."""
+    return lambda stack: Publisher(stack.api, s3_upload)
+
+
+@pytest.fixture
+def publisher(
+    serving_stack: ServingStack, make_publisher: Callable[[ServingStack], Publisher]
+) -> Publisher:
+    """Publishes model versions into the serving_stack's registry and S3."""
+    return make_publisher(serving_stack)

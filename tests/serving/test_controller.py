@@ -11,59 +11,26 @@ import httpx
 import numpy as np
 import onnx
 import pytest
+from stack_calls import (
+    create_service,
+    environment_id,
+    index,
+    infer,
+    patch_service,
+    serve_records,
+    served_version,
+    serves,
+)
 
 pytestmark = pytest.mark.server
 
-AUTH = {"Authorization": "Bearer test-token"}
 Wait = Callable[..., Any]
-
-
-def environment_id(stack: Any) -> str | None:
-    """Id of the controller's ServingEnvironment `local` (None until it exists)."""
-    response = httpx.get(f"{stack.api}/serving_environment", params={"name": "local"})
-    return str(response.json()["id"]) if response.status_code == 200 else None
-
-
-def create_service(stack: Any, name: str, model_id: str, **fields: Any) -> str:
-    body = {"name": name, "registeredModelId": model_id, "runtime": "mmserver1",
-            "desiredState": "DEPLOYED", "servingEnvironmentId": environment_id(stack),
-            **fields}  # fmt: skip
-    response = httpx.post(f"{stack.api}/inference_services", json=body)
-    assert response.status_code in (200, 201), response.text
-    return str(response.json()["id"])
-
-
-def patch_service(stack: Any, service_id: str, **fields: Any) -> None:
-    response = httpx.patch(f"{stack.api}/inference_services/{service_id}", json=fields)
-    assert response.status_code == 200, response.text
-
-
-def serves(stack: Any, service_id: str) -> list[tuple[str, str, str]]:
-    url = f"{stack.api}/inference_services/{service_id}/serves"
-    items = httpx.get(url, params={"orderBy": "ID", "sortOrder": "ASC"}).json()["items"]
-    return [(i["modelVersionId"], i["lastKnownState"], i.get("description", "")) for i in items]
-
-
-def index(stack: Any) -> dict[str, dict[str, Any]]:
-    rows = httpx.post(f"{stack.serving_url}/v2/repository/index", headers=AUTH).json()
-    return {row["name"]: row for row in rows}
-
-
-def infer(stack: Any, name: str) -> httpx.Response:
-    body = {"inputs": [{"name": "x", "shape": [1, 28, 28], "datatype": "FP32",
-                        "data": [0.0] * 784}]}  # fmt: skip
-    return httpx.post(f"{stack.serving_url}/v2/models/{name}/infer", json=body)
 
 
 def refused_loads(stack: Any) -> float:
     metrics = httpx.get(f"{stack.serving_url}/metrics").text
     found = re.search(r'serving_model_loads_total\{outcome="refused"\} ([0-9.]+)', metrics)
     return float(found.group(1)) if found else 0.0
-
-
-def served_version(stack: Any, name: str) -> str | None:
-    response = infer(stack, name)
-    return response.json()["model_version"] if response.status_code == 200 else None
 
 
 def test_controller_creates_its_serving_environment(serving_stack: Any, wait_until: Wait) -> None:
@@ -108,25 +75,38 @@ def test_controller_serves_latest_version_then_the_pinned_one(
                        (first, "RUNNING", "")]  # fmt: skip
 
 
+REFUSED_LOCATIONS = {
+    "elsewhere": "http://evil.example/model.onnx",
+    "local-file": "file:///etc/passwd",
+    "dotdot": "s3://models/a/../b/model.onnx",
+    "other-bucket": "s3://private/m.onnx",
+}
+
+
 def bad_versions(publisher: Any, good: bytes, too_new: bytes) -> dict[str, tuple[str, str]]:
-    """Service name → (version id, expected reason fragment) for artifacts that must fail."""
+    """Service name → (version id, expected reason fragment) for artifacts that must fail.
+
+    Each case is its own registered model (named like the service). The first three reach
+    the server and are refused there; the locations are refused by the controller itself.
+    """
     future_ir = onnx.load_model_from_string(good)
     future_ir.ir_version = 99
     tampered = good.replace(b"mnist", b"mnisT", 1)
-    elsewhere = "http://evil.example/model.onnx"
+    locations = {name: publisher.publish(name, "v1", good, uri=uri)
+                 for name, uri in REFUSED_LOCATIONS.items()}  # fmt: skip
     return {
-        "tampered": (publisher.publish("Tampered", "v1", tampered,
+        "tampered": (publisher.publish("tampered", "v1", tampered,
                                        sha256=hashlib.sha256(good).hexdigest(),
                                        on_artifact=True),
                      "sha256 mismatch"),
-        "future-opset": (publisher.publish("Future", "v1", too_new), "supports that domain up to"),
-        "future-ir": (publisher.publish("FutureIR", "v1", future_ir.SerializeToString()),
+        "future-opset": (publisher.publish("future-opset", "v1", too_new),
+                         "supports that domain up to"),
+        "future-ir": (publisher.publish("future-ir", "v1", future_ir.SerializeToString()),
                       "IR version 99"),
-        "elsewhere": (publisher.publish("Elsewhere", "v1", good, uri=elsewhere), "only s3://"),
-        "dotdot": (publisher.publish("DotDot", "v1", good, uri="s3://models/a/../b/model.onnx"),
-                   "'..'"),
-        "other-bucket": (publisher.publish("Bucket", "v1", good, uri="s3://private/m.onnx"),
-                         "bucket 'private' is not allowed"),
+        "elsewhere": (locations["elsewhere"], "only s3://"),
+        "local-file": (locations["local-file"], "only s3://"),
+        "dotdot": (locations["dotdot"], "'..'"),
+        "other-bucket": (locations["other-bucket"], "bucket 'private' is not allowed"),
     }  # fmt: skip
 
 
@@ -137,21 +117,23 @@ def test_controller_records_refusals_and_keeps_other_models_serving(
     good = publisher.publish("MNIST", "v1", mnist_model_bytes)
     good_service = create_service(serving_stack, "good", publisher.models["MNIST"])
     cases = bad_versions(publisher, mnist_model_bytes, too_new_opset_bytes)
-    services = {name: create_service(serving_stack, name, publisher.models[model])
-                for name, model in zip(cases, ["Tampered", "Future", "FutureIR", "Elsewhere",
-                                               "DotDot", "Bucket"], strict=True)}  # fmt: skip
+    services = {name: create_service(serving_stack, name, publisher.models[name])
+                for name in cases}  # fmt: skip
     assert wait_until(lambda: served_version(serving_stack, "good")) == good
     for name, (version, reason) in cases.items():
-        records = wait_until(lambda s=services[name]: serves(serving_stack, s), what=name)
-        assert [(v, state) for v, state, _ in records] == [(version, "FAILED")], name
-        assert reason in records[0][2], (name, records)
+        records = wait_until(lambda s=services[name]: serve_records(serving_stack, s), what=name)
+        assert [(r["modelVersionId"], r["lastKnownState"]) for r in records] == [
+            (version, "FAILED")], name  # fmt: skip
+        assert reason in records[0]["description"], (name, records)
+        assert records[0]["customProperties"]["reason"]["string_value"] == (
+            records[0]["description"])  # fmt: skip
         assert infer(serving_stack, name).status_code == 404
     wait_until(lambda: refused_loads(serving_stack) >= 9, what="three retries each")
     assert all(len(serves(serving_stack, s)) == 1 for s in services.values())
     assert serves(serving_stack, good_service) == [(good, "RUNNING", "")]
     loaded = index(serving_stack)
     assert loaded["good"]["state"] == "READY"
-    assert {"elsewhere", "dotdot", "other-bucket"}.isdisjoint(loaded)
+    assert set(REFUSED_LOCATIONS).isdisjoint(loaded)
     assert infer(serving_stack, "good").status_code == 200
 
 

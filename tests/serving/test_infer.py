@@ -9,6 +9,7 @@ import numpy as np
 import onnxruntime as ort
 import orjson
 import pytest
+from stack_calls import binary_request
 from starlette.testclient import TestClient
 
 Body = Callable[..., dict[str, Any]]
@@ -21,19 +22,6 @@ def reference_probabilities(model_bytes: bytes, images: np.ndarray) -> np.ndarra
 
 def images(count: int, seed: int = 0) -> np.ndarray:
     return np.random.default_rng(seed).random((count, 28, 28), dtype=np.float32)
-
-
-def binary_request(
-    array: np.ndarray, datatype: str = "FP32", binary_output: bool = True
-) -> tuple[bytes, dict[str, str]]:
-    raw = array.tobytes()
-    header = {
-        "inputs": [{"name": "x", "shape": list(array.shape), "datatype": datatype,
-                    "parameters": {"binary_data_size": len(raw)}}],
-        "outputs": [{"name": "probabilities", "parameters": {"binary_data": binary_output}}],
-    }  # fmt: skip
-    head = orjson.dumps(header)
-    return head + raw, {"Inference-Header-Content-Length": str(len(head))}
 
 
 def test_infer_flat_fp32_returns_probabilities(
