@@ -42,15 +42,43 @@ class Backoff:
 
 @dataclass
 class FaultLog:
-    """Logs one line when a fault starts (or changes) and one when it clears: no storms."""
+    """Logs one line when a fault starts and one when it ends: no storms.
+
+    A part (the registry, the serving target, one InferenceService) is in fault from the
+    first pass that reports one until the end of a pass in which it worked (`worked`) and
+    reported none (`end_pass` logs "recovered"). So a registry that answers reads but fails
+    every write, or a server whose index works but whose loads cannot be sent, stays one
+    fault instead of a fault and a recovery on every pass. While a fault lasts, each distinct
+    message is logged once (a server going down may first drop a connection, then refuse
+    them), so messages that alternate from pass to pass add no lines either.
+    """
 
     current: dict[str, str] = field(default_factory=dict)
+    """Part → the latest message of its fault."""
+    logged: dict[str, set[str]] = field(default_factory=dict)
+    worked_now: set[str] = field(default_factory=set)
+    failed_now: set[str] = field(default_factory=set)
 
-    def fault(self, what: str, message: str) -> None:
-        if self.current.get(what) != message:
-            log.warning("%s: %s", what, message)
-            self.current[what] = message
+    def fault(self, what: str, message: str, error: BaseException | None = None) -> None:
+        """Note a fault of `what` in this pass; log it if this message is new for the fault
+        (an unexpected `error` at ERROR level with its traceback, the others as warnings)."""
+        self.failed_now.add(what)
+        self.current[what] = message
+        logged = self.logged.setdefault(what, set())
+        if message not in logged:
+            logged.add(message)
+            level = logging.ERROR if error is not None else logging.WARNING
+            log.log(level, "%s: %s", what, message, exc_info=error)
 
-    def clear(self, what: str) -> None:
-        if self.current.pop(what, None) is not None:
-            log.info("%s: recovered", what)
+    def worked(self, what: str) -> None:
+        """`what` answered in this pass (it recovers at the end of the pass unless it failed)."""
+        self.worked_now.add(what)
+
+    def end_pass(self) -> None:
+        """Log "recovered" for each part in fault that worked, and did not fail, this pass."""
+        for what in sorted(self.worked_now - self.failed_now):
+            if self.current.pop(what, None) is not None:
+                del self.logged[what]
+                log.info("%s: recovered", what)
+        self.worked_now.clear()
+        self.failed_now.clear()

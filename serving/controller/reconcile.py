@@ -38,6 +38,12 @@ log = logging.getLogger("serving.controller")
 
 DEPLOYED = "DEPLOYED"
 REGISTRY = "registry"
+PASS = "reconcile pass"
+
+
+def service_part(service: InferenceService) -> str:
+    """How faults of one InferenceService are named in the log."""
+    return f"inference service {service.name}"
 
 
 class Reconciler(Generic[Snapshot]):
@@ -62,14 +68,24 @@ class Reconciler(Generic[Snapshot]):
         """Reconcile every `interval` seconds until `stop` is set."""
         while not stop.is_set():
             started = time.monotonic()
-            try:
-                self.reconcile_once()
-            except Exception:
-                log.exception("reconcile pass failed; retrying next pass")
+            self.reconcile_once()
             stop.wait(max(0.0, self.settings.interval - (time.monotonic() - started)))
 
     def reconcile_once(self) -> bool:
-        """One pass; False when the registry or the target could not be read."""
+        """One pass; False when the registry or the target could not be read, or the pass
+        failed unexpectedly. Its faults are logged once each, recoveries at its end."""
+        try:
+            done = self.reconcile_pass()
+        except Exception as exc:
+            self.faults.fault(PASS, f"failed, retrying next pass: {exc!r}", exc)
+            return False
+        else:
+            self.faults.worked(PASS)
+            return done
+        finally:
+            self.faults.end_pass()
+
+    def reconcile_pass(self) -> bool:
         services = self.read_services()
         seen = self.observe() if services is not None else None
         if services is None or seen is None:
@@ -93,7 +109,7 @@ class Reconciler(Generic[Snapshot]):
         except RegistryError as exc:
             self.faults.fault(REGISTRY, str(exc))
             return None
-        self.faults.clear(REGISTRY)
+        self.faults.worked(REGISTRY)
         return [service for service in services if service.runtime in self.settings.runtime]
 
     def observe(self) -> Snapshot | None:
@@ -102,7 +118,7 @@ class Reconciler(Generic[Snapshot]):
         except TargetUnavailable as exc:
             self.faults.fault(self.target.component, str(exc))
             return None
-        self.faults.clear(self.target.component)
+        self.faults.worked(self.target.component)
         return seen
 
     def reconcile_service(self, service: InferenceService, seen: Snapshot) -> None:
@@ -117,8 +133,7 @@ class Reconciler(Generic[Snapshot]):
         except RegistryError as exc:
             self.faults.fault(REGISTRY, str(exc))
         except Exception as exc:
-            log.exception("inference service %s: unexpected error", service.name)
-            self.faults.fault(f"inference service {service.name}", repr(exc))
+            self.faults.fault(service_part(service), f"unexpected error: {exc!r}", exc)
 
     def deploy(self, service: InferenceService, seen: Snapshot) -> None:
         try:
@@ -126,7 +141,7 @@ class Reconciler(Generic[Snapshot]):
         except ResolveFailed as exc:
             self.resolve_failed(service, exc)
             return
-        self.faults.clear(f"inference service {service.name}")
+        self.faults.worked(service_part(service))
         key = (service.identity, model)
         self.attempted.add(key)
         if self.backoff.ready(key):
@@ -151,7 +166,7 @@ class Reconciler(Generic[Snapshot]):
         if exc.version_id is not None:
             self.recorder.failed(service, exc.version_id, exc.reason)
         else:  # no version to attach a ServeModel to: the log is all there is
-            self.faults.fault(f"inference service {service.name}", exc.reason)
+            self.faults.fault(service_part(service), exc.reason)
 
     def publish_url(self, service: InferenceService, url: str) -> None:
         if property_text(service.custom_properties, "url") != url:

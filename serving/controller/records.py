@@ -5,7 +5,9 @@ Upstream's API has no update for ServeModel, so each change is a new record and
 version), COMPLETE (stopped serving it: undeployed or replaced), FAILED (could not serve it;
 the reason is the record's `description` and its `reason` customProperty). The last record
 per service is remembered (and read back after a restart), so an unchanged state or a
-failure repeated on every retry writes nothing.
+failure repeated on every retry writes nothing; nor does a failure of the same version whose
+reason was already recorded since the service last served or stopped. Each record is logged
+once: a FAILED one as a warning (it is the one log line of that fault), the others as info.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ class Observation:
 
 
 class ServeModelRecorder:
-    """Appends ServeModel records on change; remembers the last one per service."""
+    """Appends ServeModel records on change; remembers the last one per service, and the
+    FAILED ones written since it last served or stopped (its failure streak)."""
 
     def __init__(self, registry: RegistryClient) -> None:
         self.registry = registry
         self.last: dict[tuple[str, str], Observation | None] = {}
+        self.streaks: dict[tuple[str, str], set[Observation]] = {}
 
     def running(self, service: InferenceService, version_id: str) -> None:
         last = self.latest(service)
@@ -45,8 +49,13 @@ class ServeModelRecorder:
         self.write(service, Observation(version_id, RUNNING))
 
     def failed(self, service: InferenceService, version_id: str, reason: str) -> None:
+        """Record a failure unless this streak already has it: reasons that alternate from
+        retry to retry (S3 refusing connections, then failing while it starts) write one
+        record each, not one per retry."""
         observation = Observation(version_id, FAILED, reason)
-        if self.latest(service) != observation:
+        if self.latest(service) == observation:
+            return
+        if observation not in self.streaks.get(service.identity, set()):
             self.write(service, observation)
 
     def stopped(self, service: InferenceService) -> None:
@@ -79,7 +88,18 @@ class ServeModelRecorder:
             body["description"] = observation.reason
             body["customProperties"] = {"reason": string_property(observation.reason)}
         self.registry.create_serve(service.id, body)
+        self.remember(service, observation)
+        level = logging.WARNING if observation.state == FAILED else logging.INFO
+        log.log(level, "inference service %s (%s): version %s %s%s", service.name, service.id,
+                observation.version_id, observation.state,
+                f": {observation.reason}" if observation.reason else "")  # fmt: skip
+
+    def remember(self, service: InferenceService, observation: Observation) -> None:
+        """Note the record written; a FAILED one joins the streak of failures of its version."""
         self.last[service.identity] = observation
-        log.info("inference service %s (%s): version %s %s%s", service.name, service.id,
-                 observation.version_id, observation.state,
-                 f": {observation.reason}" if observation.reason else "")  # fmt: skip
+        if observation.state != FAILED:
+            self.streaks.pop(service.identity, None)
+            return
+        streak = self.streaks.get(service.identity, set())
+        same_version = {seen for seen in streak if seen.version_id == observation.version_id}
+        self.streaks[service.identity] = same_version | {observation}

@@ -1,12 +1,18 @@
-"""Retry pacing and fault logging of the controller, in process."""
+"""Retry pacing and fault logging of the controller, in process (fake registry and target)."""
 
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 
+from serving.controller.config import ControllerSettings
 from serving.controller.health import Backoff, FaultLog
+from serving.controller.reconcile import Reconciler
+from serving.controller.records import ServeModelRecorder
+from serving.controller.registry import InferenceService, RegistryUnavailable
+from serving.controller.target import Ready
 
 
 class Clock:
@@ -48,11 +54,175 @@ def test_fault_log_writes_one_line_per_fault_and_one_on_recovery(
     with caplog.at_level(logging.INFO, logger="serving.controller"):
         for _ in range(3):
             faults.fault("registry", "registry unreachable")
+            faults.end_pass()
         faults.fault("registry", "registry failed GET /x")
-        faults.clear("registry")
-        faults.clear("registry")
+        faults.end_pass()
+        for _ in range(2):
+            faults.worked("registry")
+            faults.end_pass()
     assert [record.getMessage() for record in caplog.records] == [
         "registry: registry unreachable",
         "registry: registry failed GET /x",
         "registry: recovered",
     ]
+
+
+def test_fault_log_writes_alternating_messages_once_each(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    faults = FaultLog()
+    with caplog.at_level(logging.INFO, logger="serving.controller"):
+        for _ in range(5):
+            faults.fault("inference server", "unreachable (RemoteProtocolError)")
+            faults.end_pass()
+            faults.fault("inference server", "unreachable (ConnectError)")
+            faults.end_pass()
+        faults.worked("inference server")
+        faults.end_pass()
+        faults.fault("inference server", "unreachable (ConnectError)")
+    assert [record.getMessage() for record in caplog.records] == [
+        "inference server: unreachable (RemoteProtocolError)",
+        "inference server: unreachable (ConnectError)",
+        "inference server: recovered",
+        "inference server: unreachable (ConnectError)",
+    ]
+
+
+def test_fault_log_keeps_a_fault_while_the_part_works_and_fails_in_each_pass(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    faults = FaultLog()
+    with caplog.at_level(logging.INFO, logger="serving.controller"):
+        for _ in range(4):  # the read worked, a write of the same pass failed
+            faults.worked("registry")
+            faults.fault("registry", "registry failed POST /serves: database is locked")
+            faults.end_pass()
+    assert [record.getMessage() for record in caplog.records] == [
+        "registry: registry failed POST /serves: database is locked"
+    ]
+    assert faults.current == {"registry": "registry failed POST /serves: database is locked"}
+
+
+class ReadOnlyRegistry:
+    """A registry that answers every read and fails every write, as a locked database does."""
+
+    def environment_id(self, name: str) -> str:
+        return "1"
+
+    def inference_services(self, environment_id: str) -> list[InferenceService]:
+        return [InferenceService("6", "digits", "DEPLOYED", "mmserver1", "2", "4", "t0")]
+
+    def model_version(self, version_id: str) -> dict[str, Any]:
+        return {"id": version_id, "name": "v1", "registeredModelId": "2"}
+
+    def model_artifact(self, version_id: str) -> dict[str, Any]:
+        return {"uri": "s3://models/MNIST/v1/model.onnx"}
+
+    def latest_serve(self, service_id: str) -> None:
+        return None
+
+    def create_serve(self, service_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        raise RegistryUnavailable("registry failed POST /serves: database is locked")
+
+
+class FakeTarget:
+    """A target that serves whatever it is asked to, or fails unexpectedly when told to."""
+
+    component = "inference server"
+
+    def __init__(self, error: Exception | None = None) -> None:
+        self.error = error
+
+    def observe(self) -> dict[str, Any]:
+        return {}
+
+    def deploy(self, service: InferenceService, model: Any, seen: Any) -> Ready:
+        if self.error is not None:
+            raise self.error
+        return Ready("http://127.0.0.1:8008/v2/models/digits")
+
+    def remove_orphans(self, services: Any, seen: Any) -> list[str]:
+        return []
+
+
+def warnings_logged(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_reconcile_registry_failing_every_write_logs_one_line(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    reconciler = Reconciler(ControllerSettings.from_args([]), ReadOnlyRegistry(), FakeTarget())
+    with caplog.at_level(logging.INFO, logger="serving.controller"):
+        for _ in range(5):
+            reconciler.reconcile_once()
+    assert [r.getMessage() for r in caplog.records] == [
+        "registry: registry failed POST /serves: database is locked"
+    ]
+
+
+def test_reconcile_unexpected_error_logs_one_traceback_and_keeps_going(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    target = FakeTarget(error=KeyError("state"))
+    reconciler = Reconciler(ControllerSettings.from_args([]), ReadOnlyRegistry(), target)
+    with caplog.at_level(logging.INFO, logger="serving.controller"):
+        assert all(reconciler.reconcile_once() for _ in range(5))
+    assert warnings_logged(caplog) == [
+        "inference service digits: unexpected error: KeyError('state')"
+    ]
+    assert caplog.records[0].exc_info is not None
+
+
+class GarbledRegistry(ReadOnlyRegistry):
+    """A registry whose list answers cannot be read (a proxy answering 200 with HTML)."""
+
+    garbled = True
+
+    def inference_services(self, environment_id: str) -> list[InferenceService]:
+        if self.garbled:
+            raise ValueError("Expecting value: line 1 column 1 (char 0)")
+        return []
+
+
+def test_reconcile_pass_failing_unexpectedly_logs_once_and_recovers(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    registry = GarbledRegistry()
+    reconciler = Reconciler(ControllerSettings.from_args([]), registry, FakeTarget())
+    with caplog.at_level(logging.INFO, logger="serving.controller"):
+        assert [reconciler.reconcile_once() for _ in range(3)] == [False, False, False]
+        registry.garbled = False
+        assert reconciler.reconcile_once()
+    assert [r.getMessage() for r in caplog.records] == [
+        "reconcile pass: failed, retrying next pass: "
+        "ValueError('Expecting value: line 1 column 1 (char 0)')",
+        "reconcile pass: recovered",
+    ]
+
+
+class ServeLedger:
+    """The ServeModel calls of a registry, kept in a list."""
+
+    def __init__(self) -> None:
+        self.written: list[tuple[str, str]] = []
+
+    def latest_serve(self, service_id: str) -> None:
+        return None
+
+    def create_serve(self, service_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        self.written.append((body["lastKnownState"], str(body.get("description", ""))))
+        return body
+
+
+def test_recorder_writes_alternating_failure_reasons_once_per_streak() -> None:
+    ledger = ServeLedger()
+    recorder = ServeModelRecorder(ledger)  # type: ignore[arg-type]
+    service = InferenceService("6", "digits", "DEPLOYED", "mmserver1", "2", "4", "t0")
+    for _ in range(3):
+        recorder.failed(service, "4", "S3 unreachable")
+        recorder.failed(service, "4", "S3 failed (InternalError)")
+    recorder.running(service, "4")
+    recorder.failed(service, "4", "S3 unreachable")
+    assert ledger.written == [("FAILED", "S3 unreachable"), ("FAILED", "S3 failed (InternalError)"),
+                              ("RUNNING", ""), ("FAILED", "S3 unreachable")]  # fmt: skip
