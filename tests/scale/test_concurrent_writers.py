@@ -10,12 +10,11 @@ lastUpdateTimeSinceEpoch.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-from scale_servers import registry_process, scratch_database_url
+from scale_servers import backend_database_url, registry_process
 from scale_workload import api_client, check_all, create_shared, run_workload
 
 pytestmark = pytest.mark.server
@@ -25,19 +24,10 @@ STEPS = 250
 RACES = 6
 
 
-@contextmanager
-def database_url(backend: str, tmp_path: Path) -> Iterator[str]:
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'registry.db'}"
-        return
-    with scratch_database_url(backend) as url:
-        yield url
-
-
 @pytest.mark.parametrize("backend", ["sqlite", pytest.param("postgresql", marks=pytest.mark.db)])
 def test_write_concurrently_nothing_lost(backend: str, tmp_path: Path) -> None:
     with ExitStack() as stack:
-        url = stack.enter_context(database_url(backend, tmp_path))
+        url = stack.enter_context(backend_database_url(backend, tmp_path))
         server = stack.enter_context(registry_process(url, tmp_path / "registry.log"))
         reader = stack.enter_context(api_client(server))
         clients = [stack.enter_context(api_client(server)) for _ in range(WORKERS)]
