@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export STATE_DIR
 
 .PHONY: help install system-deps lint format test test-fast demo up down status logs \
-        registry s3 serving controller app lab pipeline bench bench-registry bench-serving clean
+        registry s3 serving controller app lab pipeline bench bench-registry bench-serving bench-app clean
 
 help: ## List every target with one line each
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -88,7 +88,7 @@ lab: install ## Start JupyterLab on the notebooks (port 8888)
 pipeline: install ## Run the Kubeflow pipeline locally (train -> validate -> register)
 	$(PY) -m pipelines.run
 
-bench: bench-registry bench-serving ## Run every benchmark (not part of make test)
+bench: bench-registry bench-serving bench-app ## Run every benchmark (not part of make test)
 
 bench-registry: install ## Benchmark the registry against MLflow's tracking server
 	$(PY) scripts/bench_registry.py
@@ -96,6 +96,10 @@ bench-registry: install ## Benchmark the registry against MLflow's tracking serv
 bench-serving: install ## Benchmark the inference server against KServe's ModelServer (needs wrk)
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) scripts/bench_serving.py
+
+bench-app: install ## Time the app in Chromium: the mouse-up ending a digit to its probabilities on screen
+	@[ -x /usr/bin/chromium ] || (apt-get update -q && apt-get install -y -q chromium)
+	$(PY) scripts/bench_app.py
 
 clean: ## Remove the state directory, caches and test artifacts (keeps .venv)
 	rm -rf $(STATE_DIR) test-artifacts .pytest_cache .mypy_cache .ruff_cache

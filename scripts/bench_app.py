@@ -1,0 +1,360 @@
+"""Benchmark the app: from the mouse-up that ends a digit's last stroke to its probabilities
+on screen, in Debian's Chromium, against the whole real stack.
+
+    python scripts/bench_app.py                       # 20 digits, about 3 minutes
+    python scripts/bench_app.py --digits 10 --baseline HEAD~1   # before/after, same run
+
+It starts what the browser tests start (tests/app/app_stack.py): SeaweedFS, registry_local,
+the inference server and the model controller on free loopback ports; publishes the dense
+(v1) and CNN (v2) models, trained by tests/app/train_and_publish.py into
+`.bench/app-models/` on first use (about a minute) and reused afterwards; deploys v2 as
+`mnist-e2e` with the seed's POST; runs the app under `streamlit run`; and draws digits on
+the draw page with the mouse (tests/app/draw_page_driver.py), clearing the canvas before
+each one, after a few warm-up digits.
+
+Each answer carries the drawing it is for (`data-drawing`: canvas generation and stroke
+count). A probe injected into the page before Streamlit loads records, in the page's clock:
+the mouse-ups, the WebSocket messages Streamlit sends, the message that brings each answer
+(found by its `data-drawing`), when each answer enters the DOM, every change of the
+probability chart's SVG, and the frame after each. Per digit, from the last mouse-up:
+
+- canvas → rerun request: until Streamlit sends the rerun with the new drawing (the
+  canvas component waits 200 ms after a mouse-up for another stroke, then PNG-encodes);
+- rerun request → answer received: until the WebSocket message with the answer arrives
+  (the Streamlit rerun on the server; the inference round trip the app reports, 'round
+  trip N ms', is part of it);
+- answer received → on screen: the browser renders the digit and the chart, until just
+  after the frame that follows the chart's last change (or the digit's, when the chart is
+  not redrawn); the part from the digit entering the page is shown apart.
+
+`--baseline REV` also runs the app as it was at git revision REV (its `app/` extracted to
+the work folder; REV must already render `data-drawing`) against the same stack, drawing
+the same digits alternately on both, so a change is measured before and after in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tarfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from io import BytesIO
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "tests" / "app"))  # the app tests' stack and browser helpers
+
+from app_stack import (  # noqa: E402
+    DIGIT_STROKES,
+    running_app,
+    running_stack,
+    set_state_like_the_seed,
+    train_and_publish,
+    wait_until_ready,
+)
+from draw_page_driver import chromium, draw, open_draw_page  # noqa: E402
+from playwright.sync_api import Browser, Locator, Page  # noqa: E402
+
+from stack.seaweed import S3Settings, ensure_bucket, s3_endpoint, seaweed_process  # noqa: E402
+
+BENCH = REPO / ".bench"
+SERVICE = "mnist-e2e"
+TIMEOUT_MS = 60_000
+QUIET_MS = 400
+"""The page counts as settled after this long without WebSocket traffic or DOM changes."""
+
+PROBE = """
+(() => {
+  const probe = {mouseups: [], sends: [], messages: {}, answers: {}, chart: [], last: 0};
+  const painted = (list, t) =>  // just after the next frame (the one showing the change)
+    requestAnimationFrame(() => setTimeout(() => list.push([t, performance.now()])));
+  window.__probe = probe;
+  const now = () => (probe.last = performance.now());
+  addEventListener("mouseup", (e) => probe.mouseups.push(e.timeStamp), true);
+  const send = WebSocket.prototype.send;
+  WebSocket.prototype.send = function (data) {
+    probe.sends.push([now(), data.byteLength ?? data.length ?? 0]);
+    return send.call(this, data);
+  };
+  const text = new TextDecoder("latin1");
+  const received = (e) => {
+    const t = now();
+    const found = text.decode(e.data).match(/data-drawing="([^"]+)"/);
+    if (found) probe.messages[found[1]] ??= t;
+  };
+  window.WebSocket = class extends WebSocket {
+    constructor(...args) {
+      super(...args);
+      this.addEventListener("message", received);
+    }
+  };
+  const changed = (records) => {
+    const t = now();
+    for (const el of document.querySelectorAll(".predicted-digit[data-drawing]")) {
+      const key = el.dataset.drawing;
+      if (!(key in probe.answers)) painted(probe.answers[key] = [], t);
+    }
+    if (records.some((r) => r.target.closest?.("[data-testid=stVegaLiteChart]"))) {
+      painted(probe.chart, t);
+    }
+  };
+  new MutationObserver(changed).observe(document, {
+    subtree: true, childList: true, attributes: true, characterData: true});
+})();
+"""
+"""Records the timeline in the page's clock (performance.now(), ms); see the module doc."""
+
+PHASES = (
+    ("total", "mouse-up → probabilities on screen"),
+    ("canvas", "canvas → rerun request (200 ms debounce, PNG)"),
+    ("server", "rerun request → answer received (Streamlit rerun)"),
+    ("inference", "… of which the inference round trip"),
+    ("render", "answer received → on screen (digit, chart, paint)"),
+    ("chart", "… of which digit in the page → chart painted"),
+)
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One digit's timeline from the last mouse-up, in ms, and what the model answered."""
+
+    digit: int
+    answered: int
+    total: float
+    canvas: float
+    server: float
+    inference: float
+    render: float
+    chart: float
+    early_answers: int
+    """Answers shown for earlier strokes of the same digit (each stroke triggers a rerun)."""
+
+
+@dataclass
+class DrawPage:
+    """One app's draw page in its own browser context, and its canvas generation."""
+
+    label: str
+    page: Page
+    generation: int = 0
+
+
+# --- the stack ------------------------------------------------------------------------------
+
+
+@contextmanager
+def s3(work: Path) -> Iterator[S3Settings]:
+    """SeaweedFS with the models bucket, as the tests' s3_server fixture has it."""
+    process = seaweed_process(work / "seaweed", work / "weed.log")
+    with process.start():
+        process.wait_healthy(timeout=90)
+        settings = S3Settings(endpoint=s3_endpoint(process))
+        ensure_bucket(settings)
+        yield settings
+
+
+@contextmanager
+def stack_with_cnn(work: Path) -> Iterator[str]:
+    """The real stack with v1 and v2 published and v2 serving as mnist-e2e; the registry URL."""
+    with s3(work) as s3_settings, running_stack(work, s3_settings.as_env()) as stack:
+        env = {**os.environ, **s3_settings.as_env(), "MODEL_REGISTRY_URL": stack.registry_url}
+        print("publishing v1 and v2 (training them into .bench/app-models on first use)...")
+        train_and_publish(BENCH / "app-models", env)
+        set_state_like_the_seed(stack.registry_url, "v2", SERVICE, "DEPLOYED")
+        wait_until_ready(stack.serving_url, SERVICE)
+        yield stack.registry_url
+
+
+def baseline_source(revision: str, work: Path) -> Path:
+    """`app/` as it was at `revision`, extracted into `work/baseline`."""
+    archive = subprocess.run(["git", "archive", revision, "app"], cwd=REPO, check=True,
+                             capture_output=True).stdout  # fmt: skip
+    target = work / "baseline"
+    with tarfile.open(fileobj=BytesIO(archive)) as tar:
+        tar.extractall(target, filter="data")
+    return target
+
+
+# --- one digit ------------------------------------------------------------------------------
+
+
+def settle(page: Page) -> None:
+    """Wait until the page has had no WebSocket traffic and no DOM change for QUIET_MS."""
+    page.wait_for_function(f"performance.now() - window.__probe.last > {QUIET_MS}",
+                           timeout=TIMEOUT_MS, polling=50)  # fmt: skip
+
+
+def clear(draw_page: DrawPage) -> Locator:
+    """Press Clear, wait for the empty canvas to settle, reset the probe; the new canvas."""
+    page = draw_page.page
+    page.get_by_role("button", name="Clear").click()
+    draw_page.generation += 1
+    page.get_by_text("Deployed and waiting for your drawing").wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    page.evaluate("Object.assign(window.__probe, "
+                  "{mouseups: [], sends: [], messages: {}, answers: {}, chart: []})")  # fmt: skip
+    return page.locator("canvas.upper-canvas")
+
+
+def measure_digit(draw_page: DrawPage, digit: int) -> Sample:
+    """Draw `digit` on a cleared canvas and read its timeline from the probe."""
+    page = draw_page.page
+    page.bring_to_front()
+    canvas = clear(draw_page)
+    strokes = DIGIT_STROKES[digit]
+    key = f"{draw_page.generation}-{len(strokes)}"
+    draw(page, canvas, strokes)
+    answer = page.locator(f'.predicted-digit[data-service="{SERVICE}"][data-drawing="{key}"]')
+    answer.wait_for(timeout=TIMEOUT_MS)
+    settle(page)
+    probe = page.evaluate("window.__probe")
+    facts = page.locator(".prediction-facts").last.inner_text()
+    return sample(digit, int(answer.inner_text()), key, probe, facts)
+
+
+def sample(digit: int, answered: int, key: str, probe: dict, facts: str) -> Sample:
+    """The phases of one digit's timeline (see the module doc)."""
+    up = probe["mouseups"][-1]
+    sent = min(t for t, size in probe["sends"] if t >= up and size > 1000)  # with the PNG
+    [(in_dom, painted)] = probe["answers"][key]
+    received = probe["messages"][key]
+    on_screen = max([painted] + [frame for t, frame in probe["chart"] if t >= in_dom])
+    found = re.search(r"round trip (\d+) ms", facts)
+    return Sample(
+        digit=digit,
+        answered=answered,
+        total=on_screen - up,
+        canvas=sent - up,
+        server=received - sent,
+        inference=float(found.group(1)) if found else float("nan"),
+        render=on_screen - received,
+        chart=on_screen - in_dom,
+        early_answers=len(probe["answers"]) - 1,
+    )
+
+
+# --- the run --------------------------------------------------------------------------------
+
+
+def open_page(browser: Browser, label: str, url: str) -> DrawPage:
+    context = browser.new_context(viewport={"width": 1300, "height": 1100})
+    context.add_init_script(PROBE)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    open_draw_page(page, url)
+    page.get_by_text("Deployed and waiting for your drawing").wait_for()
+    return DrawPage(label, page)
+
+
+def run(pages: list[DrawPage], digits: int, warmup: int) -> dict[str, list[Sample]]:
+    """`warmup` digits on each page, then `digits` digits, alternating pages per digit."""
+    order = sorted(DIGIT_STROKES)
+    samples: dict[str, list[Sample]] = {p.label: [] for p in pages}
+    for index in range(warmup + digits):
+        digit = order[index % len(order)]
+        measured = {p.label: measure_digit(p, digit) for p in pages}
+        if index < warmup:
+            continue
+        for label, one in measured.items():
+            samples[label].append(one)
+        totals = ", ".join(f"{label} {one.total:.0f} ms" for label, one in measured.items())
+        print(f"  {index + 1 - warmup:>3}: drew {digit}: {totals}", flush=True)
+    return samples
+
+
+# --- the report -----------------------------------------------------------------------------
+
+
+def percentile(values: list[float], share: float) -> float:
+    """The nearest-rank percentile (p90 of 20 values is the 18th smallest)."""
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(len(ordered) * share) - 1)]
+
+
+def phase_row(label: str, values: list[float]) -> str:
+    stats = (statistics.median(values), percentile(values, 0.9), min(values), max(values))
+    return f"| {label} | " + " | ".join(f"{v:.0f} ms" for v in stats) + " |"
+
+
+def table(samples: list[Sample]) -> list[str]:
+    lines = ["| from the mouse-up ending a digit's last stroke | median | p90 | min | max |",
+             "|---|---|---|---|---|"]  # fmt: skip
+    for name, label in PHASES:
+        lines.append(phase_row(label, [getattr(s, name) for s in samples]))
+    right = sum(s.answered == s.digit for s in samples)
+    early = sum(s.early_answers > 0 for s in samples)
+    lines.append(f"\n{right} of {len(samples)} digits recognised; {early} showed an answer "
+                 "for an earlier stroke first. Medians of the phases need not add up to the "
+                 "total's.")  # fmt: skip
+    return lines
+
+
+def machine() -> str:
+    cpus = [line for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")]  # fmt: skip
+    cpu = cpus[0].split(":", 1)[1].strip() if cpus else platform.processor()
+    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu})"
+
+
+def report(results: dict[str, list[Sample]], browser_version: str, load_before: float) -> str:
+    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    count = len(next(iter(results.values())))
+    lines = [f"App benchmark, {started}; {machine()}; load average {load_before:.1f} before, "
+             f"{os.getloadavg()[0]:.1f} after. Chromium {browser_version} (headless), "
+             f"{count} digits per app ({', '.join(map(str, sorted(DIGIT_STROKES)))} in turn) "
+             f"drawn with the mouse; CNN v2 deployed as {SERVICE}.", ""]  # fmt: skip
+    for label, samples in results.items():
+        lines += [f"**{label}**", "", *table(samples), ""]
+    if len(results) == 2:
+        (new_label, new), (old_label, old) = results.items()
+        new_median = statistics.median(s.total for s in new)
+        old_median = statistics.median(s.total for s in old)
+        lines.append(f"Median total: {new_median:.0f} ms ({new_label}) vs {old_median:.0f} ms "
+                     f"({old_label}), {old_median - new_median:+.0f} ms.")  # fmt: skip
+    return "\n".join(lines)
+
+
+def arguments(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--digits", type=int, default=20, choices=range(1, 101),
+                        metavar="1..100", help="digits measured per app (default 20)")  # fmt: skip
+    parser.add_argument("--warmup", type=int, default=3, help="unmeasured digits first")
+    parser.add_argument("--baseline", metavar="REV",
+                        help="also measure the app as it was at this git revision")  # fmt: skip
+    parser.add_argument("--work-dir", type=Path, default=BENCH / "app")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = arguments(argv)
+    load_before = os.getloadavg()[0]
+    shutil.rmtree(args.work_dir, ignore_errors=True)
+    args.work_dir.mkdir(parents=True)
+    sources = {"this checkout": REPO}
+    if args.baseline:
+        sources[f"app at {args.baseline}"] = baseline_source(args.baseline, args.work_dir)
+    with ExitStack() as stack:
+        registry_url = stack.enter_context(stack_with_cnn(args.work_dir))
+        urls = {label: stack.enter_context(running_app(args.work_dir, registry_url,
+                                                       f"app-{n}", source))
+                for n, (label, source) in enumerate(sources.items())}  # fmt: skip
+        browser = stack.enter_context(chromium())
+        pages = [open_page(browser, label, url) for label, url in urls.items()]
+        results = run(pages, args.digits, args.warmup)
+        text = report(results, browser.version, load_before)
+    print("\n" + text)
+    (BENCH / "app-last-run.md").write_text(text + "\n")
+
+
+if __name__ == "__main__":
+    main()
