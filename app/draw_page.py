@@ -12,10 +12,10 @@ from PIL import Image
 
 from app.deployments import Deployment, deployed
 from app.errors import AppError
-from app.inference_client import Prediction, predict
+from app.inference_client import Prediction
 from app.preprocess import canvas_to_mnist
 from app.settings import AppSettings
-from app.ui import read_registry, show_error
+from app.ui import inference_client, read_registry, show_error
 
 CANVAS_SIZE = 280
 STROKE_WIDTH = 18
@@ -133,7 +133,7 @@ def show_answers(deployments: list[Deployment], drawing: Drawing, settings: AppS
         with column, st.container(border=True):
             st.markdown(f"**{deployment.label}**")
             try:
-                prediction = predict(deployment, drawing.image, timeout=settings.timeout)
+                prediction = inference_client(settings).predict(deployment, drawing.image)
                 show_prediction(prediction, drawing.key)
             except AppError as error:
                 show_error(error)

@@ -180,8 +180,7 @@ def show_long_property(prop: ReadableProperty) -> None:
 def run_action(settings: AppSettings, action: Callable[[RegistryClient], str]) -> None:
     """A button's registry write; its outcome is shown as the notice above the services."""
     try:
-        with registry_client(settings) as registry:
-            st.session_state[NOTICE] = ("success", action(registry))
+        st.session_state[NOTICE] = ("success", action(registry_client(settings)))
     except AppError as error:
         st.session_state[NOTICE] = ("error", str(error))
     except Exception as error:  # noqa: BLE001 - a callback must never show a traceback

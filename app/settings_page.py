@@ -6,9 +6,8 @@ import streamlit as st
 
 from app.deployments import Deployment, list_deployments
 from app.errors import AppError
-from app.inference_client import model_ready
 from app.settings import SETTINGS, AppSettings
-from app.ui import registry_client, show_error
+from app.ui import inference_client, registry_client, show_error
 
 
 def settings_page(settings: AppSettings) -> None:
@@ -19,12 +18,12 @@ def settings_page(settings: AppSettings) -> None:
     )
     st.markdown(settings_markdown(settings))
     st.subheader("Connections")
+    registry = registry_client(settings)
     try:
-        with registry_client(settings) as registry:
-            healthy = registry.healthy()
-            st.markdown(f"- model registry {settings.registry_url}: "
-                        f"{'answering' if healthy else 'not ready'}")  # fmt: skip
-            deployments = list_deployments(registry, settings.environment)
+        healthy = registry.healthy()
+        st.markdown(f"- model registry {settings.registry_url}: "
+                    f"{'answering' if healthy else 'not ready'}")  # fmt: skip
+        deployments = list_deployments(registry, settings.environment)
     except AppError as error:
         show_error(error)
         return
@@ -45,6 +44,6 @@ def settings_markdown(settings: AppSettings) -> str:
 def endpoint_state(deployment: Deployment, settings: AppSettings) -> str:
     if deployment.endpoint is None:
         return f"desired {deployment.desired_state}, no endpoint"
-    ready = model_ready(deployment, settings.timeout)
+    ready = inference_client(settings).model_ready(deployment)
     answer = {True: "ready", False: "not ready", None: "not answering"}[ready]
     return f"desired {deployment.desired_state}, endpoint {deployment.endpoint}: {answer}"

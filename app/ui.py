@@ -1,15 +1,15 @@
-"""What every page shares: the one error handler, and the registry client of a run."""
+"""What every page shares: the one error handler, and the app's registry and inference clients."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import TypeVar
 
 import streamlit as st
 
 from app.errors import AppError
+from app.inference_client import InferenceClient
 from app.registry_client import RegistryClient
 from app.settings import AppSettings
 
@@ -38,18 +38,31 @@ def run_page(page: Callable[[AppSettings], None], settings: AppSettings) -> None
         )
 
 
-@contextmanager
-def registry_client(settings: AppSettings) -> Iterator[RegistryClient]:
-    """A registry client for one run of a page, closed afterwards."""
-    with RegistryClient(settings.registry_url, timeout=settings.timeout) as client:
-        yield client
+def registry_client(settings: AppSettings) -> RegistryClient:
+    """The app's registry client for these settings, shared by every run and session."""
+    return _registry_client(settings.registry_url, settings.timeout)
+
+
+def inference_client(settings: AppSettings) -> InferenceClient:
+    """The app's inference client for these settings, shared by every run and session."""
+    return _inference_client(settings.timeout)
+
+
+@st.cache_resource(show_spinner=False)
+def _registry_client(registry_url: str, timeout: float) -> RegistryClient:
+    # One per process, never one per run: a new httpx client costs about 20 ms.
+    return RegistryClient(registry_url, timeout=timeout)
+
+
+@st.cache_resource(show_spinner=False)
+def _inference_client(timeout: float) -> InferenceClient:
+    return InferenceClient(timeout=timeout)
 
 
 def read_registry(settings: AppSettings, read: Callable[[RegistryClient], T]) -> T | None:
     """Run `read` against the registry; on an AppError show its sentence and return None."""
     try:
-        with registry_client(settings) as registry:
-            return read(registry)
+        return read(registry_client(settings))
     except AppError as error:
         show_error(error)
         return None

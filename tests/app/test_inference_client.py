@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pytest
 
 from app.deployments import Deployment
 from app.errors import DeploymentFailed, EndpointPending, InferenceUnavailable
-from app.inference_client import infer_request, predict, probabilities_from
+from app.inference_client import InferenceClient, infer_request, probabilities_from
 from stack.proc import free_port
 
 
@@ -60,17 +62,29 @@ def deployment(observed: str | None, endpoint: str | None, reason: str = "") -> 
                       observed_reason=reason, endpoint=endpoint)  # fmt: skip
 
 
-def test_predict_says_server_is_down() -> None:
+@pytest.fixture
+def client() -> Iterator[InferenceClient]:
+    inference = InferenceClient(timeout=5)
+    yield inference
+    inference.close()
+
+
+def test_predict_says_server_is_down(client: InferenceClient) -> None:
     server = f"http://127.0.0.1:{free_port()}"
     with pytest.raises(InferenceUnavailable, match=f"server at {server} is not answering"):
-        predict(deployment("RUNNING", f"{server}/v2/models/mnist-e2e"), np.zeros((28, 28)))
+        client.predict(deployment("RUNNING", f"{server}/v2/models/mnist-e2e"), np.zeros((28, 28)))
 
 
-def test_predict_waits_for_controller_to_serve() -> None:
+def test_predict_waits_for_controller_to_serve(client: InferenceClient) -> None:
     with pytest.raises(EndpointPending, match=r"not serving yet \(nothing observed yet\)"):
-        predict(deployment(None, None), np.zeros((28, 28)))
+        client.predict(deployment(None, None), np.zeros((28, 28)))
 
 
-def test_predict_reports_failed_deployment() -> None:
+def test_predict_reports_failed_deployment(client: InferenceClient) -> None:
     with pytest.raises(DeploymentFailed, match="could not serve mnist-e2e \\(sha256 mismatch\\)"):
-        predict(deployment("FAILED", None, "sha256 mismatch"), np.zeros((28, 28)))
+        client.predict(deployment("FAILED", None, "sha256 mismatch"), np.zeros((28, 28)))
+
+
+def test_model_ready_says_nobody_answers(client: InferenceClient) -> None:
+    endpoint = f"http://127.0.0.1:{free_port()}/v2/models/mnist-e2e"
+    assert client.model_ready(deployment("RUNNING", endpoint)) is None
