@@ -28,6 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from registry_local.errors import (
+    BadRequest,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -43,6 +44,7 @@ from registry_local.store import Store
 logger = logging.getLogger("registry_local")
 API_ROOT = "/api/model_registry/"
 HEALTH_PATH = "/readyz/health"
+MAX_QUERY_BYTES = 65536  # what fits a URL through the HTTP parser (see http_protocol.py)
 JSON_HEADERS = [(b"content-type", b"application/json")]
 CHALLENGE = [(b"www-authenticate", b'Bearer realm="model-registry"')]
 UNAUTHORIZED = Unauthorized("missing or wrong bearer token: send 'Authorization: Bearer TOKEN'")
@@ -101,8 +103,8 @@ class RegistryApi:
         headers = dict(scope["headers"])
         method = scope["method"]
         handler, entity_id = self.router.match(method, rest)
+        query = parse_query(scope["query_string"])
         body = await self.read_body(headers, receive) if method in ("POST", "PATCH") else b""
-        query = dict(parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True))
         return handler(Call(self.registry, dialect, query, body, entity_id, rest.strip("/")))
 
     def authorized(self, scope: Scope) -> bool:
@@ -132,6 +134,14 @@ class RegistryApi:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+
+def parse_query(raw: bytes) -> dict[str, str]:
+    if len(raw) > MAX_QUERY_BYTES:
+        raise BadRequest(
+            f"the query string is longer than {MAX_QUERY_BYTES} bytes (shorten filterQuery)"
+        )
+    return dict(parse_qsl(raw.decode("latin-1"), keep_blank_values=True))
 
 
 def body_too_large(limit: int) -> PayloadTooLarge:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from registry_local.errors import BadRequest
@@ -68,8 +69,8 @@ class Token:
     position: int
 
 
-def tokenize(text: str) -> list[Token]:
-    tokens: list[Token] = []
+def tokenize(text: str) -> Iterator[Token]:
+    """The tokens of `text`, read as the parser asks for them (so it can stop early)."""
     position = 0
     while position < len(text):
         match = TOKEN.match(text, position)
@@ -77,9 +78,8 @@ def tokenize(text: str) -> list[Token]:
             raise _error(f"unexpected character {text[position]!r}", position)
         kind = match.lastgroup or ""
         if kind != "space":
-            tokens.append(Token(kind, match.group(), position))
+            yield Token(kind, match.group(), position)
         position = match.end()
-    return tokens
 
 
 def parse_filter(text: str | None) -> Expression | None:
@@ -102,37 +102,36 @@ def _error(message: str, position: int) -> BadRequest:
 
 
 class _Parser:
-    def __init__(self, tokens: list[Token], end: int) -> None:
+    def __init__(self, tokens: Iterator[Token], end: int) -> None:
         self.tokens = tokens
         self.end = end
-        self.index = 0
+        self.next = next(tokens, None)
         self.comparisons = 0
 
     def peek(self) -> Token | None:
-        return self.tokens[self.index] if self.index < len(self.tokens) else None
+        return self.next
 
     def position(self) -> int:
-        token = self.peek()
-        return token.position if token else self.end
+        return self.next.position if self.next else self.end
 
     def take(self) -> Token:
-        token = self.peek()
+        token = self.next
         if token is None:
-            raise _error("unexpected end of filter", self.position())
-        self.index += 1
+            raise _error("unexpected end of filter", self.end)
+        self.next = next(self.tokens, None)
         return token
 
     def keyword(self, word: str) -> bool:
-        token = self.peek()
+        token = self.next
         if token is not None and token.kind == "ident" and token.text.upper() == word:
-            self.index += 1
+            self.take()
             return True
         return False
 
     def punct(self, char: str) -> bool:
-        token = self.peek()
+        token = self.next
         if token is not None and token.kind == "punct" and token.text == char:
-            self.index += 1
+            self.take()
             return True
         return False
 
