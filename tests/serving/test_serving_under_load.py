@@ -42,9 +42,9 @@ CLIENTS = 32
 FLIP_SECONDS = 1.0
 MAX_BODY_BYTES = 1 << 20
 RSS_GROWTH_MIB = 16.0
-"""Measured on the 2-core machine: +2.3 to +3.0 MiB over the 30 s (28-36k requests, 15
-reloads of `flipping`, whose loading and unloading moves the RSS by ~8 MiB each time). The
-bound leaves five times that and still fails a leak of one `flipping` model per reload
+"""Measured on the 2-core machine (shared): +2.3 to +4.7 MiB over the 30 s (14-29k requests,
+15 reloads of `flipping`, whose loading and unloading moves the RSS by ~8-15 MiB each time).
+The bound leaves three times that and still fails a leak of one `flipping` model per reload
 (~3 MiB of weights × 15) or of ~600 bytes per request."""
 
 FLIPPING_STATUSES = frozenset({200, 404, 503})
