@@ -57,8 +57,8 @@ SETTINGS = (
         "auth_token",
         "MR_AUTH_TOKEN",
         None,
-        "if set, API requests must send 'Authorization: Bearer TOKEN' (prefer the env var: "
-        "flags are visible in the process list)",
+        "if set, every request but the /readyz/health probe must send 'Authorization: Bearer "
+        "TOKEN', or gets 401 (prefer the env var: flags are visible in the process list)",
     ),
     Setting(
         "max_body_bytes",
