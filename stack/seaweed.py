@@ -77,6 +77,8 @@ def seaweed_command(data_dir: Path, s3_port: int, config: Path) -> list[str]:
         "-s3.port", str(s3_port), "-s3.port.grpc", str(grpc["s3"]),
         "-s3.config", str(config),
         "-master.volumeSizeLimitMB", "256", "-volume.max", "0",
+        # A restarted master waits one election timeout before it leads (10 s by default).
+        "-master.electionTimeout", "1s",
         "-s3.port.iceberg", "0", "-s3.port.lance", "0",
         "-volume.preStopSeconds", "0", "-metricsPort", "0",
     ]  # fmt: skip

@@ -6,7 +6,8 @@ Area-specific fixtures live in tests/<area>/conftest.py.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,16 +38,27 @@ def artifacts_dir() -> Path:
     return path
 
 
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
-    """A real SeaweedFS S3 server with the `models` bucket, for the whole session."""
-    root = tmp_path_factory.mktemp("seaweed")
+@contextmanager
+def running_seaweed(root: Path) -> Iterator[ServiceProcess]:
+    """A real SeaweedFS S3 server under `root` with the `models` bucket, stopped on exit."""
     process = seaweed_process(root / "data", root / "weed.log")
     with process.start():
         process.wait_healthy(timeout=90)
-        settings = S3Settings(endpoint=s3_endpoint(process))
-        ensure_bucket(settings)
-        yield settings
+        ensure_bucket(S3Settings(endpoint=s3_endpoint(process)))
+        yield process
+
+
+@pytest.fixture(scope="session")
+def seaweed_runner() -> Callable[[Path], AbstractContextManager[ServiceProcess]]:
+    """`running_seaweed`, for tests that need an S3 server of their own to stop and restart."""
+    return running_seaweed
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
+    """A real SeaweedFS S3 server with the `models` bucket, for the whole session."""
+    with running_seaweed(tmp_path_factory.mktemp("seaweed")) as process:
+        yield S3Settings(endpoint=s3_endpoint(process))
 
 
 def start_registry(tmp_path: Path, *extra_args: str) -> RunningRegistry:

@@ -15,7 +15,9 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,7 +25,7 @@ import pytest
 from stack_calls import create_service, patch_service, poll_until, served_version, serves
 
 from stack.proc import ServiceProcess
-from stack.seaweed import S3Settings, ensure_bucket, s3_endpoint, seaweed_process
+from stack.seaweed import S3Settings, s3_endpoint
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -35,15 +37,12 @@ CONVERGE_SECONDS = 30.0
 
 
 @pytest.fixture(scope="module")
-def s3_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+def s3_process(
+    tmp_path_factory: pytest.TempPathFactory,
+    seaweed_runner: Callable[[Path], AbstractContextManager[ServiceProcess]],
+) -> Iterator[ServiceProcess]:
     """A SeaweedFS of this module's own, so that its tests may stop and restart it."""
-    root = tmp_path_factory.mktemp("seaweed-faults")
-    process = seaweed_process(root / "data", root / "weed.log")
-    # A restarted master waits one election timeout (10 s) before it leads: 14 s → 3 s.
-    process.command = [*process.command, "-master.electionTimeout=1s"]
-    with process.start():
-        process.wait_healthy(timeout=90)
-        ensure_bucket(S3Settings(endpoint=s3_endpoint(process)))
+    with seaweed_runner(tmp_path_factory.mktemp("seaweed-faults")) as process:
         yield process
 
 
