@@ -34,6 +34,7 @@ from registry_local.errors import (
     PayloadTooLarge,
     RegistryError,
     Unauthorized,
+    shown,
 )
 from registry_local.handlers import build_router
 from registry_local.http_api import DIALECTS, Call, Registry, Router
@@ -99,7 +100,7 @@ class RegistryApi:
         version, _, rest = below_root.partition("/")
         dialect = DIALECTS.get(version)
         if dialect is None:
-            raise NotFound(f"no such API version: {version!r}")
+            raise NotFound(f"no such API version: {shown(version)}")
         headers = dict(scope["headers"])
         method = scope["method"]
         handler, entity_id = self.router.match(method, rest)
@@ -169,7 +170,7 @@ def create_app(settings: Settings, engine: Engine) -> RegistryApi:
     async def openapi(request: Request) -> Response:
         version = request.path_params["version"]
         if version not in DIALECTS:
-            raise NotFound(f"no such API version: {version!r}")
+            raise NotFound(f"no such API version: {shown(version)}")
         return Response(served_yaml(version), media_type="application/yaml")
 
     routes = [

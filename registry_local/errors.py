@@ -5,6 +5,14 @@ One handler (see `app.py`) renders every one of them as `{"code": ..., "message"
 
 from __future__ import annotations
 
+SHOWN_LENGTH = 60
+
+
+def shown(value: object) -> str:
+    """A client's value quoted for an error message, cut to SHOWN_LENGTH characters."""
+    text = repr(value)
+    return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
+
 
 class RegistryError(Exception):
     """Base of every error that becomes an HTTP error response."""

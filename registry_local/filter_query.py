@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from registry_local.errors import BadRequest
+from registry_local.errors import BadRequest, shown
 
 Scalar = str | int | float | bool
 TYPE_SUFFIXES = ("string_value", "int_value", "double_value", "bool_value")
@@ -75,7 +75,7 @@ def tokenize(text: str) -> Iterator[Token]:
     while position < len(text):
         match = TOKEN.match(text, position)
         if match is None:
-            raise _error(f"unexpected character {text[position]!r}", position)
+            raise _error(f"unexpected character {shown(text[position])}", position)
         kind = match.lastgroup or ""
         if kind != "space":
             yield Token(kind, match.group(), position)
@@ -171,7 +171,7 @@ class _Parser:
         if token.kind == "escaped":
             return ESCAPE.sub(r"\1", token.text[1:-1]), self.type_suffix()
         if token.kind != "ident":
-            raise _error(f"expected a property name, got {token.text!r}", token.position)
+            raise _error(f"expected a property name, got {shown(token.text)}", token.position)
         parts = [token.text]
         while self.punct("."):
             part = self.take()
@@ -196,7 +196,7 @@ class _Parser:
             return "!=" if token.text == "<>" else token.text
         if token.kind == "ident" and token.text.upper() in WORD_OPERATORS:
             return token.text.upper()
-        raise _error(f"expected an operator, got {token.text!r}", token.position)
+        raise _error(f"expected an operator, got {shown(token.text)}", token.position)
 
     def value_list(self) -> Scalar | tuple[Scalar, ...]:
         if not self.punct("("):
@@ -225,7 +225,7 @@ class _Parser:
             return _finite(float(token.text), token.position)
         if token.kind == "ident" and token.text.lower() in ("true", "false"):
             return token.text.lower() == "true"
-        raise _error(f"expected a value, got {token.text!r}", token.position)
+        raise _error(f"expected a value, got {shown(token.text)}", token.position)
 
 
 def _finite(number: float, position: int) -> float:

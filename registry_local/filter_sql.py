@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Table, and_, false, func, literal, or_, select
 
-from registry_local.errors import BadRequest
+from registry_local.errors import BadRequest, shown
 from registry_local.filter_query import Comparison, Expression, Junction, Scalar
 from registry_local.kinds import Field, FieldType, Kind
 from registry_local.schema import properties
@@ -81,7 +81,7 @@ def _resolve(prop: str, kind: Kind | None, scope: FilterScope) -> Field | None:
         return scope.builtins[prop]
     if kind is None:
         if scope.family is None:
-            raise BadRequest(f"invalid filterQuery: unknown property {prop!r}")
+            raise BadRequest(f"invalid filterQuery: unknown property {shown(prop)}")
         return None
     return kind.field(prop) or kind.filter_extra.get(prop)
 

@@ -10,7 +10,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from registry_local.errors import BadRequest, MethodNotAllowed, NotFound
+from registry_local.errors import BadRequest, MethodNotAllowed, NotFound, shown
 from registry_local.kinds import ALL_KINDS, INFERENCE_SERVICE, Kind
 from registry_local.listing import ListQuery, Page, list_key, parse_list_query
 from registry_local.store import Row, Store
@@ -118,7 +118,7 @@ class Router:
             if methods is not None:
                 entity_id = parse_id(segments[1], "id in the path")
         if methods is None:
-            raise NotFound(f"no such path: {path!r}")
+            raise NotFound(f"no such path: {shown(path)}")
         handler = methods.get(method)
         if handler is None:
             raise MethodNotAllowed(f"{method} is not allowed here; use {', '.join(methods)}")

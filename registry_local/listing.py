@@ -19,7 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy import BigInteger, Integer, Select, Table, and_, bindparam, or_
 
-from registry_local.errors import BadRequest
+from registry_local.errors import BadRequest, shown
 from registry_local.filter_query import Expression, parse_filter
 from registry_local.properties import check_text
 from registry_local.wire import ID_PATTERN
@@ -86,7 +86,7 @@ def _choice(params: Mapping[str, str], key: str, choices: tuple[str, ...]) -> st
     if value in (None, ""):
         return None
     if value not in choices:
-        raise BadRequest(f"{key} must be one of {', '.join(choices)}, got {value!r}")
+        raise BadRequest(f"{key} must be one of {', '.join(choices)}, got {shown(value)}")
     return value
 
 
@@ -94,7 +94,7 @@ def _page_size(value: str | None) -> int | None:
     if value in (None, ""):
         return None
     if not ID_PATTERN.fullmatch(value):
-        raise BadRequest(f"pageSize must be a positive integer, got {value!r}")
+        raise BadRequest(f"pageSize must be a positive integer, got {shown(value)}")
     return int(value)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from registry_local.errors import BadRequest
+from registry_local.errors import BadRequest, shown
 from registry_local.filter_sql import COMMON_BUILTINS, FilterScope, compile_filter
 from registry_local.kinds import ARTIFACT_KINDS, EXPERIMENT_RUN, METRIC, Field, FieldType, Kind
 from registry_local.listing import ListQuery, Page, make_page, page_params, paginate
@@ -172,5 +172,5 @@ def parse_step_ids(text: str | None) -> tuple[int, ...] | None:
     if not text:
         return None
     if not STEP_IDS.fullmatch(text):
-        raise BadRequest(f"stepIds must be comma-separated integers, got {text!r}")
+        raise BadRequest(f"stepIds must be comma-separated integers, got {shown(text)}")
     return tuple(int(part) for part in text.split(","))

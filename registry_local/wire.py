@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from registry_local.errors import BadRequest, MissingField
+from registry_local.errors import BadRequest, MissingField, shown
 from registry_local.kinds import Field, FieldType, Kind
 from registry_local.properties import (
     CustomProperties,
@@ -56,13 +56,13 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 def parse_id(text: object, what: str) -> int:
     """An entity id as the API writes it: a decimal string of 1 to 9 digits."""
     if not isinstance(text, str) or not ID_PATTERN.fullmatch(text):
-        raise BadRequest(f"{what} must be a positive decimal integer string, got {text!r}")
+        raise BadRequest(f"{what} must be a positive decimal integer string, got {shown(text)}")
     return int(text)
 
 
 def parse_int64(text: object, what: str) -> int:
     if not isinstance(text, str) or not INT64_PATTERN.fullmatch(text):
-        raise BadRequest(f"{what} must be an integer in a string, got {text!r}")
+        raise BadRequest(f"{what} must be an integer in a string, got {shown(text)}")
     return check_int64(int(text), what)
 
 
@@ -94,7 +94,7 @@ def _decode(kind: Kind, body: Mapping[str, Any], *, creating: bool, full_schema:
             changes.custom = None if value is None else parse_custom_properties(value)
         elif wire == "artifactType" and kind.is_artifact:
             if value is not None and value != kind.name:
-                raise BadRequest(f"artifactType {value!r} does not match {kind.name!r}")
+                raise BadRequest(f"artifactType {shown(value)} does not match {kind.name!r}")
         elif wire in read_only:
             if wire == "id" and value is not None:
                 changes.entity_id = parse_id(value, "id")
@@ -109,7 +109,7 @@ def _writable(kind: Kind, wire: str, creating: bool) -> Field:
     spec = kind.field(wire)
     if spec is None or not (spec.on_create if creating else spec.on_update):
         action = "created with" if creating else "updated with"
-        raise BadRequest(f"unknown field {wire!r}: a {kind.name} cannot be {action} it")
+        raise BadRequest(f"unknown field {shown(wire)}: a {kind.name} cannot be {action} it")
     return spec
 
 
@@ -131,7 +131,7 @@ def convert(spec: Field, value: object) -> Any:
         return _strings(value, where)
     text = check_text(value, where)
     if kind is FieldType.ENUM and text not in spec.choices:
-        raise BadRequest(f"{where} must be one of {', '.join(spec.choices)}, got {text!r}")
+        raise BadRequest(f"{where} must be one of {', '.join(spec.choices)}, got {shown(text)}")
     if kind is FieldType.NAME and not 0 < len(text) <= MAX_NAME_LENGTH:
         raise BadRequest(f"{where} must have 1 to {MAX_NAME_LENGTH} characters")
     return text

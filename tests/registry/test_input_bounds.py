@@ -36,6 +36,7 @@ MAX_SECONDS = 1.0  # per request, on a busy shared 2-core machine (measured: at 
 MAX_PEAK_BYTES = 16 * 1024 * 1024  # Python allocations for one request (measured: at most 7.5 MiB)
 MAX_RSS_GROWTH = 32 * 1024 * 1024  # of a real server, over ROUNDS rounds of every bad input
 ROUNDS = 10
+MAX_MESSAGE_LENGTH = 200
 PREFIX = "/api/model_registry/v1alpha3"
 JSON = [(b"content-type", b"application/json")]
 
@@ -217,6 +218,7 @@ def test_bad_input_is_refused_within_bounds(
     assert reply.status == case.status, reply.body
     assert set(reply.body) == {"code", "message"}
     assert case.mentions in reply.body["message"]
+    assert len(reply.body["message"]) <= MAX_MESSAGE_LENGTH  # quotes of the input are cut short
     assert reply.seconds < MAX_SECONDS
     assert reply.peak_bytes < MAX_PEAK_BYTES
     assert snapshot(api, seeded) == before
