@@ -75,7 +75,10 @@ QUIET_MS = 400
 
 PROBE = """
 (() => {
-  const probe = {mouseups: [], sends: [], messages: {}, answers: {}, chart: [], last: 0};
+  const probe = {last: 0};
+  probe.reset = () =>
+    Object.assign(probe, {mouseups: [], sends: [], messages: {}, answers: {}, bars: {}, chart: []});
+  probe.reset();
   const painted = (list, t) =>  // just after the next frame (the one showing the change)
     requestAnimationFrame(() => setTimeout(() => list.push([t, performance.now()])));
   window.__probe = probe;
@@ -103,6 +106,10 @@ PROBE = """
     for (const el of document.querySelectorAll(".predicted-digit[data-drawing]")) {
       const key = el.dataset.drawing;
       if (!(key in probe.answers)) painted(probe.answers[key] = [], t);
+    }
+    for (const el of document.querySelectorAll(".probabilities[data-drawing]")) {
+      const key = el.dataset.drawing;
+      if (!(key in probe.bars)) painted(probe.bars[key] = [], t);
     }
     if (records.some((r) => r.target.closest?.("[data-testid=stVegaLiteChart]"))) {
       painted(probe.chart, t);
@@ -201,8 +208,7 @@ def clear(draw_page: DrawPage) -> Locator:
     draw_page.generation += 1
     page.get_by_text("Deployed and waiting for your drawing").wait_for(timeout=TIMEOUT_MS)
     settle(page)
-    page.evaluate("Object.assign(window.__probe, "
-                  "{mouseups: [], sends: [], messages: {}, answers: {}, chart: []})")  # fmt: skip
+    page.evaluate("window.__probe.reset()")
     return page.locator("canvas.upper-canvas")
 
 
@@ -217,7 +223,7 @@ def measure_digit(draw_page: DrawPage, digit: int) -> Sample:
     answer = page.locator(f'.predicted-digit[data-service="{SERVICE}"][data-drawing="{key}"]')
     answer.wait_for(timeout=TIMEOUT_MS)
     settle(page)
-    probe = page.evaluate("window.__probe")
+    probe = page.evaluate("({...window.__probe, reset: undefined})")
     facts = page.locator(".prediction-facts").last.inner_text()
     return sample(digit, int(answer.inner_text()), key, probe, facts)
 
@@ -228,7 +234,8 @@ def sample(digit: int, answered: int, key: str, probe: dict, facts: str) -> Samp
     sent = min(t for t, size in probe["sends"] if t >= up and size > 1000)  # with the PNG
     [(in_dom, painted)] = probe["answers"][key]
     received = probe["messages"][key]
-    on_screen = max([painted] + [frame for t, frame in probe["chart"] if t >= in_dom])
+    later = [frame for t, frame in probe["chart"] + probe["bars"].get(key, []) if t >= in_dom]
+    on_screen = max([painted, *later])
     found = re.search(r"round trip (\d+) ms", facts)
     return Sample(
         digit=digit,
