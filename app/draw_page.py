@@ -6,7 +6,6 @@ import html
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 from PIL import Image
 
@@ -21,24 +20,19 @@ CANVAS_SIZE = 280
 STROKE_WIDTH = 18
 MODEL_VIEW_SIZE = 140
 
-PROBABILITY_CHART = {
-    "mark": {"type": "bar", "cornerRadiusEnd": 2},
-    "encoding": {
-        "y": {"field": "digit", "type": "nominal", "sort": None, "title": "digit",
-              "axis": {"labelOverlap": False, "labelAngle": 0}},
-        "x": {"field": "probability", "type": "quantitative", "scale": {"domain": [0, 1]},
-              "axis": {"format": "%"}},
-        "color": {"condition": {"test": "datum.predicted", "value": "#e4572e"},
-                  "value": "#4c78a8"},
-        "tooltip": [{"field": "digit"}, {"field": "probability", "format": ".2%"}],
-    },
-}  # fmt: skip
-"""All 10 probabilities as horizontal bars, the predicted digit's in orange."""
-
-DIGIT_STYLE = """
+ANSWER_STYLE = """
 <style>
 .predicted-digit {font-size: 5.5rem; font-weight: 700; line-height: 1; margin: 0.2rem 0;}
 .prediction-facts {color: rgba(128, 128, 128, 0.95); font-size: 0.9rem;}
+.probabilities {margin: 0.5rem 0 1rem; font-size: 0.9rem;}
+.probabilities > div {display: grid; grid-template-columns: 1.2rem 1fr 3.6rem; gap: 0.5rem;
+  align-items: center; height: 1.5rem;}
+.probabilities > div > span:last-child {text-align: right; font-variant-numeric: tabular-nums;}
+.probabilities > div > span:nth-child(2) {height: 1rem; background: rgba(128, 128, 128, 0.12);
+  border-radius: 2px;}
+.probabilities i {display: block; height: 100%; background: #4c78a8; border-radius: 2px;}
+.probabilities .predicted {font-weight: 700;}
+.probabilities .predicted i {background: #e4572e;}
 </style>
 """
 
@@ -50,7 +44,7 @@ def draw_page(settings: AppSettings) -> None:
         "the moment you lift it. The models were trained on MNIST and registered in the model "
         "registry, which is where this page finds them."
     )
-    st.html(DIGIT_STYLE)
+    st.html(ANSWER_STYLE)
     drawing_column, answers_column = st.columns([2, 3], gap="large")
     with drawing_column:
         drawing = drawing_and_model_view()
@@ -147,9 +141,7 @@ def show_prediction(prediction: Prediction, drawing_key: str) -> None:
         f'data-drawing="{html.escape(drawing_key)}">{prediction.digit}</div>'
     )
     st.markdown(f"confidence **{prediction.confidence:.1%}**")
-    st.vega_lite_chart(
-        probability_table(prediction), PROBABILITY_CHART, width="stretch", height=260
-    )
+    st.html(probability_bars(prediction, drawing_key))
     st.html(f'<div class="prediction-facts">{html.escape(answer_facts(prediction))}</div>')
 
 
@@ -166,11 +158,13 @@ def answer_facts(prediction: Prediction) -> str:
     )
 
 
-def probability_table(prediction: Prediction) -> pd.DataFrame:
-    """One row per digit: its probability, and whether it is the predicted one."""
-    digits = range(len(prediction.probabilities))
-    return pd.DataFrame({
-        "digit": [str(d) for d in digits],
-        "probability": list(prediction.probabilities),
-        "predicted": [d == prediction.digit for d in digits],
-    })  # fmt: skip
+def probability_bars(prediction: Prediction, drawing_key: str) -> str:
+    """All 10 probabilities as horizontal bars with their values, the predicted digit's in
+    orange. Plain HTML: on screen with the digit, where a Vega-Lite chart came ~30 ms later."""
+    rows = "".join(
+        f'<div class="{"predicted" if digit == prediction.digit else ""}">'
+        f'<span>{digit}</span><span><i style="width: {p:.1%}"></i></span>'
+        f"<span>{p:.1%}</span></div>"
+        for digit, p in enumerate(prediction.probabilities)
+    )
+    return f'<div class="probabilities" data-drawing="{html.escape(drawing_key)}">{rows}</div>'

@@ -30,6 +30,8 @@ def test_draw_page_predicts_drawn_digit(
     canvas = open_draw_page(page, app_url)
     draw(page, canvas, DIGIT_STROKES[digit])
     expect(answer_of(page, cnn_deployed)).to_have_text(str(digit))
+    expect(page.locator(".probabilities > div")).to_have_count(10)
+    expect(page.locator(".probabilities .predicted span").first).to_have_text(str(digit))
     expect(page.get_by_text("What the model sees")).to_be_visible()
     facts = re.compile(rf"InferenceService {cnn_deployed} · round trip \d+ ms")
     expect(page.get_by_text(facts)).to_be_visible()
@@ -45,6 +47,21 @@ def test_draw_page_clear_button_empties_canvas(page: Page, app_url: str, cnn_dep
     expect(answer_of(page, cnn_deployed)).to_have_count(0)
 
 
+def test_draw_page_answers_name_the_drawing_they_are_for(
+    page: Page, app_url: str, cnn_deployed: str
+) -> None:
+    """`data-drawing` is the canvas generation (one more per Clear) and its stroke count."""
+    canvas = open_draw_page(page, app_url)
+    draw(page, canvas, DIGIT_STROKES[4])
+    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-2")
+    expect(page.locator(".probabilities")).to_have_attribute("data-drawing", "0-2")
+    page.get_by_role("button", name="Clear").click()
+    expect(page.get_by_text("Deployed and waiting for your drawing")).to_be_visible()
+    draw(page, canvas, DIGIT_STROKES[7])
+    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "1-1")
+    expect(answer_of(page, cnn_deployed)).to_have_text("7")
+
+
 def test_draw_page_compares_deployed_models_side_by_side(
     page: Page, app_url: str, cnn_deployed: str, dense_deployed: str, artifacts_dir: Path
 ) -> None:
@@ -54,7 +71,7 @@ def test_draw_page_compares_deployed_models_side_by_side(
     expect(answer_of(page, cnn_deployed)).to_have_text("3")
     expect(answer_of(page, dense_deployed)).to_have_text("3")
     expect(page.locator(".predicted-digit")).to_have_count(2)
-    page.wait_for_timeout(1500)  # let the charts finish drawing before the picture
+    page.wait_for_timeout(1500)  # let the page settle before the picture
     page.screenshot(path=artifacts_dir / "app-draw-page.png")
 
 
