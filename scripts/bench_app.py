@@ -1,8 +1,8 @@
 """Benchmark the app: from the mouse-up that ends a digit's last stroke to its probabilities
 on screen, in Debian's Chromium, against the whole real stack.
 
-    python scripts/bench_app.py                       # 20 digits, about 3 minutes
-    python scripts/bench_app.py --digits 10 --baseline HEAD~1   # before/after, same run
+    python scripts/bench_app.py                       # 20 digits, about 2 minutes
+    python scripts/bench_app.py --baseline d0d83eb    # and the app before, same run (4 min)
 
 It starts what the browser tests start (tests/app/app_stack.py): SeaweedFS, registry_local,
 the inference server and the model controller on free loopback ports; publishes the dense
@@ -15,17 +15,19 @@ each one, after a few warm-up digits.
 Each answer carries the drawing it is for (`data-drawing`: canvas generation and stroke
 count). A probe injected into the page before Streamlit loads records, in the page's clock:
 the mouse-ups, the WebSocket messages Streamlit sends, the message that brings each answer
-(found by its `data-drawing`), when each answer enters the DOM, every change of the
-probability chart's SVG, and the frame after each. Per digit, from the last mouse-up:
+(found by its `data-drawing`), when each answer's digit and probability bars enter the DOM,
+every change of a probability chart's SVG, and the frame after each. Per digit, from the
+last mouse-up:
 
 - canvas → rerun request: until Streamlit sends the rerun with the new drawing (the
   canvas component waits 200 ms after a mouse-up for another stroke, then PNG-encodes);
 - rerun request → answer received: until the WebSocket message with the answer arrives
   (the Streamlit rerun on the server; the inference round trip the app reports, 'round
   trip N ms', is part of it);
-- answer received → on screen: the browser renders the digit and the chart, until just
-  after the frame that follows the chart's last change (or the digit's, when the chart is
-  not redrawn); the part from the digit entering the page is shown apart.
+- answer received → on screen: the browser renders the digit and the probabilities, until
+  just after the frame that follows the later of the two (the bars entering the page, or
+  for an app that still draws a Vega-Lite chart, the chart's last change); the part from
+  the digit entering the page is shown apart.
 
 `--baseline REV` also runs the app as it was at git revision REV (its `app/` extracted to
 the work folder; REV must already render `data-drawing`) against the same stack, drawing
@@ -126,8 +128,8 @@ PHASES = (
     ("canvas", "canvas → rerun request (200 ms debounce, PNG)"),
     ("server", "rerun request → answer received (Streamlit rerun)"),
     ("inference", "… of which the inference round trip"),
-    ("render", "answer received → on screen (digit, chart, paint)"),
-    ("chart", "… of which digit in the page → chart painted"),
+    ("render", "answer received → on screen (digit, probabilities, paint)"),
+    ("chart", "… of which digit in the page → probabilities painted"),
 )
 
 
@@ -326,8 +328,9 @@ def report(results: dict[str, list[Sample]], browser_version: str, load_before: 
         (new_label, new), (old_label, old) = results.items()
         new_median = statistics.median(s.total for s in new)
         old_median = statistics.median(s.total for s in old)
+        change = "less" if new_median <= old_median else "more"
         lines.append(f"Median total: {new_median:.0f} ms ({new_label}) vs {old_median:.0f} ms "
-                     f"({old_label}), {old_median - new_median:+.0f} ms.")  # fmt: skip
+                     f"({old_label}): {abs(old_median - new_median):.0f} ms {change}.")  # fmt: skip
     return "\n".join(lines)
 
 
