@@ -1,5 +1,7 @@
-"""Benchmark the app: from the mouse-up that ends a digit's last stroke to its probabilities
-on screen, in Debian's Chromium, against the whole real stack.
+"""Benchmark the app in Chromium: from the mouse-up ending a digit to its probabilities on screen.
+
+Debian's Chromium draws on the draw page, against the whole real stack; the time runs from
+the mouse-up that ends a digit's last stroke.
 
     python scripts/bench_app.py                       # 20 digits, about 2 minutes
     python scripts/bench_app.py --baseline d0d83eb    # and the app before, same run (4 min)
@@ -341,7 +343,8 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured digits first")
     parser.add_argument("--baseline", metavar="REV",
                         help="also measure the app as it was at this git revision")  # fmt: skip
-    parser.add_argument("--work-dir", type=Path, default=BENCH / "app")
+    parser.add_argument("--work-dir", type=Path, default=BENCH / "app",
+                        help="logs, databases and the baseline's app/ (emptied first)")  # fmt: skip
     return parser.parse_args(argv)
 
 
