@@ -69,7 +69,7 @@ from app_stack import (  # noqa: E402
 from draw_page_driver import chromium, draw, open_draw_page  # noqa: E402
 from playwright.sync_api import Browser, Locator, Page  # noqa: E402
 
-from stack.seaweed import S3Settings, ensure_bucket, s3_endpoint, seaweed_process  # noqa: E402
+from stack.seaweed import S3Settings, running_seaweed, s3_endpoint  # noqa: E402
 
 BENCH = REPO / ".bench"
 SERVICE = "mnist-e2e"
@@ -166,12 +166,8 @@ class DrawPage:
 @contextmanager
 def s3(work: Path) -> Iterator[S3Settings]:
     """SeaweedFS with the models bucket, as the tests' s3_server fixture has it."""
-    process = seaweed_process(work / "seaweed", work / "weed.log")
-    with process.start():
-        process.wait_healthy(timeout=90)
-        settings = S3Settings(endpoint=s3_endpoint(process))
-        ensure_bucket(settings)
-        yield settings
+    with running_seaweed(work / "seaweed") as process:
+        yield S3Settings(endpoint=s3_endpoint(process))
 
 
 @contextmanager

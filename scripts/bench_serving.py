@@ -53,7 +53,7 @@ import onnxruntime as ort
 
 from serving.model import session_options
 from stack.proc import ServiceProcess, free_port, http_ok
-from stack.seaweed import S3Settings, ensure_bucket, s3_endpoint, seaweed_process
+from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 from training.data import REPO_TEST_DIR, read_idx_split
 
 REPO = Path(__file__).resolve().parent.parent
@@ -175,11 +175,8 @@ def seaweed_with_model(work: Path, model: Path) -> Iterator[tuple[S3Settings, st
     """A SeaweedFS S3 server holding `model`; yields its settings and the model's URI."""
     import boto3
 
-    process = seaweed_process(work / "s3", work / "seaweed.log")
-    with process.start():
-        process.wait_healthy(timeout=90)
+    with running_seaweed(work / "s3") as process:
         s3 = S3Settings(endpoint=s3_endpoint(process))
-        ensure_bucket(s3)
         client = boto3.client(
             "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
             aws_secret_access_key=s3.secret_key, region_name=s3.region,

@@ -9,6 +9,8 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -96,6 +98,16 @@ def seaweed_process(data_dir: Path, log_path: Path, s3_port: int | None = None) 
         health=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
         kill_after=5.0,
     )
+
+
+@contextmanager
+def running_seaweed(root: Path) -> Iterator[ServiceProcess]:
+    """SeaweedFS with its data and log under `root` and the default bucket; stopped on exit."""
+    process = seaweed_process(root / "data", root / "weed.log")
+    with process.start():
+        process.wait_healthy(timeout=90)
+        ensure_bucket(S3Settings(endpoint=s3_endpoint(process)))
+        yield process
 
 
 def s3_endpoint(process: ServiceProcess) -> str:

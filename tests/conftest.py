@@ -6,15 +6,14 @@ Area-specific fixtures live in tests/<area>/conftest.py.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
 from stack.proc import ServiceProcess, free_port, http_ok
-from stack.seaweed import S3Settings, ensure_bucket, s3_endpoint, seaweed_process
+from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 
 REPO = Path(__file__).resolve().parent.parent
 MNIST_TEST_DIR = REPO.parent / "shared" / "data" / "mnist"
@@ -36,22 +35,6 @@ def artifacts_dir() -> Path:
     path = REPO / "test-artifacts"
     path.mkdir(exist_ok=True)
     return path
-
-
-@contextmanager
-def running_seaweed(root: Path) -> Iterator[ServiceProcess]:
-    """A real SeaweedFS S3 server under `root` with the `models` bucket, stopped on exit."""
-    process = seaweed_process(root / "data", root / "weed.log")
-    with process.start():
-        process.wait_healthy(timeout=90)
-        ensure_bucket(S3Settings(endpoint=s3_endpoint(process)))
-        yield process
-
-
-@pytest.fixture(scope="session")
-def seaweed_runner() -> Callable[[Path], AbstractContextManager[ServiceProcess]]:
-    """`running_seaweed`, for tests that need an S3 server of their own to stop and restart."""
-    return running_seaweed
 
 
 @pytest.fixture(scope="session")

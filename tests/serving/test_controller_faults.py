@@ -15,9 +15,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -25,7 +23,7 @@ import pytest
 from stack_calls import create_service, patch_service, poll_until, served_version, serves
 
 from stack.proc import ServiceProcess
-from stack.seaweed import S3Settings, s3_endpoint
+from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -37,12 +35,9 @@ CONVERGE_SECONDS = 30.0
 
 
 @pytest.fixture(scope="module")
-def s3_process(
-    tmp_path_factory: pytest.TempPathFactory,
-    seaweed_runner: Callable[[Path], AbstractContextManager[ServiceProcess]],
-) -> Iterator[ServiceProcess]:
+def s3_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """A SeaweedFS of this module's own, so that its tests may stop and restart it."""
-    with seaweed_runner(tmp_path_factory.mktemp("seaweed-faults")) as process:
+    with running_seaweed(tmp_path_factory.mktemp("seaweed-faults")) as process:
         yield process
 
 
