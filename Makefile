@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export STATE_DIR
 
 .PHONY: help install system-deps lint format test test-fast demo up down status logs \
-        registry s3 serving controller app lab pipeline bench bench-registry bench-serving bench-app clean
+        registry s3 serving controller app lab pipeline reliability bench bench-registry bench-serving bench-app clean
 
 help: ## List every target with one line each
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -48,6 +48,13 @@ format: install ## Apply ruff's formatting and safe fixes
 
 test: install system-deps lint ## Run every test (lint, unit, real servers, notebooks, pipeline, browser)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+RELIABILITY_TESTS := tests/scale tests/registry/test_schemathesis.py tests/registry/test_auth.py \
+  tests/registry/test_input_bounds.py tests/serving/test_serving_under_load.py \
+  tests/serving/test_controller_faults.py tests/serving/test_repository_token.py
+
+reliability: install ## Run the reliability tests (concurrency, crashes, fuzzing, auth, load, faults) with their figures printed
+	$(PY) -m pytest -s $(RELIABILITY_TESTS) $(PYTEST_ARGS)
 
 test-fast: install ## Run the tests that start no servers and train nothing
 	$(PY) -m pytest -m "not server and not slow and not browser and not db" $(PYTEST_ARGS)

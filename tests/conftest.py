@@ -6,7 +6,9 @@ Area-specific fixtures live in tests/<area>/conftest.py.
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -62,8 +64,20 @@ def start_registry(tmp_path: Path, *extra_args: str) -> RunningRegistry:
 
 
 @pytest.fixture
-def registry_server(tmp_path: Path) -> Iterator[RunningRegistry]:
+def make_registry_server(tmp_path: Path) -> Iterator[Callable[..., RunningRegistry]]:
+    """Start a fresh registry_local (its own SQLite database) with extra flags; stopped after."""
+    with ExitStack() as running:
+
+        def make(*extra_args: str) -> RunningRegistry:
+            root = Path(tempfile.mkdtemp(prefix="registry-", dir=tmp_path))
+            registry = start_registry(root, *extra_args)
+            running.enter_context(registry.process)
+            return registry
+
+        yield make
+
+
+@pytest.fixture
+def registry_server(make_registry_server: Callable[..., RunningRegistry]) -> RunningRegistry:
     """A fresh registry_local server (empty SQLite database) for one test."""
-    registry = start_registry(tmp_path)
-    with registry.process:
-        yield registry
+    return make_registry_server()

@@ -228,12 +228,8 @@ def test_bad_input_is_refused_within_bounds(
 
 
 @pytest.fixture
-def bounded_server(tmp_path: Path) -> Iterator[Any]:
-    from conftest import start_registry
-
-    registry = start_registry(tmp_path, "--max-body-bytes", str(BODY_LIMIT))
-    with registry.process:
-        yield registry
+def bounded_server(make_registry_server: Callable[..., Any]) -> Any:
+    return make_registry_server("--max-body-bytes", str(BODY_LIMIT))
 
 
 def rss_bytes(pid: int) -> int:

@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -109,13 +108,9 @@ def test_client_pagers_with_every_ordering(registry: Any) -> None:
 
 
 @pytest.fixture
-def protected_server(tmp_path: Path) -> Iterator[Any]:
+def protected_server(make_registry_server: Callable[..., Any]) -> Any:
     """A real registry_local started with --auth-token."""
-    from conftest import start_registry
-
-    registry = start_registry(tmp_path, "--auth-token", TOKEN)
-    with registry.process:
-        yield registry
+    return make_registry_server("--auth-token", TOKEN)
 
 
 def test_client_user_token_works_with_protected_server(protected_server: Any) -> None:
