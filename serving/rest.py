@@ -208,8 +208,8 @@ class RestApi:
         token = self.settings.auth_token
         if not token:
             return
-        given = request.headers.get(b"authorization", b"")
-        if not hmac.compare_digest(given, b"Bearer " + token.encode()):
+        scheme, _, credentials = request.headers.get(b"authorization", b"").partition(b" ")
+        if scheme.lower() != b"bearer" or not hmac.compare_digest(credentials, token.encode()):
             raise Unauthorized("the repository API needs 'Authorization: Bearer <token>'")
 
     async def lifespan(self, receive: Receive, send: Send) -> None:

@@ -37,6 +37,14 @@ def test_repository_without_the_token_is_401(
     assert client.get("/v2/models/mnist/ready").status_code == 200
 
 
+@pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
+def test_repository_token_scheme_is_case_insensitive(client: TestClient, scheme: str) -> None:
+    response = client.post(
+        "/v2/repository/index", headers={"Authorization": f"{scheme} test-token"}
+    )
+    assert response.status_code == 200
+
+
 def test_read_repository_index_lists_models(client: TestClient) -> None:
     response = client.post("/v2/repository/index", headers=AUTH)
     assert response.status_code == 200

@@ -15,7 +15,7 @@ from stack_calls import AUTH, ZEROS_REQUEST, create_service, served_version, ser
 pytestmark = pytest.mark.server
 
 WRONG_AUTHORIZATIONS = [None, "Bearer wrong", "test-token", "Basic dGVzdC10b2tlbg==",
-                        "Bearer test-token-and-more", "bearer test-token"]  # fmt: skip
+                        "Bearer test-token-and-more", "Bearer  test-token"]  # fmt: skip
 
 
 def headers_of(authorization: str | None) -> dict[str, str]:
