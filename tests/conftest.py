@@ -18,7 +18,6 @@ from stack.proc import ServiceProcess, free_port, http_ok
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 
 REPO = Path(__file__).resolve().parent.parent
-MNIST_TEST_DIR = REPO.parent / "shared" / "data" / "mnist"
 
 
 @dataclass(frozen=True)
