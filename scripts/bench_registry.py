@@ -30,7 +30,6 @@ import shutil
 import socket
 import sqlite3
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -39,6 +38,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from peer_venv import ensure_peer_venv
 from sqlalchemy import create_engine, insert
 
 from registry_local.schema import contexts
@@ -228,18 +228,6 @@ def mlflow_server(work: Path, venv: Path) -> Iterator[Server]:
         yield Mlflow(Client(port), database, pid)
 
 
-def ensure_mlflow(venv: Path, spec: str) -> None:
-    if (venv / "bin" / "mlflow").exists():
-        return
-    print(f"installing {spec} into {venv} (first run only)...", flush=True)
-    uv = shutil.which("uv")
-    if uv is None:
-        raise SystemExit("uv is needed to create the MLflow benchmark environment")
-    subprocess.run([uv, "venv", "-q", str(venv), "--python", "3.11"], check=True)
-    python = str(venv / "bin" / "python")
-    subprocess.run([uv, "pip", "install", "-q", "--python", python, spec], check=True)
-
-
 @contextmanager
 def start(
     command: list[str],
@@ -411,7 +399,7 @@ def main(argv: list[str] | None = None) -> None:
     shutil.rmtree(args.work_dir, ignore_errors=True)
     args.work_dir.mkdir(parents=True)
     if not args.no_mlflow:
-        ensure_mlflow(args.mlflow_venv, args.mlflow_spec)
+        ensure_peer_venv(args.mlflow_venv, [args.mlflow_spec])
     with ExitStack() as stack:
         servers = [stack.enter_context(registry_local(args.work_dir))]
         if not args.no_mlflow:

@@ -50,6 +50,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 import onnxruntime as ort
+from peer_venv import ensure_peer_venv
 
 from serving.model import session_options
 from stack.proc import ServiceProcess, free_port, http_ok
@@ -134,16 +135,8 @@ def ensure_model(directory: Path) -> Path:
 
 def ensure_kserve(venv: Path, spec: str) -> str:
     """KServe in its own virtualenv (created with uv on first use); returns its version."""
-    python = venv / "bin" / "python"
-    if not python.exists():
-        print(f"installing {spec} into {venv} (first run only)...", flush=True)
-        uv = shutil.which("uv")
-        if uv is None:
-            raise SystemExit("uv is needed to create the KServe benchmark environment")
-        subprocess.run([uv, "venv", "-q", str(venv), "--python", "3.11"], check=True)
-        packages = [spec, f"onnxruntime=={ort.__version__}", f"numpy=={np.__version__}"]
-        subprocess.run([uv, "pip", "install", "-q", "--python", str(python), *packages],
-                       check=True)  # fmt: skip
+    packages = [spec, f"onnxruntime=={ort.__version__}", f"numpy=={np.__version__}"]
+    python = ensure_peer_venv(venv, packages)
     version = "import importlib.metadata as m; print(m.version('kserve'))"
     return subprocess.check_output([str(python), "-c", version], text=True).strip()
 
