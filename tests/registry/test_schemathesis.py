@@ -147,11 +147,12 @@ def scenario_schema(version: str) -> tuple[Any, SeededDatabase]:
     return schema, database
 
 
+PREFIXES = ("v1alpha3", "v1", "v1alpha1")
 SCHEMAS = {
     version: served_schema(version, SeededDatabase(DATABASES / f"{version}.db"))
-    for version in ("v1alpha3", "v1", "v1alpha1")
+    for version in PREFIXES
 }
-SCENARIOS = {version: scenario_schema(version) for version in ("v1alpha3", "v1alpha1")}
+SCENARIOS = {version: scenario_schema(version) for version in PREFIXES}
 
 
 def conformance_test(version: str) -> Callable[[Any], None]:
