@@ -153,6 +153,15 @@ def service_name_for(model_name: str, version_name: str) -> str:
     return slug[:63].rstrip("-") or "model"
 
 
+def services_deploying(deployments: list[Deployment], version_id: str) -> list[str]:
+    """Names of the InferenceServices already desired DEPLOYED with this version."""
+    return [
+        d.service_name
+        for d in deployments
+        if d.version_id == version_id and d.desired_state == DEPLOYED
+    ]
+
+
 def deploy_version(
     registry: RegistryClient, environment: str, runtime: str, version: Resource, model_name: str
 ) -> str:

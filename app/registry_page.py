@@ -18,6 +18,7 @@ from app.deployments import (
     Deployment,
     deploy_version,
     list_deployments,
+    services_deploying,
     set_desired_state,
 )
 from app.errors import AppError, ServingEnvironmentMissing
@@ -80,12 +81,10 @@ def inference_service_row(deployment: Deployment, settings: AppSettings) -> None
         endpoint.caption("endpoint")
         endpoint.markdown(f"`{deployment.endpoint}`" if deployment.endpoint else "none yet")
         flip = UNDEPLOYED if deployment.desired_state == DEPLOYED else DEPLOYED
-        action.button(
-            "Undeploy" if flip == UNDEPLOYED else "Deploy",
-            key=f"flip-{deployment.service_id}",
-            on_click=run_action,
-            args=(settings, lambda registry: set_desired_state(registry, deployment, flip)),
-        )
+        if action.button("Undeploy" if flip == UNDEPLOYED else "Deploy",
+                         key=f"flip-{deployment.service_id}"):  # fmt: skip
+            run_action(settings, lambda registry: set_desired_state(registry, deployment, flip))
+            st.rerun()  # the whole page, not just this fragment: the versions' buttons follow
 
 
 def registered_models_section(settings: AppSettings) -> None:
@@ -111,7 +110,7 @@ def show_models(registry: RegistryClient, settings: AppSettings) -> None:
     for newest_first, version in enumerate(reversed(versions)):
         title = f"{model['name']} {version['name']} (version id {version['id']})"
         with st.expander(title, expanded=newest_first == 0):
-            show_version(registry, settings, version, str(model["name"]))
+            show_version(registry, settings, version, str(model["name"]), deployments)
 
 
 def deployments_or_none(registry: RegistryClient, environment: str) -> list[Deployment]:
@@ -123,9 +122,14 @@ def deployments_or_none(registry: RegistryClient, environment: str) -> list[Depl
 
 
 def show_version(
-    registry: RegistryClient, settings: AppSettings, version: Resource, model_name: str
+    registry: RegistryClient,
+    settings: AppSettings,
+    version: Resource,
+    model_name: str,
+    deployments: list[Deployment],
 ) -> None:
-    """A version's facts, properties and artifacts, and a button to deploy it."""
+    """A version's facts, properties and artifacts, and a button to deploy it (disabled while
+    an InferenceService already has it desired DEPLOYED)."""
     facts = [
         f"state {version.get('state', '')}",
         f"created {format_time(version.get('createTimeSinceEpoch'))}",
@@ -134,10 +138,13 @@ def show_version(
         facts.append(f"author {version['author']}")
     facts_column, button_column = st.columns([4, 1], vertical_alignment="center")
     facts_column.caption(" · ".join(facts))
+    deploying = services_deploying(deployments, str(version["id"]))
     button_column.button(
         f"Deploy {version['name']}",
         key=f"deploy-{version['id']}",
         type="primary",
+        disabled=bool(deploying),
+        help=f"Already desired DEPLOYED as {', '.join(deploying)}." if deploying else None,
         on_click=run_action,
         args=(settings, lambda r: deploy_version(r, settings.environment, settings.runtime,
                                                  version, model_name)),

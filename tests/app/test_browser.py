@@ -97,6 +97,7 @@ def test_registry_page_deploys_and_undeploys_version(
     page.goto(f"{app_url}/registry")
     page.get_by_text(re.compile(r"^MNIST v1 \(version id \d+\)$")).click()
     page.get_by_role("button", name="Deploy v1").click()
+    expect(page.get_by_role("button", name="Deploy v1")).to_be_disabled()
     row = service_row(page, "mnist-v1")
     expect(row.get_by_text("serving", exact=True)).to_be_visible()
     expect(row.get_by_text("desired DEPLOYED · observed RUNNING")).to_be_visible()
@@ -108,6 +109,7 @@ def test_registry_page_deploys_and_undeploys_version(
     expect(row.get_by_text("undeployed", exact=True)).to_be_visible()
     expect(row.get_by_text("desired UNDEPLOYED · observed COMPLETE")).to_be_visible()
     wait_until_ready(app_stack.serving_url, "mnist-v1", ready=False)
+    expect(page.get_by_role("button", name="Deploy v1")).to_be_enabled()
     screenshot_from_top(page, artifacts_dir / "app-registry-page.png")
 
 

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from app.deployments import deployment_status, infer_url, service_name_for
+from app.deployments import (
+    Deployment,
+    deployment_status,
+    infer_url,
+    service_name_for,
+    services_deploying,
+)
 
 
 @pytest.mark.parametrize(
@@ -61,3 +67,20 @@ def test_deployment_status_waits_for_new_version(observed: str, status: str) -> 
 )
 def test_service_name_for_makes_dns_label(model: str, version: str, name: str) -> None:
     assert service_name_for(model, version) == name
+
+
+def deployment_of(name: str, version_id: str, desired: str) -> Deployment:
+    return Deployment(service_id="9", service_name=name, model_id="2", model_name="MNIST",
+                      version_id=version_id, version_name="v", runtime="mmserver1",
+                      desired_state=desired, observed_state=None, observed_version_id=None,
+                      observed_reason="", endpoint=None)  # fmt: skip
+
+
+def test_services_deploying_names_only_deployed_services_of_the_version() -> None:
+    deployments = [
+        deployment_of("mnist-e2e", "4", "DEPLOYED"),
+        deployment_of("mnist-v2", "4", "UNDEPLOYED"),
+        deployment_of("mnist-v1", "3", "DEPLOYED"),
+    ]
+    assert services_deploying(deployments, "4") == ["mnist-e2e"]
+    assert services_deploying(deployments, "5") == []
