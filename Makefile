@@ -12,7 +12,7 @@ PYTEST_ARGS ?=
 export STATE_DIR
 
 .PHONY: help install system-deps lint format test test-fast demo up down status logs \
-        registry s3 serving controller app lab pipeline reliability bench bench-registry bench-serving bench-app clean
+        registry s3 serving controller app lab pipeline reliability bench bench-registry bench-registry-threads bench-serving bench-app clean
 
 help: ## List every target with one line each
 	@grep -E '^[a-zA-Z0-9_-]+:.*?## ' $(MAKEFILE_LIST) | \
@@ -95,10 +95,14 @@ lab: install ## Start JupyterLab on the notebooks (port 8888)
 pipeline: install ## Run the Kubeflow pipeline locally (train -> validate -> register)
 	$(PY) -m pipelines.run
 
-bench: bench-registry bench-serving bench-app ## Run every benchmark (not part of make test)
+bench: bench-registry bench-registry-threads bench-serving bench-app ## Run every benchmark (not part of make test)
 
 bench-registry: install ## Benchmark the registry against MLflow's tracking server
 	$(PY) scripts/bench_registry.py
+
+bench-registry-threads: install ## Registry on PostgreSQL: database work on the event loop vs in threads (needs wrk)
+	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	$(PY) scripts/bench_registry_threads.py
 
 bench-serving: install ## Benchmark the inference server against KServe's ModelServer (needs wrk)
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)

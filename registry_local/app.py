@@ -13,9 +13,12 @@ liveness probes; it answers only `{"status": "OK"}`.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from concurrent.futures import Executor, ThreadPoolExecutor
+from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -39,7 +42,7 @@ from registry_local.errors import (
 from registry_local.handlers import build_router
 from registry_local.http_api import DIALECTS, Call, Registry, Router
 from registry_local.openapi import served_yaml
-from registry_local.settings import Settings
+from registry_local.settings import Settings, database_threads
 from registry_local.store import Store
 
 logger = logging.getLogger("registry_local")
@@ -66,9 +69,16 @@ def error_response(error: RegistryError) -> Response:
 class RegistryApi:
     """Serves `/api/model_registry/{version}/...`; anything else goes to `fallback`."""
 
-    def __init__(self, settings: Settings, registry: Registry, fallback: Starlette) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        registry: Registry,
+        fallback: Starlette,
+        database_executor: Executor | None = None,
+    ) -> None:
         self.settings = settings
         self.registry = registry
+        self.database_executor = database_executor
         self.router: Router = build_router()
         self.fallback = fallback
         self.token = settings.auth_token.encode() if settings.auth_token else None
@@ -106,7 +116,12 @@ class RegistryApi:
         handler, entity_id = self.router.match(method, rest)
         query = parse_query(scope["query_string"])
         body = await self.read_body(headers, receive) if method in ("POST", "PATCH") else b""
-        return handler(Call(self.registry, dialect, query, body, entity_id, rest.strip("/")))
+        call = Call(self.registry, dialect, query, body, entity_id, rest.strip("/"))
+        if self.database_executor is None:
+            return handler(call)
+        return await asyncio.get_running_loop().run_in_executor(
+            self.database_executor, handler, call
+        )
 
     def authorized(self, scope: Scope) -> bool:
         """No token configured, the health probe, or exactly one `Bearer <token>` header."""
@@ -182,8 +197,17 @@ def create_app(settings: Settings, engine: Engine) -> RegistryApi:
         HTTPException: _http_error,
         Exception: _crash,
     }
-    fallback = Starlette(routes=routes, exception_handlers=handlers)
-    return RegistryApi(settings, Registry(store), fallback)
+    threads = database_threads(settings, engine.dialect.name)
+    executor = ThreadPoolExecutor(threads, "registry-db") if threads else None
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        yield
+        if executor is not None:
+            executor.shutdown(wait=True)
+
+    fallback = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
+    return RegistryApi(settings, Registry(store), fallback, executor)
 
 
 def _http_error(_request: Request, exc: Exception) -> Response:

@@ -27,6 +27,16 @@ def positive_int(text: str) -> int:
     return value
 
 
+def parse_threads(text: str) -> int | None:
+    """A thread count (0 and up), or None for `auto`."""
+    if text.strip().lower() == "auto":
+        return None
+    value = int(text)
+    if value < 0:
+        raise ValueError(f"must be 0 or more, or auto: {text!r}")
+    return value
+
+
 @dataclass(frozen=True)
 class Setting:
     """One setting: its attribute, flag, environment variable, default and help text."""
@@ -67,6 +77,15 @@ SETTINGS = (
         "largest request body accepted; larger ones get 413",
         positive_int,
     ),
+    Setting(
+        "db_threads",
+        "MR_DB_THREADS",
+        "auto",
+        "threads that run database work off the event loop, so requests overlap their database "
+        "round trips; 0 runs it on the loop; auto: 0 for SQLite (one writer anyway, and the "
+        "thread hop costs more than it saves), 4 for PostgreSQL and MySQL",
+        parse_threads,
+    ),
     Setting("log_level", "MR_LOG_LEVEL", "info", "uvicorn log level (debug, info, warning, ...)"),
     Setting(
         "access_log",
@@ -87,6 +106,8 @@ class Settings:
     database_url: str = "sqlite:///.state/registry.db"
     auth_token: str | None = None
     max_body_bytes: int = 4 * 1024 * 1024
+    db_threads: int | None = None
+    """None: chosen by the database backend (`database_threads`)."""
     log_level: str = "info"
     access_log: bool = False
 
@@ -125,3 +146,13 @@ def build_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Se
         except ValueError as exc:
             parser.error(f"{setting.flag} / {setting.env}: {exc}")
     return Settings(**values)
+
+
+SERVER_DATABASE_THREADS = 4
+
+
+def database_threads(settings: Settings, backend: str) -> int:
+    """How many threads run database work: the setting, or the backend's default."""
+    if settings.db_threads is not None:
+        return settings.db_threads
+    return 0 if backend == "sqlite" else SERVER_DATABASE_THREADS

@@ -133,7 +133,13 @@ class _Transaction:
         self.values = values
 
     def __enter__(self) -> Connection:
-        return self.context.__enter__()
+        connection = self.context.__enter__()
+        if connection.dialect.name == "sqlite":
+            # pysqlite begins only before the first INSERT/UPDATE, so what a write reads first
+            # (the row a PATCH updates) would be read outside its transaction; take the write
+            # lock up front, as SELECT ... FOR UPDATE does on PostgreSQL and MySQL.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        return connection
 
     def __exit__(self, exc_type: Any, exc: Any, traceback: Any) -> None:
         self.context.__exit__(exc_type, exc, traceback)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from registry_local.settings import SETTINGS, Settings, build_settings
+from registry_local.settings import SETTINGS, Settings, build_settings, database_threads
 
 
 def test_help_documents_every_setting() -> None:
@@ -50,9 +50,29 @@ def test_settings_flag_beats_environment_beats_default() -> None:
         ([], {"MR_PORT": "-1"}),
         ([], {"MR_MAX_BODY_BYTES": "0"}),
         ([], {"MR_ACCESS_LOG": "sometimes"}),
+        ([], {"MR_DB_THREADS": "-1"}),
+        (["--db-threads", "many"], {}),
         (["--colour", "red"], {}),
     ],
 )
 def test_settings_bad_value_exits(argv: list[str], environment: dict[str, str]) -> None:
     with pytest.raises(SystemExit):
         build_settings(argv, environment)
+
+
+@pytest.mark.parametrize(
+    ("given", "backend", "threads"),
+    [
+        ("auto", "sqlite", 0),
+        ("auto", "postgresql", 4),
+        ("auto", "mysql", 4),
+        ("AUTO", "postgresql", 4),
+        ("0", "postgresql", 0),
+        ("2", "sqlite", 2),
+    ],
+)
+def test_database_threads_follow_the_backend_unless_set(
+    given: str, backend: str, threads: int
+) -> None:
+    settings = build_settings(["--db-threads", given], {})
+    assert database_threads(settings, backend) == threads

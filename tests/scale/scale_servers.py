@@ -16,10 +16,12 @@ from stack.proc import ServiceProcess, free_port, http_ok
 REPO = Path(__file__).resolve().parents[2]
 
 
-def registry_service(database_url: str, port: int, log_path: Path) -> ServiceProcess:
+def registry_service(
+    database_url: str, port: int, log_path: Path, *extra_args: str
+) -> ServiceProcess:
     """A `python -m registry_local` process on loopback `port` (not started yet)."""
     command = [sys.executable, "-m", "registry_local", "--host", "127.0.0.1",
-               "--port", str(port), "--database-url", database_url]  # fmt: skip
+               "--port", str(port), "--database-url", database_url, *extra_args]  # fmt: skip
     return ServiceProcess(
         name=f"registry on {log_path.stem}",
         command=command,
@@ -30,10 +32,10 @@ def registry_service(database_url: str, port: int, log_path: Path) -> ServicePro
 
 
 @contextmanager
-def registry_process(database_url: str, log_path: Path) -> Iterator[str]:
+def registry_process(database_url: str, log_path: Path, *extra_args: str) -> Iterator[str]:
     """A `python -m registry_local` server on a free port over `database_url`; yields its URL."""
     port = free_port()
-    process = registry_service(database_url, port, log_path)
+    process = registry_service(database_url, port, log_path, *extra_args)
     with process.start():
         process.wait_healthy(timeout=60)
         yield f"http://127.0.0.1:{port}"
