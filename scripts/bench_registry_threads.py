@@ -1,10 +1,11 @@
 """registry_local on PostgreSQL: database work on the event loop vs in threads (--db-threads).
 
-Starts one registry_local per setting on a scratch PostgreSQL database, reached directly and
-through a TCP proxy that delays every chunk by `--delay-ms` each way (a database on another
-host, as on a cluster), seeds one model with 120 versions, and drives each with wrk (GET one
-version, list 100 versions; 1 and 8 connections, `--seconds` each). Prints requests/s per
-setting and the ratio threads/loop. Run: `make bench-registry-threads`.
+Starts one registry_local per setting on a scratch PostgreSQL database (the tests' helper, on
+MR_TEST_POSTGRES_URL's server), reached directly and through a TCP proxy that delays every
+chunk by `--delay-ms` each way (a database on another host, as on a cluster), seeds one model
+with 120 versions, and drives each with wrk (GET one version, list 100 versions; 1 and 8
+connections, `--seconds` each). Prints requests/s per setting and the ratio threads/loop.
+Run: `make bench-registry-threads`.
 """
 
 from __future__ import annotations
@@ -25,30 +26,17 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
 from stack.proc import ServiceProcess, free_port, http_ok
 
 REPO = Path(__file__).resolve().parents[1]
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+sys.path.insert(0, str(REPO / "tests"))  # the tests' scratch databases (MR_TEST_POSTGRES_URL)
+
+from registry.backends import scratch_database  # noqa: E402
+
 CASES = [("get one version", "model_versions/{version}"),
          ("list 100 versions", "model_versions?pageSize=100")]  # fmt: skip
-
-
-@contextmanager
-def scratch_database(admin_url: str) -> Iterator[str]:
-    """A new empty PostgreSQL database (the registry migrates it); dropped afterwards."""
-    name = f"mr_bench_{secrets.token_hex(4)}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f"CREATE DATABASE {name}"))
-    try:
-        yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f"DROP DATABASE {name} WITH (FORCE)"))
-        admin.dispose()
 
 
 async def relay(reader: asyncio.StreamReader, writer: asyncio.StreamWriter, delay: float) -> None:
@@ -140,20 +128,19 @@ def measure(database_url: str, threads: str, seconds: int, work: Path) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--admin-url", default=ADMIN_URL, help="PostgreSQL URL allowed to "
-                        "CREATE DATABASE")  # fmt: skip
     parser.add_argument("--delay-ms", type=float, default=0.5, help="one-way proxy delay")
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per case")
     parser.add_argument("--threads", default="4", help="--db-threads compared with 0")
     args = parser.parse_args()
-    proxy = start_delay_proxy(make_url(args.admin_url).port or 5432, args.delay_ms / 1000)
     print(f"registry_local on PostgreSQL, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
           f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
           f"wrk, 1 thread, {args.seconds} s per case; requests/s")  # fmt: skip
     print(f"\n| database | case | on the loop (0) | {args.threads} threads | ratio |")
     print("|---|---|---|---|---|")
-    with tempfile.TemporaryDirectory() as tmp, scratch_database(args.admin_url) as direct:
+    with tempfile.TemporaryDirectory() as tmp, scratch_database("postgresql") as engine:
+        direct = engine.url.render_as_string(hide_password=False)
         port = make_url(direct).port or 5432
+        proxy = start_delay_proxy(port, args.delay_ms / 1000)
         delayed = direct.replace(f":{port}/", f":{proxy}/")
         routes = {"loopback": direct, f"+{args.delay_ms:g} ms each way": delayed}
         for route, url in routes.items():
