@@ -11,7 +11,7 @@ STATE_DIR ?= .state
 PYTEST_ARGS ?=
 export STATE_DIR
 
-.PHONY: help install system-deps lint format test test-fast demo up down status logs \
+.PHONY: help install system-deps oci-deps lint format test test-fast demo up down status logs \
         registry s3 serving controller app lab pipeline reliability bench bench-registry bench-registry-threads bench-serving bench-app clean
 
 help: ## List every target with one line each
@@ -28,10 +28,20 @@ $(VENV)/.installed: uv.lock pyproject.toml | $(if $(filter .tools/bin/uv,$(UV)),
 
 install: $(VENV)/.installed ## Install the locked dependencies (uv.lock) into ./.venv
 
-system-deps: ## Install Debian packages the tests need (chromium for browser tests, kubectl for manifests)
+system-deps: oci-deps ## Install Debian packages the tests need (chromium, kubectl, and oci-deps)
 	@missing=""; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	command -v kubectl >/dev/null || missing="$$missing kubectl"; \
+	if [ -n "$$missing" ]; then \
+	  echo "Installing Debian packages:$$missing"; \
+	  apt-get update -q && apt-get install -y -q $$missing; \
+	fi
+
+oci-deps: ## Install Debian's docker-registry, skopeo and busybox-static (OCI registry, modelcars)
+	@missing=""; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
+	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  apt-get update -q && apt-get install -y -q $$missing; \
@@ -59,10 +69,10 @@ reliability: install ## Run the reliability tests (concurrency, crashes, fuzzing
 test-fast: install ## Run the tests that start no servers and train nothing
 	$(PY) -m pytest -m "not server and not slow and not browser and not db" $(PYTEST_ARGS)
 
-demo: install ## Bring the whole demo up in the foreground (Ctrl-C stops it); prints URLs and curl commands
+demo: install oci-deps ## Bring the whole demo up in the foreground (Ctrl-C stops it); prints URLs and curl commands
 	$(PY) -m stack demo
 
-up: install ## Start the demo services in the background
+up: install oci-deps ## Start the demo services in the background
 	$(PY) -m stack up
 
 down: install ## Stop every service started by `make up` / `make demo`

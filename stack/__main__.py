@@ -6,7 +6,7 @@ import argparse
 import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from stack.proc import ServiceError
 from stack.runner import (
@@ -38,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("down", help="Stop every service started by up/demo.")
     commands.add_parser("status", help="Show each service, its port and health.")
     commands.add_parser("s3", help="Run only the S3 server (SeaweedFS) in the foreground.")
+    commands.add_parser("oci", help="Run only the OCI registry (docker-registry), foreground.")
     return parser
 
 
@@ -108,14 +109,27 @@ def cmd_status(settings: StackSettings, _args: argparse.Namespace) -> int:
 
 
 def cmd_s3(settings: StackSettings, _args: argparse.Namespace) -> int:
+    return _run_alone(settings, "s3", f"S3 (SeaweedFS) on {settings.s3_endpoint}",
+                      lambda: ensure_bucket(settings.s3()))  # fmt: skip
+
+
+def cmd_oci(settings: StackSettings, _args: argparse.Namespace) -> int:
+    return _run_alone(settings, "oci", f"OCI registry (docker-registry) on {settings.oci_url}")
+
+
+def _run_alone(
+    settings: StackSettings, name: str, banner: str, when_healthy: Callable[[], None] | None = None
+) -> int:
+    """Run one service of the demo in the foreground until Ctrl-C."""
     from stack.services import service_specs
 
-    spec = service_specs(settings)[0]
+    spec = next(spec for spec in service_specs(settings) if spec.name == name)
     process = spec.build(settings).start()
     try:
         process.wait_healthy(timeout=120)
-        ensure_bucket(settings.s3())
-        print(f"S3 (SeaweedFS) on {settings.s3_endpoint}; Ctrl-C stops it.", flush=True)
+        if when_healthy is not None:
+            when_healthy()
+        print(f"{banner}; Ctrl-C stops it.", flush=True)
         assert process.process is not None
         process.process.wait()
     except KeyboardInterrupt:
@@ -125,7 +139,8 @@ def cmd_s3(settings: StackSettings, _args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"up": cmd_up, "demo": cmd_demo, "down": cmd_down, "status": cmd_status, "s3": cmd_s3}
+COMMANDS = {"up": cmd_up, "demo": cmd_demo, "down": cmd_down, "status": cmd_status, "s3": cmd_s3,
+            "oci": cmd_oci}  # fmt: skip
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -74,7 +74,7 @@ def stop_services(settings: StackSettings) -> list[str]:
     services = read_pids(settings)
     for service in reversed(list(services.values())):
         print(f"  {service.name:<10} stopping (pid {service.pid})", flush=True)
-        stop_process_group(service.pid, kill_after=5.0 if service.name == "s3" else 10.0)
+        stop_process_group(service.pid, kill_after=5.0 if service.name in {"s3", "oci"} else 10.0)
     pid_file(settings).unlink(missing_ok=True)
     return list(services)
 

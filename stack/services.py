@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack.oci_registry import oci_registry_process
 from stack.proc import ServiceProcess, http_ok
 from stack.seaweed import seaweed_process
 from stack.settings import StackSettings, port_of
@@ -45,6 +46,12 @@ def _s3(settings: StackSettings) -> ServiceProcess:
     )
     process.env = settings.service_env()
     return process
+
+
+def _oci(settings: StackSettings) -> ServiceProcess:
+    return oci_registry_process(
+        settings.state_dir / "oci", settings.logs_dir / "oci.log", port=settings.oci_port
+    )
 
 
 def _registry(settings: StackSettings) -> ServiceProcess:
@@ -90,6 +97,7 @@ def service_specs(settings: StackSettings, with_lab: bool = False) -> list[Servi
     """The services in start order (S3 and registry before their clients)."""
     specs = [
         ServiceSpec("s3", port_of(settings.s3_endpoint), f"{settings.s3_endpoint}/healthz", _s3),
+        ServiceSpec("oci", settings.oci_port, f"{settings.oci_url}/v2/", _oci),
         ServiceSpec("registry", port_of(settings.registry_url), _registry_health(settings),
                     _registry),
         ServiceSpec("serving", port_of(settings.serving_url),

@@ -34,6 +34,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("s3_endpoint", "AWS_S3_ENDPOINT", "http://localhost:9000",
             "S3 endpoint; the demo starts SeaweedFS on its port."),
     Setting("bucket", "AWS_S3_BUCKET", "models", "S3 bucket holding the model artifacts."),
+    Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
+            "OCI registry (host:port) for the versions' modelcar images; the demo starts "
+            "docker-registry on its port."),
     Setting("access_key", "AWS_ACCESS_KEY_ID", "demo-access-key", "S3 access key."),
     Setting("secret_key", "AWS_SECRET_ACCESS_KEY", "demo-secret-key", "S3 secret key."),
     Setting("region", "AWS_DEFAULT_REGION", "us-east-1", "S3 region."),
@@ -53,6 +56,7 @@ class StackSettings:
     serving_url: str
     s3_endpoint: str
     bucket: str
+    oci_registry: str
     access_key: str
     secret_key: str
     region: str
@@ -78,6 +82,15 @@ class StackSettings:
     def app_url(self) -> str:
         return f"http://localhost:{self.app_port}"
 
+    @property
+    def oci_url(self) -> str:
+        """The OCI registry's distribution API base URL (plain HTTP: it is on loopback)."""
+        return f"http://{self.oci_registry}"
+
+    @property
+    def oci_port(self) -> int:
+        return port_of(self.oci_url)
+
     def s3(self) -> S3Settings:
         """Where the demo's S3 server is, as the boto3-facing settings."""
         return S3Settings(
@@ -90,6 +103,7 @@ class StackSettings:
             **self.s3().as_env(),
             "MODEL_REGISTRY_URL": self.registry_url,
             "SERVING_URL": self.serving_url,
+            "OCI_REGISTRY": self.oci_registry,
             "SERVING_ENVIRONMENT": self.environment,
             "SERVING_RUNTIME": self.runtime,
         }

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from stack.oci_registry import RunningOciRegistry, running_oci_registry
 from stack.proc import ServiceProcess, free_port, http_ok
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 
@@ -43,6 +44,13 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
     """A real SeaweedFS S3 server with the `models` bucket, for the whole session."""
     with running_seaweed(tmp_path_factory.mktemp("seaweed")) as process:
         yield S3Settings(endpoint=s3_endpoint(process))
+
+
+@pytest.fixture(scope="session")
+def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOciRegistry]:
+    """A real OCI registry (Debian's docker-registry) on a free loopback port, for the session."""
+    with running_oci_registry(tmp_path_factory.mktemp("oci-registry")) as registry:
+        yield registry
 
 
 def start_registry(tmp_path: Path, *extra_args: str) -> RunningRegistry:

@@ -26,6 +26,7 @@ def demo_env(state_dir: Path) -> dict[str, str]:
         "MODEL_REGISTRY_URL": f"http://localhost:{free_port()}",
         "SERVING_URL": f"http://localhost:{free_port()}",
         "AWS_S3_ENDPOINT": f"http://localhost:{free_port()}",
+        "OCI_REGISTRY": f"localhost:{free_port()}",
         "APP_PORT": str(free_port()),
     }
 
@@ -43,9 +44,9 @@ def test_make_up_serves_a_prediction_then_make_down_stops_everything(tmp_path: P
         assert "Time to first prediction" in up.stdout
         settings = StackSettings.load({"state_dir": env["STATE_DIR"]})
         services = read_pids(settings)
-        assert set(services) == {"s3", "registry", "serving", "controller", "app"}
+        assert set(services) == {"s3", "oci", "registry", "serving", "controller", "app"}
         status = make("status", env, timeout=60)
-        assert status.stdout.count(" ok ") == 5, status.stdout
+        assert status.stdout.count(" ok ") == 6, status.stdout
         assert_mnist_e2e_predicts(env["SERVING_URL"])
     finally:
         down = make("down", env, timeout=120)
