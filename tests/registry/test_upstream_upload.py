@@ -105,6 +105,7 @@ def assert_registered(target: UploadTarget) -> Any:
     assert artifact.uri == target.expected_uri()
     assert (artifact.model_format_name, artifact.model_format_version) == ("onnx", "1")
     assert (artifact.storage_key, artifact.storage_path) == ("aws-connection-models", target.prefix)
+    assert [len(items) for items in target.registered().values()] == [1, 1, 1]
     return artifact
 
 
@@ -117,7 +118,11 @@ def test_upload_single_file_with_env_settings(target: UploadTarget, tmp_path: Pa
     registered = upload_and_register(target, model)
     assert (registered.name, registered.owner) == ("MNIST", "trainer")
     artifact = assert_registered(target)
-    assert target.stored() == local_files(model) == {"model.onnx": local_files(model)["model.onnx"]}
+    assert artifact.name == "MNIST"  # the client names the artifact after the model
+    version = target.client.get_model_version("MNIST", "v1")
+    assert version.description == "uploaded by the upstream client"
+    assert target.stored() == local_files(model)
+    assert set(target.stored()) == {"model.onnx"}
     assert files_at_uri(target.s3, artifact.uri) == local_files(model)
 
 
