@@ -10,14 +10,14 @@ import streamlit as st
 from PIL import Image
 
 from app.deployments import Deployment, deployed
+from app.digit_canvas import digit_canvas, reported_drawing
+from app.drawing import canvas_rgba
 from app.errors import AppError
 from app.inference_client import Prediction
 from app.preprocess import canvas_to_mnist
 from app.settings import AppSettings
 from app.ui import inference_client, read_registry, show_error
 
-CANVAS_SIZE = 280
-STROKE_WIDTH = 18
 MODEL_VIEW_SIZE = 140
 
 ANSWER_STYLE = """
@@ -37,23 +37,25 @@ ANSWER_STYLE = """
 """
 
 
+CANVAS_KEY = "digit-canvas"
+
+
 def draw_page(settings: AppSettings) -> None:
     st.title("Draw a digit")
     st.caption(
-        "Draw one digit, 0 to 9, with the mouse (or a finger); every deployed model answers "
-        "the moment you lift it. The models were trained on MNIST and registered in the model "
-        "registry, which is where this page finds them."
+        "Draw one digit, 0 to 9, with the mouse, a pen or a finger; every deployed model "
+        "answers while you draw and the moment you lift it. The models were trained on MNIST "
+        "and registered in the model registry, which is where this page finds them."
     )
     st.html(ANSWER_STYLE)
     drawing_column, answers_column = st.columns([2, 3], gap="large")
-    with drawing_column:
-        drawing = drawing_and_model_view()
     with answers_column:
-        deployments = read_registry(
-            settings, lambda registry: deployed(registry, settings.environment)
-        )
-        if deployments is not None:
-            show_answers(deployments, drawing, settings)
+        drawing, answered = drawing_and_answers(settings)
+    with drawing_column:  # after the answers: the canvas learns what was answered
+        st.markdown("**Your drawing**")
+        seq = drawing.seq if drawing else 0
+        digit_canvas(CANVAS_KEY, answered=seq, retry=not answered)
+        show_model_view(drawing.image if drawing else None)
 
 
 @dataclass(frozen=True)
@@ -62,51 +64,43 @@ class Drawing:
 
     image: np.ndarray | None
     key: str
-    """`<canvas generation>-<strokes>`: new with every stroke and every Clear. Each answer
-    carries it (`data-drawing`), so a page reader knows which drawing an answer is for."""
+    """`<canvas generation>-<strokes>` (see CanvasDrawing.key): new with every stroke, Undo
+    and Clear, and with every live report while a stroke is drawn. Each answer carries it
+    (`data-drawing`), so a page reader knows which drawing an answer is for."""
+    seq: int
+    """The report's sequence number (`data-seq`): a later drawing has a larger one."""
 
 
-def drawing_and_model_view() -> Drawing:
-    """The canvas with its Clear button, and the 28×28 image the models will get."""
-    st.markdown("**Your drawing**")
-    rgba, key = drawing_canvas()
-    image = canvas_to_mnist(rgba) if rgba is not None else None
+def drawing_and_answers(settings: AppSettings) -> tuple[Drawing | None, bool]:
+    """The canvas's last drawing and every deployed model's answer to it; False when any
+    of that was a problem (its sentence is on the page)."""
+    try:
+        drawing = current_drawing()
+    except AppError as error:
+        show_error(error)
+        return None, True  # asking again would not help
+    deployments = read_registry(settings, lambda registry: deployed(registry, settings.environment))
+    if deployments is None:
+        return drawing, False
+    return drawing, show_answers(deployments, drawing, settings)
+
+
+def current_drawing() -> Drawing | None:
+    """The drawing the canvas reported last, as the models' input (None before any)."""
+    reported = reported_drawing(CANVAS_KEY)
+    if reported is None:
+        return None
+    image = canvas_to_mnist(canvas_rgba(reported.strokes)) if reported.strokes else None
+    return Drawing(image, reported.key, reported.seq)
+
+
+def show_model_view(image: np.ndarray | None) -> None:
     st.markdown("**What the model sees**")
     if image is None:
         st.caption("Nothing drawn yet: the models get a 28×28 picture of your digit.")
     else:
         st.image(model_view(image), width=MODEL_VIEW_SIZE)
         st.caption("28×28: cropped, scaled to 20 px and centred by mass, as MNIST was made.")
-    return Drawing(image, key)
-
-
-def drawing_canvas() -> tuple[np.ndarray | None, str]:
-    """A 280×280 black canvas with a thick white pen: its RGBA pixels (None before drawing)
-    and the drawing's key (see `Drawing.key`)."""
-    from streamlit_drawable_canvas import (
-        st_canvas,
-    )  # registers its component: needs `streamlit run`
-
-    generation = st.session_state.setdefault("canvas_generation", 0)
-    result = st_canvas(
-        stroke_width=STROKE_WIDTH,
-        stroke_color="#FFFFFF",
-        background_color="#000000",
-        height=CANVAS_SIZE,
-        width=CANVAS_SIZE,
-        drawing_mode="freedraw",
-        return_image_data=True,
-        key=f"digit-canvas-{generation}",
-    )
-    st.button("Clear", icon=":material/ink_eraser:", on_click=clear_canvas)
-    strokes = len((result.json_data or {}).get("objects") or [])
-    rgba = result.image_data
-    return (None if rgba is None else np.asarray(rgba)), f"{generation}-{strokes}"
-
-
-def clear_canvas() -> None:
-    """A new canvas key: Streamlit mounts a fresh, empty canvas."""
-    st.session_state["canvas_generation"] = st.session_state.get("canvas_generation", 0) + 1
 
 
 def model_view(image: np.ndarray) -> Image.Image:
@@ -116,32 +110,39 @@ def model_view(image: np.ndarray) -> Image.Image:
     return Image.fromarray(pixels).resize(size, Image.Resampling.NEAREST)
 
 
-def show_answers(deployments: list[Deployment], drawing: Drawing, settings: AppSettings) -> None:
-    """One column per deployed model, side by side, each with its answer or its problem."""
+def show_answers(
+    deployments: list[Deployment], drawing: Drawing | None, settings: AppSettings
+) -> bool:
+    """One column per deployed model, side by side, each with its answer or its problem;
+    False when any answer was a problem."""
     names = ", ".join(d.label for d in deployments)
     st.subheader("Deployed models' answers" if len(deployments) > 1 else "The model's answer")
-    if drawing.image is None:
+    if drawing is None or drawing.image is None:
         st.info(f"Deployed and waiting for your drawing: {names}.", icon=":material/draw:")
-        return
+        return True
+    answered = True
     for column, deployment in zip(st.columns(len(deployments)), deployments, strict=True):
         with column, st.container(border=True):
             st.markdown(f"**{deployment.label}**")
             try:
                 prediction = inference_client(settings).predict(deployment, drawing.image)
-                show_prediction(prediction, drawing.key)
+                show_prediction(prediction, drawing)
             except AppError as error:
                 show_error(error)
+                answered = False
+    return answered
 
 
-def show_prediction(prediction: Prediction, drawing_key: str) -> None:
+def show_prediction(prediction: Prediction, drawing: Drawing) -> None:
     """The digit large, its confidence, all 10 probabilities, who answered and how fast."""
     service = html.escape(prediction.deployment.service_name)
     st.html(
         f'<div class="predicted-digit" data-service="{service}" '
-        f'data-drawing="{html.escape(drawing_key)}">{prediction.digit}</div>'
+        f'data-drawing="{html.escape(drawing.key)}" data-seq="{drawing.seq}">'
+        f"{prediction.digit}</div>"
     )
     st.markdown(f"confidence **{prediction.confidence:.1%}**")
-    st.html(probability_bars(prediction, drawing_key))
+    st.html(probability_bars(prediction, drawing.key))
     st.html(f'<div class="prediction-facts">{html.escape(answer_facts(prediction))}</div>')
 
 

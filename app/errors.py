@@ -100,3 +100,10 @@ class InferenceFailed(AppError):
             "server's log with `make logs`.",
             status,
         )
+
+
+class DrawingUnreadable(AppError):
+    """What the canvas reported is not a drawing (only a hand-made message can do that)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(f"The drawing could not be read ({detail}); press Clear and draw again.")

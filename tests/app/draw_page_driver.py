@@ -21,10 +21,15 @@ def chromium() -> Iterator[Browser]:
         browser.close()
 
 
+CANVAS = "canvas.digit-canvas, canvas.upper-canvas"
+"""The drawing surface: the app's digit canvas, or (in an older revision a benchmark may
+measure) streamlit-drawable-canvas's fabric.js upper canvas."""
+
+
 def open_draw_page(page: Page, app_url: str) -> Locator:
-    """The drawing surface (fabric.js's upper canvas) of a freshly loaded draw page."""
+    """The drawing surface of a freshly loaded draw page."""
     page.goto(app_url)
-    canvas = page.locator("canvas.upper-canvas")
+    canvas = page.locator(CANVAS)
     expect(canvas).to_be_visible()
     return canvas
 
