@@ -78,6 +78,8 @@ def seaweed_command(data_dir: Path, s3_port: int, config: Path) -> list[str]:
         "-filer.port", str(ports["filer"]), "-filer.port.grpc", str(grpc["filer"]),
         "-s3.port", str(s3_port), "-s3.port.grpc", str(grpc["s3"]),
         "-s3.config", str(config),
+        # A missing bucket is NoSuchBucket, as on AWS S3 and MinIO (SeaweedFS creates it).
+        "-s3.autoCreateBucket=false",
         "-master.volumeSizeLimitMB", "256", "-volume.max", "0",
         # A restarted master waits one election timeout before it leads (10 s by default).
         "-master.electionTimeout", "1s",

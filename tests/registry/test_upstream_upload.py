@@ -236,14 +236,6 @@ def test_upload_with_rejected_credentials_registers_nothing(
     assert_nothing_registered(target.registry_url)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=pytest.fail.Exception,
-    reason="the demo's SeaweedFS creates a missing bucket on upload for admin keys "
-    "(-s3.autoCreateBucket defaults to true and stack/seaweed.py leaves it on), so the upload "
-    "succeeds and MNIST/v1 is registered; AWS S3 and MinIO answer NoSuchBucket "
-    "(/work/notes/14B-server-bugs.md, 'SeaweedFS creates missing buckets')",
-)
 def test_upload_to_missing_bucket_registers_nothing(
     target: UploadTarget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, missing_bucket: str
 ) -> None:
