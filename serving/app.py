@@ -1,4 +1,4 @@
-"""Composition: settings → artifact store → loader → repository → data plane → REST app."""
+"""Composition: settings → artifact store, OCI puller → loader → repository → data plane → REST."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from serving.config import ServerSettings
 from serving.dataplane import DataPlane
 from serving.loader import LoaderSettings, ModelLoader
 from serving.metrics import ServingMetrics
+from serving.oci import OciConfig, OciPuller
 from serving.repository import ModelRepository
 from serving.rest import ApiSettings, RestApi
 
@@ -23,12 +24,21 @@ def s3_config(settings: ServerSettings) -> S3Config:
     )
 
 
+def oci_config(settings: ServerSettings) -> OciConfig:
+    return OciConfig(
+        allowed_registries=settings.allowed_oci_registries,
+        timeout=settings.oci_timeout,
+        max_bytes=settings.max_artifact_bytes,
+    )
+
+
 def create_dataplane(settings: ServerSettings) -> DataPlane:
     loader_settings = LoaderSettings(
         settings.ort_threads, settings.ort_threads_large, settings.golden_atol,
         settings.golden_rtol,
     )  # fmt: skip
-    loader = ModelLoader(ArtifactStore(s3_config(settings)), loader_settings)
+    store = ArtifactStore(s3_config(settings))
+    loader = ModelLoader(store, loader_settings, OciPuller(oci_config(settings)))
     return DataPlane(ModelRepository(), loader, ServingMetrics(), settings.batching)
 
 

@@ -23,6 +23,13 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("access_key", "AWS_ACCESS_KEY_ID", "demo-access-key", "S3 access key."),
     Setting("secret_key", "AWS_SECRET_ACCESS_KEY", "demo-secret-key", "S3 secret key."),
     Setting("region", "AWS_DEFAULT_REGION", "us-east-1", "S3 region."),
+    Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
+            "The OCI registry (host:port) modelcar images (oci:// URIs) may be pulled from."),
+    Setting("extra_oci_registries", "SERVING_ALLOWED_OCI_REGISTRIES", "",
+            "Further allowed OCI registries (host:port), comma-separated.", parse_list),
+    Setting("oci_timeout", "SERVING_OCI_TIMEOUT", "5",
+            "Seconds to wait for the OCI registry to connect or answer before a load fails.",
+            float),
     Setting("s3_timeout", "SERVING_S3_TIMEOUT", "5",
             "Seconds to wait for S3 to connect or answer before a load fails.", float),
     Setting("max_artifact_bytes", "SERVING_MAX_ARTIFACT_BYTES", str(512 * 1024 * 1024),
@@ -66,6 +73,9 @@ class ServerSettings:
     access_key: str = "demo-access-key"
     secret_key: str = "demo-secret-key"
     region: str = "us-east-1"
+    oci_registry: str = "localhost:5000"
+    extra_oci_registries: tuple[str, ...] = ()
+    oci_timeout: float = 5.0
     s3_timeout: float = 5.0
     max_artifact_bytes: int = 512 * 1024 * 1024
     golden_atol: float = 1e-4
@@ -90,6 +100,10 @@ class ServerSettings:
     @property
     def batching(self) -> BatchSettings:
         return BatchSettings(self.max_batch_size, self.max_batch_time, self.inline_max_rows)
+
+    @property
+    def allowed_oci_registries(self) -> frozenset[str]:
+        return frozenset({self.oci_registry, *self.extra_oci_registries} - {""})
 
     @property
     def allowed_buckets(self) -> frozenset[str]:

@@ -1,4 +1,5 @@
-"""Loading a model: fetch from S3, verify, check it fits onnxruntime, run its golden file.
+"""Loading a model: fetch it (S3 object, or OCI modelcar), verify, check it fits onnxruntime,
+run its golden file.
 
 Nothing here touches HTTP. `LoadSpec.from_parameters` reads the repository extension's
 load `parameters` (see serving/README.md for the format); `ModelLoader.load` does every
@@ -11,8 +12,9 @@ import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -25,12 +27,15 @@ from serving.compat import domain_name, runtime_support
 from serving.errors import BadRequest, LoadRefused
 from serving.golden import GoldenCase, verify_golden
 from serving.model import OnnxModel
+from serving.oci import DIGEST, OciPuller
 from serving.tensors import DATATYPES
 
 log = logging.getLogger("serving")
 
 SHA256 = re.compile(r"^[0-9a-f]{64}$")
-SPEC_KEYS = ("uri", "version", "sha256", "golden_uri", "owner")
+SPEC_KEYS = ("uri", "version", "sha256", "digest", "golden_uri", "owner")
+MODELCAR_MODEL = "model.onnx"
+MODELCAR_GOLDEN = "golden.npz"
 PROPERTY_KEYS = ("registered_model", "model_version_name")
 IGNORED_KEYS = ("unload_dependents",)
 
@@ -45,6 +50,11 @@ class LoadSpec:
     golden_uri: str | None = None
     owner: str | None = None
     properties: dict[str, str] = field(default_factory=dict)
+    digest: str | None = None
+
+    @property
+    def from_oci(self) -> bool:
+        return self.uri.startswith("oci://")
 
     @classmethod
     def from_parameters(
@@ -57,11 +67,16 @@ class LoadSpec:
         values = merged_parameters(parameters)
         if "uri" not in values:
             if previous is None:
-                raise BadRequest("load needs the parameter 'uri' (s3://bucket/key of the model)")
+                raise BadRequest(
+                    "load needs the parameter 'uri' (s3://bucket/key or oci://image of the model)"
+                )
             return previous
         sha256 = values.get("sha256")
         if sha256 is not None and not SHA256.match(sha256.lower()):
             raise BadRequest("parameter 'sha256' must be 64 hexadecimal digits")
+        digest = values.get("digest")
+        if digest is not None and not DIGEST.match(digest):
+            raise BadRequest("parameter 'digest' must be sha256:<64 hexadecimal digits>")
         return cls(
             uri=values["uri"],
             version=values.get("version", "1"),
@@ -69,6 +84,7 @@ class LoadSpec:
             golden_uri=values.get("golden_uri"),
             owner=values.get("owner"),
             properties={key: values[key] for key in PROPERTY_KEYS if key in values},
+            digest=digest,
         )
 
 
@@ -82,7 +98,7 @@ def merged_parameters(parameters: Mapping[str, Any]) -> dict[str, str]:
         values.pop(key, None)
     unknown = sorted(key for key in values if key not in (*SPEC_KEYS, *PROPERTY_KEYS))
     if any(key.startswith("file:") for key in unknown):
-        raise BadRequest("model files cannot be uploaded; give an s3:// 'uri' instead")
+        raise BadRequest("model files cannot be uploaded; give an s3:// or oci:// 'uri' instead")
     if unknown:
         raise BadRequest(f"unknown load parameter(s) {unknown}; known: {list(SPEC_KEYS)}")
     return {key: scalar_text(key, value) for key, value in values.items()}
@@ -116,12 +132,23 @@ class LoaderSettings:
     golden_rtol: float = 1e-3
 
 
+@dataclass(frozen=True)
+class FetchedModel:
+    """The model's bytes, how to get its golden file (if any) and where that comes from."""
+
+    model_bytes: bytes
+    golden: Callable[[], bytes | None] | None = None
+    golden_source: str = ""
+    properties: dict[str, str] = field(default_factory=dict)
+
+
 class ModelLoader:
     """Turns a LoadSpec into a checked, warmed-up OnnxModel (blocking; run it in a thread)."""
 
-    def __init__(self, store: ArtifactStore, settings: LoaderSettings) -> None:
+    def __init__(self, store: ArtifactStore, settings: LoaderSettings, oci: OciPuller) -> None:
         self.store = store
         self.settings = settings
+        self.oci = oci
 
     def prepare(self) -> None:
         """Do the slow one-time work (runtime probe, S3 client) before the first load."""
@@ -134,17 +161,48 @@ class ModelLoader:
     def load(self, name: str, spec: LoadSpec) -> OnnxModel:
         for uri in (spec.uri, spec.golden_uri):
             if uri is not None:
-                self.store.vet(uri)
-        model_bytes = self.store.fetch(spec.uri)
-        digest = checked_digest(spec, model_bytes)
-        proto = parsed_onnx(spec.uri, model_bytes)
+                self.vet(uri)
+        fetched = self.fetch_modelcar(spec) if spec.from_oci else self.fetch_s3(spec)
+        digest = checked_digest(spec, fetched.model_bytes)
+        proto = parsed_onnx(spec.uri, fetched.model_bytes)
         runtime_support().check(proto)
-        properties = model_properties(spec, proto, digest)
-        model = self._session(name, spec, model_bytes, properties)
-        if spec.golden_uri:
-            self._verify_golden(model, spec.golden_uri)
+        properties = {**model_properties(spec, proto, digest), **fetched.properties}
+        model = self._session(name, spec, fetched.model_bytes, properties)
+        golden = fetched.golden() if fetched.golden is not None else None
+        if golden is not None:
+            self._verify_golden(model, golden, fetched.golden_source)
         warm_up(model)
         return model
+
+    def vet(self, uri: str) -> None:
+        """Refuse a location the server may not fetch from (before fetching anything)."""
+        if uri.startswith("oci://"):
+            self.oci.vet(uri)
+        else:
+            self.store.vet(uri)
+
+    def fetch_s3(self, spec: LoadSpec) -> FetchedModel:
+        model_bytes = self.store.fetch(spec.uri)
+        if spec.golden_uri is None:
+            return FetchedModel(model_bytes)
+        return FetchedModel(
+            model_bytes, partial(self.store.fetch, spec.golden_uri), spec.golden_uri
+        )
+
+    def fetch_modelcar(self, spec: LoadSpec) -> FetchedModel:
+        """Pull the modelcar (verified by digest); its golden.npz unless a golden_uri is given."""
+        modelcar = self.oci.pull(spec.uri, spec.digest)
+        model_bytes = modelcar.file(MODELCAR_MODEL)
+        if model_bytes is None:
+            found = ", ".join(sorted(modelcar.files)) or "nothing"
+            raise LoadRefused(f"{spec.uri} is not a modelcar of this server: no "
+                              f"/models/{MODELCAR_MODEL} (it has {found})")  # fmt: skip
+        properties = {"modelcar_digest": modelcar.digest}
+        if spec.golden_uri:
+            golden = partial(self.store.fetch, spec.golden_uri)
+            return FetchedModel(model_bytes, golden, spec.golden_uri, properties)
+        in_image = partial(modelcar.file, MODELCAR_GOLDEN)
+        return FetchedModel(model_bytes, in_image, f"{spec.uri} /models/golden.npz", properties)
 
     def _session(
         self, name: str, spec: LoadSpec, model_bytes: bytes, properties: dict[str, str]
@@ -157,10 +215,10 @@ class ModelLoader:
         except Exception as exc:
             raise LoadRefused(f"onnxruntime cannot load {spec.uri}: {exc}") from None
 
-    def _verify_golden(self, model: OnnxModel, golden_uri: str) -> None:
-        case = GoldenCase.from_bytes(self.store.fetch(golden_uri), model, golden_uri)
+    def _verify_golden(self, model: OnnxModel, golden: bytes, source: str) -> None:
+        case = GoldenCase.from_bytes(golden, model, source)
         settings = self.settings
-        verify_golden(model, case, settings.golden_atol, settings.golden_rtol, golden_uri)
+        verify_golden(model, case, settings.golden_atol, settings.golden_rtol, source)
 
 
 def checked_digest(spec: LoadSpec, model_bytes: bytes) -> str:

@@ -17,6 +17,7 @@ import pytest
 from stack.oci_registry import RunningOciRegistry, running_oci_registry
 from stack.proc import ServiceProcess, free_port, http_ok
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from training.modelcar import ModelcarImage, OciSettings, publish_modelcar
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -51,6 +52,21 @@ def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOc
     """A real OCI registry (Debian's docker-registry) on a free loopback port, for the session."""
     with running_oci_registry(tmp_path_factory.mktemp("oci-registry")) as registry:
         yield registry
+
+
+@pytest.fixture
+def push_modelcar(oci_registry: RunningOciRegistry, tmp_path: Path) -> Callable[..., ModelcarImage]:
+    """push_modelcar(files, repository="mnist", tag="v1"): build a modelcar of `files`
+    ({name: bytes}, put under /models/) with olot and push it to the session's registry."""
+
+    def push(files: dict[str, bytes], repository: str = "mnist", tag: str = "v1") -> ModelcarImage:
+        folder = Path(tempfile.mkdtemp(prefix="modelcar-files-", dir=tmp_path))
+        paths = [folder / name for name in files]
+        for path, data in zip(paths, files.values(), strict=True):
+            path.write_bytes(data)
+        return publish_modelcar(paths, OciSettings(oci_registry.address), repository, tag)
+
+    return push
 
 
 def start_registry(tmp_path: Path, *extra_args: str) -> RunningRegistry:

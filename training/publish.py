@@ -1,8 +1,11 @@
 """Publish an exported model: upload it to S3, then register it with the Model Registry.
 
-Only S3 (boto3) and the upstream `model-registry` client are used, so the same call works
-against the bundled registry and against a Kubeflow Model Registry on a cluster.
+Only S3 (boto3), the upstream `model-registry` client and, when `OCI_REGISTRY` is set, an OCI
+registry (olot + skopeo) are used, so the same call works against the bundled registry and
+against a Kubeflow Model Registry on a cluster.
 Layout in the bucket: `<model>/<version>/model.onnx`, `requirements.txt`, `golden.npz`.
+With `OCI_REGISTRY`, the same three files also go out as a modelcar image
+`<registry>/<model>:<version>` (under `/models/`), recorded as a second ModelArtifact.
 """
 
 from __future__ import annotations
@@ -17,6 +20,13 @@ from training.deps import file_digest
 from training.export import ExportedModel, ParityError, check_parity
 from training.golden import read_golden
 from training.lineage import Lineage
+from training.modelcar import (
+    MODELS_DIR,
+    ModelcarError,
+    ModelcarImage,
+    OciSettings,
+    publish_modelcar,
+)
 from training.storage import StorageSettings, check_bucket, upload_file
 
 DEFAULT_REGISTRY_URL = "http://localhost:8080"
@@ -76,6 +86,8 @@ class PublishedModel:
     model_version: Any = None
     model_artifact: Any = None
     custom_properties: dict[str, Any] = field(default_factory=dict)
+    modelcar: ModelcarImage | None = None
+    modelcar_artifact: Any = None
 
 
 def connect_registry(settings: RegistrySettings) -> Any:
@@ -212,6 +224,45 @@ def register_version(
         raise PublishError(f"The registry at {settings.url} refused {version!r}: {exc}") from exc
 
 
+def push_modelcar(
+    exported: ExportedModel, oci: OciSettings, model_name: str, version: str
+) -> ModelcarImage:
+    """Build and push the version's modelcar (model.onnx, golden.npz, requirements.txt)."""
+    files = [exported.onnx_path, exported.golden_path, exported.requirements_path]
+    try:
+        return publish_modelcar(files, oci, model_name, version)
+    except ModelcarError as exc:
+        raise PublishError(str(exc)) from exc
+
+
+def modelcar_properties(modelcar: ModelcarImage | None) -> dict[str, bool | int | float | str]:
+    """ModelVersion customProperties naming the modelcar (none without one)."""
+    if modelcar is None:
+        return {}
+    return {"modelcar_uri": modelcar.uri, "modelcar_digest": modelcar.digest,
+            "modelcar_size_bytes": modelcar.size_bytes}  # fmt: skip
+
+
+def register_modelcar(
+    registry: Any, settings: RegistrySettings, version: str, modelcar: ModelcarImage,
+    exported: ExportedModel,
+) -> Any:  # fmt: skip
+    """Add the modelcar as a second ModelArtifact (`<model>-modelcar`, uri oci://...).
+
+    Upstream's public API registers one artifact per version; this is the helper its
+    `register_model` calls for that one, with the digest and the ONNX sha256 as properties.
+    """
+    model_version = registry.get_model_version(settings.model_name, version)
+    properties = {"sha256": exported.sha256, "modelcar_digest": modelcar.digest,
+                  "modelcar_size_bytes": modelcar.size_bytes,
+                  "model_path": f"{MODELS_DIR}/{exported.onnx_path.name}"}  # fmt: skip
+    return registry.async_runner(registry._register_model_artifact(
+        model_version, f"{settings.model_name}-modelcar", modelcar.uri,
+        model_format_name=MODEL_FORMAT_NAME, model_format_version=MODEL_FORMAT_VERSION,
+        custom_properties=properties,
+    ))  # fmt: skip
+
+
 def publish_model(
     exported: ExportedModel,
     lineage: Lineage,
@@ -219,19 +270,24 @@ def publish_model(
     version: str,
     registry_settings: RegistrySettings | None = None,
     storage_settings: StorageSettings | None = None,
+    oci_settings: OciSettings | None = None,
     on_conflict: OnConflict = "next",
     progress: bool | None = None,
 ) -> PublishedModel:
-    """Verify the export, upload it to s3://<bucket>/<model>/<version>/ and register it."""
+    """Verify the export, upload it to s3://<bucket>/<model>/<version>/, push its modelcar
+    (when OCI_REGISTRY or `oci_settings` names a registry) and register it."""
     settings = registry_settings or RegistrySettings.from_env()
     storage = storage_settings or StorageSettings.from_env()
+    oci = oci_settings or OciSettings.from_env()
     verify_export(exported)
     registry = connect_registry(settings)
     version = choose_version(registry, settings.model_name, version, on_conflict)
     check_bucket(storage)
     uris = upload_export(exported, storage, f"{settings.model_name}/{version}", progress=progress)
-    properties = version_properties(exported, lineage, uris)
+    modelcar = push_modelcar(exported, oci, settings.model_name, version) if oci else None
+    properties = {**version_properties(exported, lineage, uris), **modelcar_properties(modelcar)}
     register_version(registry, settings, storage, version, uris["model_uri"], properties)
+    car = register_modelcar(registry, settings, version, modelcar, exported) if modelcar else None
     return PublishedModel(
         model_name=settings.model_name,
         version=version,
@@ -242,4 +298,6 @@ def publish_model(
         model_version=registry.get_model_version(settings.model_name, version),
         model_artifact=registry.get_model_artifact(settings.model_name, version),
         custom_properties=properties,
+        modelcar=modelcar,
+        modelcar_artifact=car,
     )

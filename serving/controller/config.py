@@ -48,6 +48,10 @@ CONTROLLER_SETTINGS: tuple[Setting, ...] = (
     Setting("bucket", "AWS_S3_BUCKET", "models", "S3 bucket artifacts may come from."),
     Setting("extra_buckets", "SERVING_ALLOWED_BUCKETS", "",
             "Further allowed S3 buckets, comma-separated.", parse_list),
+    Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
+            "The OCI registry (host:port) modelcar artifacts (oci:// URIs) may come from."),
+    Setting("extra_oci_registries", "SERVING_ALLOWED_OCI_REGISTRIES", "",
+            "Further allowed OCI registries (host:port), comma-separated.", parse_list),
     Setting("backoff_initial", "CONTROLLER_BACKOFF_INITIAL", "1",
             "Seconds before the first retry of a failed load (doubling each time).", float),
     Setting("backoff_max", "CONTROLLER_BACKOFF_MAX", "30",
@@ -99,6 +103,8 @@ class ControllerSettings:
     interval: float = 1.0
     bucket: str = "models"
     extra_buckets: tuple[str, ...] = ()
+    oci_registry: str = "localhost:5000"
+    extra_oci_registries: tuple[str, ...] = ()
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
     request_timeout: float = 5.0
@@ -140,6 +146,10 @@ class ControllerSettings:
     @property
     def allowed_buckets(self) -> frozenset[str]:
         return frozenset({self.bucket, *self.extra_buckets})
+
+    @property
+    def allowed_oci_registries(self) -> frozenset[str]:
+        return frozenset({self.oci_registry, *self.extra_oci_registries} - {""})
 
     @property
     def owner(self) -> str:

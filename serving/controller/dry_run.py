@@ -47,7 +47,9 @@ def write_manifests(
     failures = 0
     for service in deployed_services(settings, registry):
         try:
-            model = resolve_model(registry, service, settings.allowed_buckets)
+            model = resolve_model(
+                registry, service, settings.allowed_buckets, settings.allowed_oci_registries
+            )
         except ResolveFailed as exc:
             log.error("inference service %s (%s): %s", service.name, service.id, exc.reason)
             failures += 1

@@ -53,7 +53,7 @@ def served_model(service: InferenceService, model: ResolvedModel) -> ServedModel
         model_format_version=model.model_format_version,
         storage_key=model.storage_key,
         storage_path=model.storage_path,
-        storage_uri=model.uri,
+        storage_uri=model.storage_uri,
     )
 
 

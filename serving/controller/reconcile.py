@@ -137,7 +137,12 @@ class Reconciler(Generic[Snapshot]):
 
     def deploy(self, service: InferenceService, seen: Snapshot) -> None:
         try:
-            model = resolve_model(self.registry, service, self.settings.allowed_buckets)
+            model = resolve_model(
+                self.registry,
+                service,
+                self.settings.allowed_buckets,
+                self.settings.allowed_oci_registries,
+            )
         except ResolveFailed as exc:
             self.resolve_failed(service, exc)
             return

@@ -1,7 +1,10 @@
 """What an InferenceService should serve: its ModelVersion and that version's ModelArtifact.
 
-Target-neutral: the local target loads `uri` (checked with `sha256`/`golden_uri`) into the
-inference server; the KServe target puts the format and the storage key/path into a resource.
+Target-neutral: the local target loads `uri` (checked with `sha256`/`golden_uri`, and for
+an `oci://` modelcar with its recorded manifest `digest`) into the inference server; the
+KServe target puts the format and the storage key/path, or the digest-pinned `oci://` image,
+into a resource. The version's newest ModelArtifact is served: publishing adds the modelcar
+after the S3 artifact, so a version with a modelcar is served from it.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from serving.controller.registry import (
     property_text,
 )
 from serving.errors import LoadRefused
+from serving.oci import OciLocation
 
 SERVED_FORMATS = {"onnx"}
 
@@ -43,6 +47,14 @@ class ResolvedModel:
     model_format_version: str | None = None
     storage_key: str | None = None
     storage_path: str | None = None
+    digest: str | None = None
+
+    @property
+    def storage_uri(self) -> str:
+        """Where KServe finds the model: a modelcar pinned to its digest, else `uri`."""
+        if self.uri.startswith("oci://") and self.digest:
+            return f"{self.uri.rsplit('@', 1)[0].rsplit(':', 1)[0]}@{self.digest}"
+        return self.uri
 
     def load_parameters(self, owner: str, registered_model: str) -> dict[str, str]:
         """The inference server's load `parameters` (see serving/README.md)."""
@@ -53,11 +65,16 @@ class ResolvedModel:
             parameters["sha256"] = self.sha256
         if self.golden_uri:
             parameters["golden_uri"] = self.golden_uri
+        if self.digest:
+            parameters["digest"] = self.digest
         return parameters
 
 
 def resolve_model(
-    registry: RegistryClient, service: InferenceService, allowed_buckets: frozenset[str]
+    registry: RegistryClient,
+    service: InferenceService,
+    allowed_buckets: frozenset[str],
+    allowed_oci_registries: frozenset[str] = frozenset(),
 ) -> ResolvedModel:
     """The service's version (`modelVersionId`, else the latest) and its checked artifact."""
     version = service_version(registry, service)
@@ -66,10 +83,14 @@ def resolve_model(
     if artifact is None:
         raise ResolveFailed(f"model version {version_id} has no model artifact", version_id)
     check_format(artifact, version_id)
-    sha256 = custom_text(artifact, version, "sha256")
-    golden_uri = custom_text(artifact, version, "golden_uri")
+    uri = str(artifact.get("uri") or "")
+    modelcar = uri.startswith("oci://")
+    golden_uri = None if modelcar else custom_text(artifact, version, "golden_uri")
     try:
-        S3Location.parse(artifact.get("uri"), allowed_buckets)
+        if modelcar:
+            OciLocation.parse(uri, allowed_oci_registries)
+        else:
+            S3Location.parse(artifact.get("uri"), allowed_buckets)
         if golden_uri is not None:
             S3Location.parse(golden_uri, allowed_buckets)
     except LoadRefused as exc:
@@ -77,13 +98,14 @@ def resolve_model(
     return ResolvedModel(
         version_id=version_id,
         version_name=str(version.get("name") or version_id),
-        uri=str(artifact["uri"]),
-        sha256=sha256,
+        uri=uri,
+        sha256=custom_text(artifact, version, "sha256"),
         golden_uri=golden_uri,
         model_format=str(artifact.get("modelFormatName") or "onnx").lower(),
         model_format_version=optional_text(artifact.get("modelFormatVersion")),
         storage_key=optional_text(artifact.get("storageKey")),
         storage_path=optional_text(artifact.get("storagePath")),
+        digest=custom_text(artifact, version, "modelcar_digest") if modelcar else None,
     )
 
 

@@ -179,7 +179,8 @@ def test_controller_converges_after_restarts(
     serving_stack.start("registry")
     patch_service(serving_stack, service, desiredState="UNDEPLOYED")
     wait_until(lambda: infer(serving_stack, "sturdy").status_code == 404, what="unload")
-    assert "registry: recovered" in serving_stack.log("controller")
+    # "recovered" is logged at the end of the pass that unloaded: it may come a moment later
+    wait_until(lambda: "registry: recovered" in serving_stack.log("controller"), what="recovery")
     history = wait_until(lambda: len(serves(serving_stack, service)) == 2 and serves(
         serving_stack, service))  # fmt: skip
     assert [state for _, state, _ in history] == ["RUNNING", "COMPLETE"]

@@ -1,0 +1,188 @@
+"""Pulling modelcars from the real OCI registry: every blob verified, every bad image refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from serving.errors import ArtifactUnavailable, LoadRefused
+from serving.oci import OciConfig, OciLocation, OciPuller
+from stack.oci_registry import RunningOciRegistry
+from stack.proc import free_port
+from training.modelcar import ModelcarImage, OciSettings, skopeo_copy
+from training.modelcar_base import write_base_layout
+
+pytestmark = pytest.mark.server
+
+FILES = {"model.onnx": b"onnx bytes", "golden.npz": b"golden", "requirements.txt": b"numpy==2\n"}
+OTHER_DIGEST = "sha256:" + "0" * 64
+
+
+@pytest.fixture
+def puller(oci_registry: RunningOciRegistry) -> OciPuller:
+    return OciPuller(OciConfig(frozenset({oci_registry.address}), timeout=2.0))
+
+
+def test_pull_returns_the_models_files_verified_by_digest(
+    push_modelcar: Callable[..., ModelcarImage], puller: OciPuller
+) -> None:
+    image = push_modelcar(FILES, "pull-ok", "v1")
+    modelcar = puller.pull(image.uri, image.digest)
+    assert modelcar.files == FILES
+    assert modelcar.digest == image.digest
+    assert modelcar.pulled_bytes == image.size_bytes
+
+
+def test_pull_by_digest_in_the_uri_and_by_tag_alone(
+    push_modelcar: Callable[..., ModelcarImage], puller: OciPuller
+) -> None:
+    image = push_modelcar(FILES, "pull-forms", "v1")
+    assert puller.pull(f"oci://{image.pinned_reference}").digest == image.digest
+    assert puller.pull(image.uri).digest == image.digest
+
+
+def test_pull_refuses_a_tag_moved_after_registration(
+    push_modelcar: Callable[..., ModelcarImage], puller: OciPuller
+) -> None:
+    first = push_modelcar(FILES, "moved", "v1")
+    second = push_modelcar({**FILES, "model.onnx": b"other model"}, "moved", "v1")
+    with pytest.raises(LoadRefused, match=f"tag moved: .* now points at {second.digest}"):
+        puller.pull(first.uri, first.digest)
+
+
+def test_pull_refuses_a_digest_the_registry_does_not_have(
+    push_modelcar: Callable[..., ModelcarImage], puller: OciPuller
+) -> None:
+    image = push_modelcar(FILES, "wrong-digest", "v1")
+    with pytest.raises(LoadRefused, match="manifest of .* not found in the registry"):
+        puller.pull(f"oci://{image.pinned_reference.split('@')[0]}@{OTHER_DIGEST}")
+    with pytest.raises(LoadRefused, match="names digest .* the registry records"):
+        puller.pull(f"oci://{image.pinned_reference}", OTHER_DIGEST)
+
+
+def test_pull_refuses_an_image_without_models(
+    oci_registry: RunningOciRegistry, puller: OciPuller, tmp_path: Path
+) -> None:
+    layout = tmp_path / "busybox-only"
+    write_base_layout(layout)
+    reference = f"{oci_registry.address}/plain-busybox:latest"
+    digest = skopeo_copy(layout, reference, OciSettings(oci_registry.address))
+    with pytest.raises(LoadRefused, match="is not a modelcar: no files under /models/"):
+        puller.pull(f"oci://{reference}", digest)
+
+
+def test_pull_refuses_a_layer_whose_stored_bytes_were_changed(
+    oci_registry: RunningOciRegistry,
+    push_modelcar: Callable[..., ModelcarImage],
+    puller: OciPuller,
+) -> None:
+    """The registry serves what its disk holds: a model layer changed there (same length)
+    is caught by the client's digest check, not served."""
+    image = push_modelcar(FILES, "tampered", "v1")
+    layer = manifest_of(oci_registry, image)["layers"][1]["digest"].removeprefix("sha256:")
+    data = blob_file(oci_registry, layer)
+    data.write_bytes(data.read_bytes().replace(b"onnx bytes", b"evil bytes"))
+    with pytest.raises(LoadRefused, match=f"digest mismatch in .*layer should be sha256:{layer}"):
+        puller.pull(image.uri, image.digest)
+
+
+def test_pull_refuses_a_layer_shorter_than_its_manifest_says(
+    oci_registry: RunningOciRegistry, puller: OciPuller
+) -> None:
+    layer = push_blob(oci_registry, "short", b"real layer")
+    manifest = image_manifest(oci_registry, "short", layer_digest=layer, layer_size=11)
+    digest = put_manifest(oci_registry, "short", "v1", manifest)
+    with pytest.raises(LoadRefused, match="has 10 bytes, the manifest says 11"):
+        puller.pull(f"oci://{oci_registry.address}/short:v1", digest)
+
+
+def test_pull_from_an_unreachable_registry_is_unavailable() -> None:
+    address = f"127.0.0.1:{free_port()}"
+    puller = OciPuller(OciConfig(frozenset({address}), timeout=1.0))
+    with pytest.raises(ArtifactUnavailable, match=f"OCI registry {address} unreachable"):
+        puller.pull(f"oci://{address}/mnist:v1", OTHER_DIGEST)
+
+
+@pytest.mark.parametrize(
+    ("uri", "reason"),
+    [
+        ("s3://models/x", "not an image reference"),
+        ("oci://localhost:5000/mnist", "names no tag or digest"),
+        ("oci://evil.example:5000/mnist:v1", "registry 'evil.example:5000' is not allowed"),
+        ("oci://localhost:5000/../etc:v1", "not an image reference"),
+        ("oci://localhost:5000/MNIST:v1", "not an image reference"),
+        ("oci://localhost:5000/mnist:v1@sha256:abc", "not an image reference"),
+    ],
+)
+def test_location_refuses_bad_references(uri: str, reason: str) -> None:
+    with pytest.raises(LoadRefused, match=reason):
+        OciLocation.parse(uri, frozenset({"localhost:5000"}))
+
+
+def test_location_speaks_plain_http_only_on_loopback() -> None:
+    allowed = frozenset({"localhost:5000", "127.0.0.1:5000", "quay.io", "localhost.example"})
+    assert OciLocation.parse("oci://localhost:5000/m:v1", allowed).base_url.startswith("http:")
+    assert OciLocation.parse("oci://127.0.0.1:5000/m:v1", allowed).base_url.startswith("http:")
+    assert OciLocation.parse("oci://quay.io/a/m:v1", allowed).base_url.startswith("https:")
+    loose = OciLocation.parse("oci://localhost.example/m:v1", allowed)
+    assert loose.base_url.startswith("https:")
+
+
+def manifest_of(registry: RunningOciRegistry, image: ModelcarImage) -> dict[str, Any]:
+    repository = image.reference.split("/", 1)[1].rsplit(":", 1)[0]
+    url = f"{registry.url}/v2/{repository}/manifests/{image.digest}"
+    accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+    return dict(httpx.get(url, headers=accept).json())
+
+
+def blob_file(registry: RunningOciRegistry, hex_digest: str) -> Path:
+    storage = Path(registry.process.command[-1]).parent / "storage"
+    blobs = storage / "docker" / "registry" / "v2" / "blobs" / "sha256"
+    return blobs / hex_digest[:2] / hex_digest / "data"
+
+
+def push_blob(registry: RunningOciRegistry, repository: str, data: bytes) -> str:
+    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    started = httpx.post(f"{registry.url}/v2/{repository}/blobs/uploads/")
+    location = started.headers["Location"]
+    location = location if location.startswith("http") else f"{registry.url}{location}"
+    done = httpx.put(httpx.URL(location).copy_add_param("digest", digest), content=data,
+                     headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+    assert done.status_code == 201, done.text
+    return digest
+
+
+def image_manifest(
+    registry: RunningOciRegistry, repository: str, layer_digest: str, layer_size: int
+) -> bytes:
+    config = json.dumps(
+        {
+            "architecture": "amd64",
+            "os": "linux",
+            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
+        }
+    ).encode()
+    config_digest = push_blob(registry, repository, config)
+    manifest = {
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
+                   "digest": config_digest, "size": len(config)},
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+                    "digest": layer_digest, "size": layer_size}],
+    }  # fmt: skip
+    return json.dumps(manifest).encode()
+
+
+def put_manifest(registry: RunningOciRegistry, repository: str, tag: str, body: bytes) -> str:
+    media_type = "application/vnd.oci.image.manifest.v1+json"
+    response = httpx.put(f"{registry.url}/v2/{repository}/manifests/{tag}", content=body,
+                         headers={"Content-Type": media_type})  # fmt: skip
+    assert response.status_code == 201, response.text
+    return str(response.headers["Docker-Content-Digest"])
