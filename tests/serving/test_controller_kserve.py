@@ -168,6 +168,45 @@ def test_reconcile_creates_one_valid_resource_per_deployed_service(
     assert (registry.serves(mnist["service"]), registry.url_of(mnist["service"])) == ([], None)
 
 
+MODELCAR_DIGEST = "sha256:" + "ab" * 32
+
+
+def modelcar_version(registry: RegistryData, model_id: str, name: str, uri: str) -> str:
+    """A version whose artifact is a modelcar, recorded as training records one."""
+    digest = {"metadataType": "MetadataStringValue", "string_value": MODELCAR_DIGEST}
+    return registry.version(model_id, name, uri=uri, storageKey=None, storagePath=None,
+                            customProperties={"modelcar_digest": digest})  # fmt: skip
+
+
+def test_reconcile_serves_a_modelcar_from_its_digest_pinned_oci_uri(
+    kube: FakeKubeApi, registry: RegistryData, mnist: dict[str, str],
+    make_reconciler: MakeReconciler,
+) -> None:  # fmt: skip
+    car = modelcar_version(registry, mnist["model"], "v3", "oci://localhost:5000/mnist:v3")
+    registry.service(mnist["environment"], "car", mnist["model"], modelVersionId=car)
+    assert make_reconciler().reconcile_once()
+    resource = kube.objects(NAMESPACE)["car"]
+    assert schema_violations(resource) + object_violations(resource, generated=False) == []
+    assert resource["spec"]["predictor"]["model"] == {
+        "modelFormat": {"name": "onnx", "version": "1"},
+        "runtime": "mmserver1",
+        "storageUri": f"oci://localhost:5000/mnist@{MODELCAR_DIGEST}",
+    }
+
+
+def test_reconcile_refuses_a_modelcar_from_a_registry_not_allowed(
+    kube: FakeKubeApi, registry: RegistryData, mnist: dict[str, str],
+    make_reconciler: MakeReconciler,
+) -> None:  # fmt: skip
+    car = modelcar_version(registry, mnist["model"], "v3", "oci://quay.io/acme/mnist:v3")
+    service = registry.service(mnist["environment"], "car", mnist["model"], modelVersionId=car)
+    assert make_reconciler().reconcile_once()
+    assert "car" not in kube.objects(NAMESPACE)
+    [(version, state, reason)] = registry.serves(service)
+    assert (version, state) == (car, "FAILED")
+    assert "registry 'quay.io' is not allowed" in reason
+
+
 def test_reconcile_records_running_and_url_once_kserve_reports_ready(scene: Scene) -> None:
     scene.reconcile(times=2)
     assert scene.serves() == []

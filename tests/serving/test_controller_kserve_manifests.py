@@ -64,6 +64,11 @@ def resource(mode: str = "ModelMesh", **changes: Any) -> dict[str, Any]:
 VARIANTS = {
     "storage-key": {},
     "storage-uri": {"storage_key": None, "storage_path": None},
+    "modelcar": {
+        "storage_key": None,
+        "storage_path": None,
+        "storage_uri": f"oci://localhost:5000/mnist@sha256:{'ab' * 32}",
+    },
     "no-format-version": {"model_format_version": None},
     "no-runtime": {"runtime": None},
     "odd-name": {"service_name": "My Digits_v2 (prod)!"},
