@@ -38,6 +38,7 @@ from registry_local.errors import (
     RegistryError,
     Unauthorized,
     shown,
+    status_text,
 )
 from registry_local.handlers import build_router
 from registry_local.http_api import DIALECTS, Call, Registry, Router
@@ -217,7 +218,7 @@ def _http_error(_request: Request, exc: Exception) -> Response:
     if exc.status_code == 404:
         return error_response(NotFound("no such path"))
     error = RegistryError(str(exc.detail))
-    error.status = exc.status_code
+    error.status, error.code = exc.status_code, status_text(exc.status_code)
     return error_response(error)
 
 

@@ -1,9 +1,14 @@
 """Errors the registry answers with: each class carries its HTTP status and error code.
 
-One handler (see `app.py`) renders every one of them as `{"code": ..., "message": ...}`.
+One handler (see `app.py`) renders every one of them as `{"code": ..., "message": ...}`. As
+upstream's server does, `code` is the status text Go's `http.StatusText` gives (`"Bad Request"`,
+`"Not Found"`, ...), and a missing required field is 422 with the code `"Bad Request"`
+(upstream builds that body with 400's text; see docs/conformance.md).
 """
 
 from __future__ import annotations
+
+from http import HTTPStatus
 
 SHOWN_LENGTH = 60
 
@@ -14,11 +19,18 @@ def shown(value: object) -> str:
     return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
 
 
+def status_text(status: int) -> str:
+    """The text Go's `http.StatusText` gives a status (413 keeps its RFC 7231 name there)."""
+    if status == 413:
+        return "Request Entity Too Large"
+    return HTTPStatus(status).phrase
+
+
 class RegistryError(Exception):
     """Base of every error that becomes an HTTP error response."""
 
     status = 500
-    code = "internal_error"
+    code = "Internal Server Error"
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -29,46 +41,46 @@ class BadRequest(RegistryError):
     """Malformed JSON, unknown field, wrong type, bad enum value, bad id or query parameter."""
 
     status = 400
-    code = "bad_request"
+    code = "Bad Request"
 
 
 class Unauthorized(RegistryError):
     """A bearer token is configured and the request did not present it."""
 
     status = 401
-    code = "unauthorized"
+    code = "Unauthorized"
 
 
 class NotFound(RegistryError):
     """No entity with that id (of that type), or a find matched zero or several entities."""
 
     status = 404
-    code = "not_found"
+    code = "Not Found"
 
 
 class MethodNotAllowed(RegistryError):
     """The path exists but not with this HTTP method."""
 
     status = 405
-    code = "method_not_allowed"
+    code = "Method Not Allowed"
 
 
 class Conflict(RegistryError):
     """A name or externalId is already taken within its scope."""
 
     status = 409
-    code = "conflict"
+    code = "Conflict"
 
 
 class PayloadTooLarge(RegistryError):
     """The request body is larger than the configured limit."""
 
     status = 413
-    code = "payload_too_large"
+    code = "Request Entity Too Large"
 
 
 class MissingField(RegistryError):
-    """A required field is absent from a create request."""
+    """A required field is absent, null or empty in a create request (upstream: 422, code 400's)."""
 
     status = 422
-    code = "unprocessable_entity"
+    code = "Bad Request"

@@ -23,6 +23,7 @@ from registry_local.kinds import (
     Kind,
 )
 from registry_local.listing import ListQuery, parse_list_query
+from registry_local.rules import check_posted
 from registry_local.store import Scope
 from registry_local.store_artifacts import (
     encode_history,
@@ -91,8 +92,9 @@ def list_handler(resource: Resource) -> Handler:
 def create_handler(resource: Resource) -> Handler:
     def handle(call: Call) -> Reply:
         kind = body_kind(call, resource.kinds)
-        row = call.registry.store.create(kind, decode_create(kind, call.body(kind)))
-        return 201, call.entity(row)
+        changes = decode_create(kind, call.body(kind))
+        check_posted(kind, changes.values)
+        return 201, call.entity(call.registry.store.create(kind, changes))
 
     return handle
 
@@ -146,10 +148,13 @@ class Children:
         return 200, call.page(call.registry.store.list(kinds, call.list_query(), scope))
 
     def create(self, call: Call) -> Reply:
+        """Upstream validates the body against its schema (its parent id field is required
+        there too), then the id in the path wins."""
         kind = self.kinds[0]
         body = call.body(kind)
         if kind.parent_field is not None:
-            body[kind.parent_field] = str(call.entity_id)
+            if isinstance(body.get(kind.parent_field), str) and body[kind.parent_field]:
+                body[kind.parent_field] = str(call.entity_id)
             row = call.registry.store.create(kind, decode_create(kind, body, full_schema=True))
         else:
             scope = Scope(self.parent, call.entity_id)
@@ -159,6 +164,7 @@ class Children:
     def upsert_artifact(self, call: Call) -> Reply:
         kind = body_kind(call, self.kinds)
         changes = decode_create(kind, call.body(kind), full_schema=True)
+        check_posted(kind, changes.values)
         row, created = upsert_artifact(
             call.registry.store, kind, changes, self.parent, call.entity_id
         )

@@ -16,9 +16,10 @@ from sqlalchemy import Connection, Engine, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from registry_local.errors import BadRequest, Conflict, NotFound
-from registry_local.kinds import FieldType, Kind
+from registry_local.kinds import ALL_KINDS, FieldType, Kind
 from registry_local.listing import ListQuery, Page, make_page
 from registry_local.properties import CustomProperties
+from registry_local.rules import check_consistent, check_name_fits, kind_words, name_new_artifact
 from registry_local.schema import properties
 from registry_local.statements import (
     ATTRIBUTED_PARENTS,
@@ -53,7 +54,15 @@ class Scope:
 
 
 def describe(kinds: Sequence[Kind]) -> str:
-    return kinds[0].name if len(kinds) == 1 else "Artifact"
+    """The kind(s) as upstream's not-found messages name them."""
+    if len(kinds) > 1:
+        return "artifact"
+    return kinds[0].name if kinds[0].name == "InferenceService" else kind_words(kinds[0])
+
+
+def not_found(words: str, entity_id: int) -> NotFound:
+    """Upstream's words: `no registered model found for id 9: not found`."""
+    return NotFound(f"no {words} found for id {entity_id}: not found")
 
 
 class Store:
@@ -98,7 +107,7 @@ class Store:
             rows = connection.execute(statement, params).mappings().all()
         if len(rows) != 1:
             found = "no" if not rows else "more than one"
-            raise NotFound(f"{found} {describe(kinds)} matches the search parameters")
+            raise NotFound(f"{found} {describe(kinds)} matches the search parameters: not found")
         return rows[0]
 
     # -- writes ---------------------------------------------------------------------------
@@ -106,6 +115,8 @@ class Store:
     def create(self, kind: Kind, changes: Changes, *, scope: Scope | None = None) -> Row:
         """Insert a new entity; a `scope` names the parent given in the path (ServeModel)."""
         values = with_defaults(kind, changes.values)
+        name_new_artifact(kind, values)
+        check_consistent(kind, values)
         with self.transaction(kind, values) as connection:
             if scope is not None:
                 require(connection, scope.parent, scope.parent_id)
@@ -117,6 +128,7 @@ class Store:
         """Apply a PATCH; lastUpdateTimeSinceEpoch strictly increases."""
         with self.transaction(kind, changes.values) as connection:
             current = fetch(connection, [kind], entity_id, lock=True)
+            check_consistent(kind, {**current, **changes.values})
             check_references(connection, kind, {**current, **changes.values})
             return update_entity(connection, kind, current, changes)
 
@@ -148,19 +160,19 @@ class _Transaction:
 
 
 def conflict(kind: Kind, values: Mapping[str, Any]) -> Conflict:
+    """Upstream's words: `registered model with name MNIST already exists: conflict`."""
     name, external_id = values.get("name"), values.get("external_id")
-    scope = " in its parent" if kind.parent_kind else ""
-    what = f"name {name!r}{scope}" if name is not None else "these values"
+    what = f"name {name}" if name is not None else "these values"
     if external_id is not None:
-        what += f" or externalId {external_id!r}"
-    return Conflict(f"a {kind.name} with {what} already exists")
+        what += f" or externalId {external_id}"
+    return Conflict(f"{kind_words(kind)} with {what} already exists: conflict")
 
 
 def fetch(connection: Connection, kinds: Sequence[Kind], entity_id: int, lock: bool = False) -> Row:
     statement = by_id(names(kinds), lock)
     row = connection.execute(statement, {"entity_id": entity_id}).mappings().first()
     if row is None:
-        raise NotFound(f"{describe(kinds)} with id {entity_id} not found")
+        raise not_found(describe(kinds), entity_id)
     return row
 
 
@@ -168,7 +180,7 @@ def require(connection: Connection, kind: Kind, entity_id: int) -> Row:
     """The parent named in a path; 404 when it is not an entity of that kind."""
     row = connection.execute(parent_row(kind.name), {"entity_id": entity_id}).mappings().first()
     if row is None:
-        raise NotFound(f"{kind.name} with id {entity_id} not found")
+        raise not_found(describe([kind]), entity_id)
     return row
 
 
@@ -193,7 +205,7 @@ def check_references(connection: Connection, kind: Kind, values: Mapping[str, An
             found[entity_id] = row
     for entity_id, target in wanted:
         if entity_id not in found or found[entity_id].kind != target:
-            raise NotFound(f"{target} with id {entity_id} not found")
+            raise not_found(describe([ALL_KINDS[target]]), entity_id)
     version_id, model_id = values.get("model_version_id"), values.get("registered_model_id")
     if version_id is not None and model_id is not None and found[version_id].parent_id != model_id:
         raise BadRequest(
@@ -216,6 +228,7 @@ def insert_entity(
     row["parent_key"] = parent_key if parent_key is not None else (values.get("parent_id") or 0)
     row["create_time"] = row["update_time"] = timestamp
     row["custom_properties"] = custom.document if custom else None
+    check_name_fits(kind, row["name"], row["parent_key"])
     del row["id"]
     result = connection.execute(insert_into(kind.family), row)
     row["id"] = result.inserted_primary_key[0]  # type: ignore[index]

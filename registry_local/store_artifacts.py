@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from registry_local.errors import BadRequest, shown
+from registry_local.errors import BadRequest, NotFound, shown
 from registry_local.filter_sql import COMMON_BUILTINS, FilterScope, compile_filter
 from registry_local.kinds import ARTIFACT_KINDS, EXPERIMENT_RUN, METRIC, Field, FieldType, Kind
 from registry_local.listing import ListQuery, Page, make_page, page_params, paginate
+from registry_local.rules import name_new_artifact
 from registry_local.schema import artifacts, attributions, metric_history
 from registry_local.store import (
     Row,
@@ -66,7 +67,7 @@ def _existing(
     connection: Connection, kind: Kind, changes: Changes, parent: Kind, parent_id: int
 ) -> Row | None:
     if changes.entity_id is not None:
-        current = fetch(connection, ALL_ARTIFACTS, changes.entity_id, lock=True)
+        current = find_linkable(connection, kind, changes.entity_id)
         if current["kind"] != kind.name:
             raise BadRequest(
                 f"artifact {changes.entity_id} is a {current['kind']}, not {kind.name}"
@@ -84,10 +85,22 @@ def _existing(
     return None if row is None else row._mapping
 
 
+def find_linkable(connection: Connection, kind: Kind, artifact_id: int) -> Row:
+    """The artifact an upsert names by id; upstream answers 400 when there is none."""
+    try:
+        return fetch(connection, ALL_ARTIFACTS, artifact_id, lock=True)
+    except NotFound:
+        raise BadRequest(
+            f"no artifact with id {artifact_id} exists to link here; leave 'id' out to "
+            f"create a new {kind.name}"
+        ) from None
+
+
 def _create_in(
     connection: Connection, kind: Kind, changes: Changes, parent: Kind, context: Row
 ) -> Row:
     values = with_defaults(kind, changes.values)
+    name_new_artifact(kind, values)
     if parent is EXPERIMENT_RUN:
         values["experiment_id"] = context["parent_id"]
         values["experiment_run_id"] = context["id"]

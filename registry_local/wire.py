@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from registry_local.errors import BadRequest, MissingField, shown
+from registry_local.errors import SHOWN_LENGTH, BadRequest, MissingField, shown
 from registry_local.kinds import Field, FieldType, Kind
 from registry_local.properties import (
     CustomProperties,
@@ -73,12 +73,20 @@ def check_int64(number: int, what: str) -> int:
 
 
 def decode_create(kind: Kind, body: Mapping[str, Any], *, full_schema: bool = False) -> Changes:
-    """A create request: every writable field, `id` etc. only in full-entity bodies."""
+    """A create request: every writable field, `id` etc. only in full-entity bodies.
+
+    As upstream, type errors come first (400), then the first required field that is absent,
+    null or empty (422, upstream's message word for word)."""
     changes = _decode(kind, body, creating=True, full_schema=full_schema)
-    missing = [wire for wire in kind.required if body.get(wire) is None]
-    if missing:
-        raise MissingField(f"required field(s) missing for {kind.name}: {', '.join(missing)}")
+    for wire in kind.required:
+        if is_zero(body.get(wire)):
+            raise MissingField(f"required field '{wire}' is zero value.")
     return changes
+
+
+def is_zero(value: object) -> bool:
+    """Go's zero value of a required string field: absent, null or empty."""
+    return value is None or value == ""
 
 
 def decode_update(kind: Kind, body: Mapping[str, Any]) -> Changes:
@@ -100,17 +108,21 @@ def _decode(kind: Kind, body: Mapping[str, Any], *, creating: bool, full_schema:
                 changes.entity_id = parse_id(value, "id")
         else:
             spec = _writable(kind, wire, creating)
-            if value is not None:
-                changes.values[spec.column] = convert(spec, value)
+            if value is not None and not (creating and value == "" and wire in kind.required):
+                changes.values[spec.column] = convert(spec, value)  # a required "": 422 below
     return changes
 
 
 def _writable(kind: Kind, wire: str, creating: bool) -> Field:
     spec = kind.field(wire)
     if spec is None or not (spec.on_create if creating else spec.on_update):
-        action = "created with" if creating else "updated with"
-        raise BadRequest(f"unknown field {shown(wire)}: a {kind.name} cannot be {action} it")
+        raise BadRequest(f"json: unknown field {quoted(wire)}")  # upstream's words
     return spec
+
+
+def quoted(text: str) -> str:
+    """A client's field name in double quotes, as Go prints it, cut to SHOWN_LENGTH."""
+    return '"' + (text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "...") + '"'
 
 
 def convert(spec: Field, value: object) -> Any:

@@ -94,10 +94,12 @@ def test_upsert_model_version_artifact_unknown_version_is_404(api: Api, make: Fa
     assert api.ok("artifacts")["items"] == []
 
 
-def test_upsert_model_version_artifact_unknown_artifact_id_is_404(api: Api, make: Factory) -> None:
+def test_upsert_model_version_artifact_unknown_artifact_id_is_400(api: Api, make: Factory) -> None:
+    """Upstream: `mismatched types, artifact with id 9 is not a model artifact` (400)."""
     version = make.version(make.model())
     body = {"artifactType": "model-artifact", "id": "9"}
-    assert api.post(f"model_versions/{version['id']}/artifacts", body).status_code == 404
+    assert api.post(f"model_versions/{version['id']}/artifacts", body).status_code == 400
+    assert api.ok("artifacts")["items"] == []
 
 
 def test_list_model_version_artifacts_by_type(api: Api, make: Factory) -> None:

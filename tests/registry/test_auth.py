@@ -74,14 +74,20 @@ def write_bodies(seeded: Seeded) -> dict[str, dict[str, Any]]:
     return {
         "registered_models": {"name": "intruder"},
         "model_versions": {"name": "intruder-1", "registeredModelId": model},
-        "registered_models/*/versions": {"name": "intruder-2"},
+        "registered_models/*/versions": {"name": "intruder-2", "registeredModelId": model},
         "serving_environments": {"name": "intruder"},
         "inference_services": {"registeredModelId": model, "servingEnvironmentId": environment},
-        "serving_environments/*/inference_services": {"registeredModelId": model},
+        "serving_environments/*/inference_services": {
+            "registeredModelId": model,
+            "servingEnvironmentId": environment,
+        },
         "inference_services/*/serves": {"modelVersionId": version},
         "experiments": {"name": "intruder"},
         "experiment_runs": {"experimentId": seeded.id_for("experiments"), "name": "intruder-1"},
-        "experiments/*/experiment_runs": {"name": "intruder-2"},
+        "experiments/*/experiment_runs": {
+            "name": "intruder-2",
+            "experimentId": seeded.id_for("experiments"),
+        },
         "artifacts": {**artifact, "name": "intruder-1"},
         "model_artifacts": {**artifact, "name": "intruder-2"},
         "model_versions/*/artifacts": {**artifact, "name": "intruder-3"},
@@ -123,7 +129,7 @@ def test_request_without_the_token_is_401_and_changes_nothing(
     for method, url, body in requests:
         response = protected.request(method, url, json=body, headers=BAD_CREDENTIALS[credentials])
         assert response.status_code == 401, (method, url, response.text)
-        assert response.json()["code"] == "unauthorized"
+        assert response.json()["code"] == "Unauthorized"
         assert "Bearer" in response.json()["message"]
         assert response.headers["www-authenticate"].startswith("Bearer")
     assert snapshot(admin, seeded) == before

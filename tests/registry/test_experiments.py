@@ -17,7 +17,10 @@ def test_create_experiment_run_defaults(api: Api, make: Factory) -> None:
     assert experiment["state"] == "LIVE"
     assert (run["status"], run["state"]) == ("RUNNING", "LIVE")
     assert run["startTimeSinceEpoch"] == "1700000000000"
-    nested = api.created(f"experiments/{experiment['id']}/experiment_runs", {"name": "r2"})
+    nested = api.created(
+        f"experiments/{experiment['id']}/experiment_runs",
+        {"name": "r2", "experimentId": experiment["id"]},
+    )
     assert nested["experimentId"] == experiment["id"]
     listed = api.ok(f"experiments/{experiment['id']}/experiment_runs")["items"]
     assert listed == [run, nested]

@@ -20,6 +20,7 @@ def test_create_inference_service_in_environment_path(api: Api, make: Factory) -
     environment, model = make.environment(), make.model()
     version = make.version(model)
     body = {"name": "svc", "registeredModelId": model["id"], "modelVersionId": version["id"]}
+    body["servingEnvironmentId"] = environment["id"]
     service = api.created(f"serving_environments/{environment['id']}/inference_services", body)
     assert service["servingEnvironmentId"] == environment["id"]
     listed = api.ok(f"serving_environments/{environment['id']}/inference_services")["items"]

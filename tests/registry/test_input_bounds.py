@@ -285,7 +285,7 @@ def test_bad_input_leaves_a_real_server_small(bounded_server: Any, tmp_path: Pat
                 assert set(body) == {"code", "message"}
             for name, (target, headers, says) in HUGE_HEADS.items():
                 status, body = raw_get(bounded_server.port, target, headers)
-                assert (status, body["code"]) == (400, "bad_request"), name
+                assert (status, body["code"]) == (400, "Bad Request"), name
                 assert says in body["message"]
             rss.append(rss_bytes(bounded_server.process.pid))
         assert snapshot(api, seeded) == before

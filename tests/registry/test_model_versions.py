@@ -44,7 +44,18 @@ def test_create_model_version_unknown_registered_model_is_404(api: Api, make: Fa
 
 
 def test_create_model_version_under_unknown_model_path_is_404(api: Api) -> None:
-    assert api.post("registered_models/5/versions", {"name": "v1"}).status_code == 404
+    body = {"name": "v1", "registeredModelId": "5"}
+    assert api.post("registered_models/5/versions", body).status_code == 404
+
+
+def test_create_model_version_under_model_path_needs_registered_model_id(
+    api: Api, make: Factory
+) -> None:
+    """Upstream validates the body against `ModelVersion`, whose registeredModelId is required."""
+    model = make.model()
+    response = api.post(f"registered_models/{model['id']}/versions", {"name": "v1"})
+    assert response.status_code == 422
+    assert response.json()["message"] == "required field 'registeredModelId' is zero value."
 
 
 @pytest.mark.parametrize(

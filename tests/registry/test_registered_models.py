@@ -39,7 +39,6 @@ def test_create_registered_model_missing_name_is_422(api: Api) -> None:
     [
         {"name": "m", "colour": "red"},
         {"name": 5},
-        {"name": ""},
         {"name": "m", "state": "GONE"},
         {"name": "m", "language": "en"},
         {"name": "m", "language": [1]},
@@ -80,7 +79,10 @@ def test_get_registered_model_returns_it(api: Api, make: Factory) -> None:
 def test_get_registered_model_unknown_id_is_404(api: Api) -> None:
     response = api.get("registered_models/42")
     assert response.status_code == 404
-    assert response.json()["code"] == "not_found"
+    assert response.json() == {
+        "code": "Not Found",
+        "message": "no registered model found for id 42: not found",
+    }
 
 
 @pytest.mark.parametrize("bad_id", ["abc", "0", "-1", "1.5", "12345678901"])

@@ -99,6 +99,6 @@ def test_seed_curl_commands_return_what_the_seed_shows(registry_server: Any) -> 
     assert int(redeployed["lastUpdateTimeSinceEpoch"]) > int(undeployed["lastUpdateTimeSinceEpoch"])
     # The last note asks for the serves of id 5, which is the pipeline's ModelVersion, not an
     # InferenceService: the registry says so in its error shape.
-    assert serves["code"] == "not_found"
+    assert serves["code"] == "Not Found"
     current = httpx.get(f"{base}{PREFIX}/inference_services/6").json()
     assert current["desiredState"] == "DEPLOYED"
