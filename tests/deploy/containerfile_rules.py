@@ -96,3 +96,32 @@ def copied_sources(containerfile: Containerfile) -> set[str]:
             if not any(part.startswith("--from=") for part in parts):
                 copied.update(part.rstrip("/") for part in parts[:-1] if not part.startswith("--"))
     return copied
+
+
+PIN = re.compile(r"(?<![\w.-])([A-Za-z0-9][A-Za-z0-9_.-]*)==([0-9][\w.+!-]*)")
+
+
+def stage_pins(containerfile: Containerfile, stage_name: str) -> dict[str, str]:
+    """`name==version` pins in the RUN lines of a stage and of the stages it is built FROM."""
+    stages = {stage.name: stage for stage in containerfile.stages}
+    pins: dict[str, str] = {}
+    stage: Stage | None = stages[stage_name]
+    while stage is not None:
+        for run in stage.values("RUN"):
+            for name, version in PIN.findall(run):
+                pins.setdefault(name.lower(), version)
+        stage = stages.get(stage.base)
+    return pins
+
+
+def pin_violations(pins: dict[str, str], wanted: dict[str, str], source: str) -> list[str]:
+    """One sentence per package of `wanted` (e.g. a version's recorded requirements) that
+    the pins leave out or pin to another version."""
+    found = []
+    for name, version in sorted(wanted.items()):
+        pinned = pins.get(name.lower())
+        if pinned is None:
+            found.append(f"{name}: {source} has {version}, the Containerfile does not pin it")
+        elif pinned != version:
+            found.append(f"{name}: {source} has {version}, the Containerfile pins {pinned}")
+    return found
