@@ -46,11 +46,11 @@ def reported_drawing(key: str) -> CanvasDrawing | None:
     return read_drawing(state.get("drawing") if state else None)
 
 
-def digit_canvas(key: str, answered: int, retry: bool, **data: Any) -> None:
+def digit_canvas(key: str, answered: int, retry: bool) -> None:
     """Mount the canvas: it now knows drawing `answered` was answered, and whether to retry."""
     _component()(
         key=key,
-        data={"answered": answered, "retry": retry, **data},
+        data={"answered": answered, "retry": retry},
         on_drawing_change=_drawing_changed,
         width="content",
     )

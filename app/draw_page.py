@@ -16,13 +16,14 @@ from app.errors import AppError
 from app.inference_client import Prediction
 from app.preprocess import canvas_to_mnist
 from app.settings import AppSettings
-from app.ui import inference_client, read_registry, show_error
+from app.ui import inference_client, read_registry, recent_deployments, show_error
 
 MODEL_VIEW_SIZE = 140
 
 ANSWER_STYLE = """
 <style>
 .predicted-digit {font-size: 5.5rem; font-weight: 700; line-height: 1; margin: 0.2rem 0;}
+.confidence {margin: 0;}
 .prediction-facts {color: rgba(128, 128, 128, 0.95); font-size: 0.9rem;}
 .probabilities {margin: 0.5rem 0 1rem; font-size: 0.9rem;}
 .probabilities > div {display: grid; grid-template-columns: 1.2rem 1fr 3.6rem; gap: 0.5rem;
@@ -79,10 +80,16 @@ def drawing_and_answers(settings: AppSettings) -> tuple[Drawing | None, bool]:
     except AppError as error:
         show_error(error)
         return None, True  # asking again would not help
-    deployments = read_registry(settings, lambda registry: deployed(registry, settings.environment))
+    recent = recent_deployments(settings)
+    deployments = read_registry(
+        settings, lambda registry: recent.get(lambda: deployed(registry, settings.environment))
+    )
     if deployments is None:
         return drawing, False
-    return drawing, show_answers(deployments, drawing, settings)
+    answered = show_answers(deployments, drawing, settings)
+    if not answered:
+        recent.forget()  # the registry may know why: read it again next time
+    return drawing, answered
 
 
 def current_drawing() -> Drawing | None:
@@ -134,16 +141,20 @@ def show_answers(
 
 
 def show_prediction(prediction: Prediction, drawing: Drawing) -> None:
-    """The digit large, its confidence, all 10 probabilities, who answered and how fast."""
+    st.html(answer_html(prediction, drawing.key, drawing.seq))
+
+
+def answer_html(prediction: Prediction, drawing_key: str, seq: int) -> str:
+    """The digit large, its confidence, all 10 probabilities, who answered and how fast: one
+    piece of HTML, so that all of it reaches the page in the same frame."""
     service = html.escape(prediction.deployment.service_name)
-    st.html(
+    return (
         f'<div class="predicted-digit" data-service="{service}" '
-        f'data-drawing="{html.escape(drawing.key)}" data-seq="{drawing.seq}">'
-        f"{prediction.digit}</div>"
+        f'data-drawing="{html.escape(drawing_key)}" data-seq="{seq}">{prediction.digit}</div>'
+        f'<p class="confidence">confidence <strong>{prediction.confidence:.1%}</strong></p>'
+        f"{probability_bars(prediction, drawing_key)}"
+        f'<div class="prediction-facts">{html.escape(answer_facts(prediction))}</div>'
     )
-    st.markdown(f"confidence **{prediction.confidence:.1%}**")
-    st.html(probability_bars(prediction, drawing.key))
-    st.html(f'<div class="prediction-facts">{html.escape(answer_facts(prediction))}</div>')
 
 
 def answer_facts(prediction: Prediction) -> str:

@@ -10,6 +10,7 @@ import streamlit as st
 
 from app.errors import AppError
 from app.inference_client import InferenceClient
+from app.recent_deployments import RecentDeployments
 from app.registry_client import RegistryClient
 from app.settings import AppSettings
 
@@ -57,6 +58,16 @@ def _registry_client(registry_url: str, timeout: float) -> RegistryClient:
 @st.cache_resource(show_spinner=False)
 def _inference_client(timeout: float) -> InferenceClient:
     return InferenceClient(timeout=timeout)
+
+
+def recent_deployments(settings: AppSettings) -> RecentDeployments:
+    """The deployed models last read from this registry and environment (every session)."""
+    return _recent_deployments(settings.registry_url, settings.environment)
+
+
+@st.cache_resource(show_spinner=False)
+def _recent_deployments(registry_url: str, environment: str) -> RecentDeployments:
+    return RecentDeployments()
 
 
 def read_registry(settings: AppSettings, read: Callable[[RegistryClient], T]) -> T | None:

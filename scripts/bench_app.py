@@ -66,7 +66,7 @@ from app_stack import (  # noqa: E402
     train_and_publish,
     wait_until_ready,
 )
-from draw_page_driver import chromium, draw, open_draw_page  # noqa: E402
+from draw_page_driver import CANVAS, Pace, chromium, draw, open_draw_page  # noqa: E402
 from playwright.sync_api import Browser, Locator, Page  # noqa: E402
 
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint  # noqa: E402
@@ -76,18 +76,24 @@ SERVICE = "mnist-e2e"
 TIMEOUT_MS = 60_000
 QUIET_MS = 400
 """The page counts as settled after this long without WebSocket traffic or DOM changes."""
+LIVE = "~"
+"""In a `data-drawing` key, marks a drawing still being drawn (`<generation>-<strokes>~<seq>`)."""
+PACE = Pace(speed=600, rate=100)
+"""How fast the benchmark draws: 600 canvas px/s (a 0 in about 0.8 s), a mouse move every 10 ms."""
 
 PROBE = """
 (() => {
   const probe = {last: 0};
   probe.reset = () =>
-    Object.assign(probe, {mouseups: [], sends: [], messages: {}, answers: {}, bars: {}, chart: []});
+    Object.assign(probe, {downs: [], ups: [], sends: [], messages: {}, answers: {}, bars: {},
+                          chart: []});
   probe.reset();
   const painted = (list, t) =>  // just after the next frame (the one showing the change)
     requestAnimationFrame(() => setTimeout(() => list.push([t, performance.now()])));
   window.__probe = probe;
   const now = () => (probe.last = performance.now());
-  addEventListener("mouseup", (e) => probe.mouseups.push(e.timeStamp), true);
+  addEventListener("pointerdown", (e) => probe.downs.push(e.timeStamp), true);
+  addEventListener("pointerup", (e) => probe.ups.push(e.timeStamp), true);
   const send = WebSocket.prototype.send;
   WebSocket.prototype.send = function (data) {
     probe.sends.push([now(), data.byteLength ?? data.length ?? 0]);
@@ -149,6 +155,10 @@ class Sample:
     chart: float
     early_answers: int
     """Answers shown for earlier strokes of the same digit (each stroke triggers a rerun)."""
+    live_answers: int
+    """Answers shown while a stroke was being drawn (pen down), for drawings in progress."""
+    pen_down: float
+    """How long the pen was down, all strokes of the digit together, in ms."""
 
 
 @dataclass
@@ -209,7 +219,7 @@ def clear(draw_page: DrawPage) -> Locator:
     page.get_by_text("Deployed and waiting for your drawing").wait_for(timeout=TIMEOUT_MS)
     settle(page)
     page.evaluate("window.__probe.reset()")
-    return page.locator("canvas.upper-canvas")
+    return page.locator(CANVAS)
 
 
 def measure_digit(draw_page: DrawPage, digit: int) -> Sample:
@@ -219,7 +229,7 @@ def measure_digit(draw_page: DrawPage, digit: int) -> Sample:
     canvas = clear(draw_page)
     strokes = DIGIT_STROKES[digit]
     key = f"{draw_page.generation}-{len(strokes)}"
-    draw(page, canvas, strokes)
+    draw(page, canvas, strokes, PACE)
     answer = page.locator(f'.predicted-digit[data-service="{SERVICE}"][data-drawing="{key}"]')
     answer.wait_for(timeout=TIMEOUT_MS)
     settle(page)
@@ -230,8 +240,8 @@ def measure_digit(draw_page: DrawPage, digit: int) -> Sample:
 
 def sample(digit: int, answered: int, key: str, probe: dict, facts: str) -> Sample:
     """The phases of one digit's timeline (see the module doc)."""
-    up = probe["mouseups"][-1]
-    sent = min(t for t, size in probe["sends"] if t >= up and size > 1000)  # with the PNG
+    up = probe["ups"][-1]
+    sent = min(t for t, *_ in probe["sends"] if t >= up)
     [(in_dom, painted)] = probe["answers"][key]
     received = probe["messages"][key]
     later = [frame for t, frame in probe["chart"] + probe["bars"].get(key, []) if t >= in_dom]
@@ -246,8 +256,17 @@ def sample(digit: int, answered: int, key: str, probe: dict, facts: str) -> Samp
         inference=float(found.group(1)) if found else float("nan"),
         render=on_screen - received,
         chart=on_screen - in_dom,
-        early_answers=len(probe["answers"]) - 1,
+        early_answers=sum(LIVE not in k and k != key for k in probe["answers"]),
+        live_answers=len(live_answers(probe)),
+        pen_down=sum(up - down for down, up in zip(probe["downs"], probe["ups"], strict=True)),
     )
+
+
+def live_answers(probe: dict) -> list[str]:
+    """The drawings in progress whose answer was painted while the pen was down."""
+    strokes = list(zip(probe["downs"], probe["ups"], strict=True))
+    return [key for key, [(_, painted)] in probe["answers"].items()
+            if LIVE in key and any(down <= painted <= up for down, up in strokes)]  # fmt: skip
 
 
 # --- the run --------------------------------------------------------------------------------
@@ -303,7 +322,17 @@ def table(samples: list[Sample]) -> list[str]:
     lines.append(f"\n{right} of {len(samples)} digits recognised; {early} showed an answer "
                  "for an earlier stroke first. Medians of the phases need not add up to the "
                  "total's.")  # fmt: skip
-    return lines
+    return [*lines, "", live_rate(samples)]
+
+
+def live_rate(samples: list[Sample]) -> str:
+    """Answers painted while the pen was down, per second of pen-down time."""
+    answers = sum(s.live_answers for s in samples)
+    seconds = sum(s.pen_down for s in samples) / 1000
+    rates = [s.live_answers / s.pen_down * 1000 for s in samples]
+    spread = f"median {statistics.median(rates):.1f}, min {min(rates):.1f}, max {max(rates):.1f}"
+    return (f"While a stroke was being drawn: {answers} answers in {seconds:.1f} s of pen-down "
+            f"time, {answers / seconds:.1f} updates/s (per digit: {spread}).")  # fmt: skip
 
 
 def machine() -> str:

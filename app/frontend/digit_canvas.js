@@ -127,7 +127,6 @@ class DigitPad {
     this.sentAt = performance.now();
     const strokes = this.strokes.map((stroke) => stroke.flat());
     const drawing = {seq: this.sentSeq, generation: this.generation, pen, strokes};
-    if (this.payload === "png") drawing.png = this.canvas.toDataURL("image/png");
     this.report(drawing);
     this.undoButton.disabled = this.strokes.length === 0;
   }
@@ -169,7 +168,6 @@ export default function (component) {
     pads.set(parentElement, pad);
   }
   pad.report = (drawing) => setStateValue("drawing", drawing);
-  pad.payload = data?.payload;
   pad.acknowledge(data ?? {});
   // Streamlit calls this module again whenever `data` changes, and may call the cleanup of
   // an earlier call while this pad lives on: stop only once the pad has left the page.

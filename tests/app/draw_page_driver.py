@@ -5,8 +5,12 @@ Shared by the browser tests and `scripts/bench_app.py`.
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from itertools import pairwise
 
 from app_stack import CHROMIUM, CHROMIUM_ARGS, Stroke
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
@@ -34,23 +38,57 @@ def open_draw_page(page: Page, app_url: str) -> Locator:
     return canvas
 
 
-def draw_stroke(page: Page, canvas: Locator, stroke: Stroke) -> None:
-    """One mouse stroke through the given canvas points, 8 moves per segment."""
+@dataclass(frozen=True)
+class Pace:
+    """Drawing at a person's pace: `speed` canvas px per second, `rate` mouse moves a second."""
+
+    speed: float
+    rate: float
+
+
+def draw_stroke(page: Page, canvas: Locator, stroke: Stroke, pace: Pace | None = None) -> None:
+    """One mouse stroke through the given canvas points: as fast as the browser takes the
+    moves (8 per segment), or at `pace`."""
     box = canvas.bounding_box()
     assert box is not None
-    page.mouse.move(box["x"] + stroke[0][0], box["y"] + stroke[0][1])
+    points = [(box["x"] + x, box["y"] + y) for x, y in stroke_moves(stroke, pace)]
+    page.mouse.move(*points[0])
     page.mouse.down()
-    for (x0, y0), (x1, y1) in zip(stroke, stroke[1:], strict=False):
-        for step in range(1, 9):
-            t = step / 8
-            page.mouse.move(box["x"] + x0 + (x1 - x0) * t, box["y"] + y0 + (y1 - y0) * t)
+    started = time.perf_counter()
+    for index, point in enumerate(points[1:], start=1):
+        if pace is not None:
+            time.sleep(max(0.0, started + index / pace.rate - time.perf_counter()))
+        page.mouse.move(*point)
     page.mouse.up()
 
 
-def draw(page: Page, canvas: Locator, strokes: list[Stroke]) -> None:
+def stroke_moves(stroke: Stroke, pace: Pace | None) -> Stroke:
+    """Where the mouse goes along a stroke: 8 moves per segment, or one every
+    `pace.speed / pace.rate` px."""
+    if pace is None:
+        return [stroke[0]] + [(x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8)
+                              for (x0, y0), (x1, y1) in pairwise(stroke)
+                              for step in range(1, 9)]  # fmt: skip
+    return resampled(stroke, pace.speed / pace.rate)
+
+
+def resampled(stroke: Stroke, spacing: float) -> Stroke:
+    """Points every `spacing` px along the polyline, and its end."""
+    points, carried = [stroke[0]], 0.0
+    for (x0, y0), (x1, y1) in pairwise(stroke):
+        length = math.hypot(x1 - x0, y1 - y0)
+        position = spacing - carried
+        while position <= length:
+            points.append((x0 + (x1 - x0) * position / length, y0 + (y1 - y0) * position / length))
+            position += spacing
+        carried = length - (position - spacing)
+    return [*points, stroke[-1]] if points[-1] != stroke[-1] else points
+
+
+def draw(page: Page, canvas: Locator, strokes: list[Stroke], pace: Pace | None = None) -> None:
     """Mouse strokes through the given canvas points, one after the other."""
     for stroke in strokes:
-        draw_stroke(page, canvas, stroke)
+        draw_stroke(page, canvas, stroke, pace)
 
 
 def answer_of(page: Page, service: str) -> Locator:
