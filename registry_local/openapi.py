@@ -10,8 +10,10 @@ The additions describe what this server really does where upstream's document is
    `state`).
 2. Error responses the server can return but an operation does not list, with the `Error`
    schema: 400 (bad id, parameter or body) and 404 (unknown id, or an id in the body naming
-   no entity) everywhere; 409 (name/externalId taken), 413 (body over the size limit) and
-   422 (missing required field) on POST and PATCH.
+   no entity) everywhere; 409 (name/externalId taken) and 413 (body over the size limit) on
+   POST and PATCH; 422 (required field absent, null or empty) on POST. As upstream's, an
+   error's `code` is the HTTP status text (`Bad Request`, ...), 422's included (see
+   docs/conformance.md).
 3. `POST /inference_services` also lists 201, which it returns like every other create.
 4. Each concrete artifact schema pins its `artifactType` with an `enum`, so plain JSON Schema
    validators (which ignore `discriminator`) can tell the `Artifact` oneOf branches apart.
@@ -36,7 +38,9 @@ PREFIX_NOTE = """
 This server (registry_local) serves the same operations under `/api/model_registry/v1alpha3`,
 `/api/model_registry/v1` and `/api/model_registry/v1alpha1`; on the v1alpha1 prefix an
 InferenceService's `desiredState` is read and written as `state`, its name in v1alpha1. Each
-prefix serves its own `openapi.yaml`, describing the paths and field names of that prefix."""
+prefix serves its own `openapi.yaml`, describing the paths and field names of that prefix.
+Errors are `{"code", "message"}` as upstream's: `code` is the HTTP status text, and a
+required field that is absent, null or empty on a create is 422 with the code `Bad Request`."""
 ARTIFACT_SCHEMAS = {
     "ModelArtifact": "model-artifact",
     "DocArtifact": "doc-artifact",
@@ -120,7 +124,9 @@ def _rename_properties(schema: dict[str, Any], renames: dict[str, str]) -> None:
 def _add_responses(method: str, responses: dict[str, Any]) -> None:
     wanted = ["400", "404"]
     if method in ("post", "patch"):
-        wanted += ["409", "413", "422"]
+        wanted += ["409", "413"]
+    if method == "post":
+        wanted.append("422")
     for status in wanted:
         responses.setdefault(status, {"$ref": f"#/components/responses/{ERROR_RESPONSES[status]}"})
     if method == "post" and "200" in responses and "201" not in responses:

@@ -42,6 +42,9 @@ DIFFERENCES = {
     "parent-check": "Upstream lists a RegisteredModel's versions without checking that the "
     "model exists (200 with no items); registry_local answers 404, as the OpenAPI document "
     "lists, so a mistyped id is not mistaken for a model without versions.",
+    "id-pattern": "The OpenAPI document gives ids the pattern `^[1-9][0-9]{0,8}$`; "
+    "registry_local refuses other ids with 400. Upstream parses any 32-bit integer and "
+    "answers 404 for `0` or `1000000000`.",
     "router": "Upstream's router (chi) answers an unknown path or method with its own plain "
     "`404 page not found` / an empty 405; registry_local keeps the one `{code, message}` shape.",
     "body-limit": "Upstream reads bodies of any size; registry_local refuses bodies over "
@@ -106,6 +109,8 @@ REGISTERED_MODELS = [
     good("GET /registered_models/2", "existing id"),
     bad("GET /registered_models/99", "unknown id", 404),
     bad("GET /registered_models/abc", "id not a number", 400),
+    bad("GET /registered_models/0", "id 0 (outside the spec's id pattern)", 400,
+        differs="id-pattern", upstream_status=404),
     good("PATCH /registered_models/2", "description, state ARCHIVED",
          body={"description": "digits", "state": "ARCHIVED"}),
     bad("PATCH /registered_models/99", "unknown id", 404, body={"description": "x"}),
