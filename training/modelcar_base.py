@@ -10,6 +10,7 @@ every version's modelcar shares one base blob in the registry.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import hashlib
 import io
@@ -79,10 +80,17 @@ def image_config(diff_id: str) -> dict[str, Any]:
     }
 
 
+@functools.lru_cache(maxsize=2)
+def compressed_layer(busybox: Path) -> tuple[bytes, bytes]:
+    """(tar, gzip of it): made once per process (gzip level 6: 3x faster than 9, ~2% larger)."""
+    tar = busybox_layer(busybox)
+    return tar, gzip.compress(tar, compresslevel=6, mtime=0)
+
+
 def write_base_layout(layout: Path, busybox: Path = BUSYBOX) -> str:
     """Write an OCI image layout holding the base image as `latest`; return its digest."""
-    tar = busybox_layer(busybox)
-    layer = descriptor(layout, LAYER_GZIP_TYPE, gzip.compress(tar, mtime=0))
+    tar, compressed = compressed_layer(busybox)
+    layer = descriptor(layout, LAYER_GZIP_TYPE, compressed)
     config = image_config(f"sha256:{hashlib.sha256(tar).hexdigest()}")
     manifest = {
         "schemaVersion": 2,
