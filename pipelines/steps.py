@@ -16,7 +16,9 @@ from typing import TYPE_CHECKING, Any
 from pipelines.params import PIPELINE_NAME, location_problems, training_problems
 
 if TYPE_CHECKING:
+    from training.export import ExportedModel
     from training.lineage import Lineage
+    from training.modelcar import ModelcarImage
 
 VERSION_NAME = re.compile(r"^v(\d+)$")
 # upstream's ModelArtifact source fields for a model produced by a Kubeflow pipeline run
@@ -169,12 +171,29 @@ def publish_step(
     version = publish.choose_version(registry, model_name, next_version_name(registry, model_name))
     publish.check_bucket(storage)
     uris = publish.upload_export(exported, storage, f"{model_name}/{version}", progress=False)
-    properties = {**publish.version_properties(exported, lineage, uris), **run.properties()}
+    modelcar = push_modelcar(exported, model_name, version)
+    properties = {**publish.version_properties(exported, lineage, uris),
+                  **publish.modelcar_properties(modelcar), **run.properties()}  # fmt: skip
     publish.register_version(registry, settings, storage, version, uris["model_uri"], properties)
+    if modelcar is not None:
+        publish.register_modelcar(registry, settings, version, modelcar, exported)
     record_source(registry, model_name, version, run)
     version_id = str(registry.get_model_version(model_name, version).id)
     summary = registered_message(model_name, version, version_id, uris["model_uri"], run)
     return Published(version_id, version, uris["model_uri"], summary)
+
+
+def push_modelcar(exported: ExportedModel, model_name: str, version: str) -> ModelcarImage | None:
+    """The version's modelcar pushed to OCI_REGISTRY, or None when that is not set."""
+    from training import publish
+    from training.modelcar import OciSettings
+
+    oci = OciSettings.from_env()
+    if oci is None:
+        return None
+    modelcar = publish.push_modelcar(exported, oci, model_name, version)
+    print(f"Pushed modelcar {modelcar.uri} ({modelcar.digest})")
+    return modelcar
 
 
 def registered_message(
