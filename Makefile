@@ -41,7 +41,7 @@ oci-deps: ## Install Debian's docker-registry, skopeo and busybox-static (OCI re
 	@missing=""; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
 	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
-	[ -x /bin/busybox ] || missing="$$missing busybox-static"; \
+	dpkg -s busybox-static >/dev/null 2>&1 || missing="$$missing busybox-static"; \
 	if [ -n "$$missing" ]; then \
 	  echo "Installing Debian packages:$$missing"; \
 	  apt-get update -q && apt-get install -y -q $$missing; \
