@@ -9,7 +9,7 @@
 - An artifact created without a name gets a UUID, as upstream's `ensureArtifactName` does.
 - A Metric must have a value; an ExperimentRun cannot end before it starts.
 
-Sources and line references: docs/conformance.md and /work/notes/14A-upstream-behaviour.md.
+Sources: docs/conformance.md.
 """
 
 from __future__ import annotations
