@@ -132,6 +132,9 @@ class RunningStack:
     registry_url: str
     serving_url: str
     root: Path
+    registry: ServiceProcess
+    serving: ServiceProcess
+    """The processes, for a test that stops and restarts one (same port, same database)."""
 
 
 @contextmanager
@@ -145,7 +148,7 @@ def running_stack(root: Path, s3_env: Mapping[str, str]) -> Iterator[RunningStac
         controller = controller_process(root, registry_url, serving_url, s3_env)
         with controller.start():
             controller.wait_healthy(timeout=60)
-            yield RunningStack(registry_url, serving_url, root)
+            yield RunningStack(registry_url, serving_url, root, registry, serving)
 
 
 @dataclass(frozen=True)

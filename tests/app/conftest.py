@@ -22,9 +22,9 @@ from app_stack import (
     train_and_publish,
     wait_until_ready,
 )
-from draw_page_driver import chromium
+from draw_page_driver import chromium, new_page
 from mnist_drawings import MnistTestSet, mnist_dir, read_idx
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page
 
 from stack.seaweed import S3Settings
 
@@ -98,15 +98,14 @@ def browser() -> Iterator[Browser]:
         yield launched
 
 
-BROWSER_TIMEOUT = 60_000
-"""ms for page loads and assertions: the machine is shared, a Streamlit rerun may wait for CPU."""
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    with new_page(browser) as page:
+        yield page
 
 
 @pytest.fixture
-def page(browser: Browser) -> Iterator[Page]:
-    context = browser.new_context(viewport={"width": 1300, "height": 1100})
-    page = context.new_page()
-    page.set_default_timeout(BROWSER_TIMEOUT)
-    expect.set_options(timeout=BROWSER_TIMEOUT)
-    yield page
-    context.close()
+def touch_page(browser: Browser) -> Iterator[Page]:
+    """A page on a touchscreen, as on a phone or a tablet."""
+    with new_page(browser, has_touch=True) as page:
+        yield page

@@ -1,18 +1,24 @@
-"""Drive the app's draw page in Debian's Chromium the way a person does, with the mouse.
+"""Drive the app's draw page in Debian's Chromium the way a person does, with the mouse or
+a finger.
 
 Shared by the browser tests and `scripts/bench_app.py`.
 """
 
 from __future__ import annotations
 
+import base64
 import math
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from io import BytesIO
 from itertools import pairwise
+from typing import Any
 
+import numpy as np
 from app_stack import CHROMIUM, CHROMIUM_ARGS, Stroke
+from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 
@@ -23,6 +29,21 @@ def chromium() -> Iterator[Browser]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+BROWSER_TIMEOUT = 60_000
+"""ms for page loads and assertions: the machine is shared, a Streamlit rerun may wait for CPU."""
+
+
+@contextmanager
+def new_page(browser: Browser, **context_options: Any) -> Iterator[Page]:
+    """A page in a context of its own (1300×1100), closed after the block."""
+    context = browser.new_context(viewport={"width": 1300, "height": 1100}, **context_options)
+    page = context.new_page()
+    page.set_default_timeout(BROWSER_TIMEOUT)
+    expect.set_options(timeout=BROWSER_TIMEOUT)
+    yield page
+    context.close()
 
 
 CANVAS = "canvas.digit-canvas, canvas.upper-canvas"
@@ -38,6 +59,10 @@ def open_draw_page(page: Page, app_url: str) -> Locator:
     return canvas
 
 
+MOVE_SPACING = 6.0
+"""px between mouse moves when drawing as fast as the browser takes them."""
+
+
 @dataclass(frozen=True)
 class Pace:
     """Drawing at a person's pace: `speed` canvas px per second, `rate` mouse moves a second."""
@@ -48,7 +73,7 @@ class Pace:
 
 def draw_stroke(page: Page, canvas: Locator, stroke: Stroke, pace: Pace | None = None) -> None:
     """One mouse stroke through the given canvas points: as fast as the browser takes the
-    moves (8 per segment), or at `pace`."""
+    moves, or at `pace`."""
     box = canvas.bounding_box()
     assert box is not None
     points = [(box["x"] + x, box["y"] + y) for x, y in stroke_moves(stroke, pace)]
@@ -63,13 +88,9 @@ def draw_stroke(page: Page, canvas: Locator, stroke: Stroke, pace: Pace | None =
 
 
 def stroke_moves(stroke: Stroke, pace: Pace | None) -> Stroke:
-    """Where the mouse goes along a stroke: 8 moves per segment, or one every
+    """Where the mouse goes along a stroke: every MOVE_SPACING px, or every
     `pace.speed / pace.rate` px."""
-    if pace is None:
-        return [stroke[0]] + [(x0 + (x1 - x0) * step / 8, y0 + (y1 - y0) * step / 8)
-                              for (x0, y0), (x1, y1) in pairwise(stroke)
-                              for step in range(1, 9)]  # fmt: skip
-    return resampled(stroke, pace.speed / pace.rate)
+    return resampled(stroke, MOVE_SPACING if pace is None else pace.speed / pace.rate)
 
 
 def resampled(stroke: Stroke, spacing: float) -> Stroke:
@@ -94,3 +115,24 @@ def draw(page: Page, canvas: Locator, strokes: list[Stroke], pace: Pace | None =
 def answer_of(page: Page, service: str) -> Locator:
     """The large predicted digit of one InferenceService's answer."""
     return page.locator(f'.predicted-digit[data-service="{service}"]')
+
+
+def touch_stroke(page: Page, canvas: Locator, stroke: Stroke) -> None:
+    """One finger stroke through the given canvas points, as Chromium's touchscreen input
+    (the page's context needs `has_touch=True`)."""
+    box = canvas.bounding_box()
+    assert box is not None
+    session = page.context.new_cdp_session(page)
+    points = [(box["x"] + x, box["y"] + y) for x, y in stroke_moves(stroke, None)]
+    for index, (x, y) in enumerate(points):
+        kind = "touchStart" if index == 0 else "touchMove"
+        session.send("Input.dispatchTouchEvent", {"type": kind, "touchPoints": [{"x": x, "y": y}]})
+    session.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    session.detach()
+
+
+def shown_pixels(canvas: Locator) -> np.ndarray:
+    """The pixels the canvas shows, as an H×W×4 uint8 array."""
+    data_url = canvas.evaluate("canvas => canvas.toDataURL('image/png')")
+    png = base64.b64decode(data_url.split(",", 1)[1])
+    return np.asarray(Image.open(BytesIO(png)).convert("RGBA"))

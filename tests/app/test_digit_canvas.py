@@ -1,0 +1,114 @@
+"""The digit canvas in Debian's Chromium: Undo, live answers while drawing, touch, its pixels.
+
+Real mouse and touch input on the draw page of the app under `streamlit run`, against the
+real stack (tests/app/conftest.py). Drawing and recognition of whole digits, Clear and the
+`data-drawing` keys are in test_browser.py.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pytest
+from app_stack import DIGIT_STROKES
+from draw_page_driver import (
+    Pace,
+    answer_of,
+    draw,
+    open_draw_page,
+    shown_pixels,
+    stroke_moves,
+    touch_stroke,
+)
+from playwright.sync_api import Page, expect
+
+from app.drawing import canvas_rgba
+from app.preprocess import canvas_to_mnist
+
+pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
+
+ANSWER_LOG = """
+window.__answers = [];
+addEventListener("pointerup", (e) => (window.__penUp = e.timeStamp), true);
+new MutationObserver(() => {
+  const shown = [...document.querySelectorAll(".predicted-digit")]
+    .map((answer) => [answer.dataset.drawing, Number(answer.dataset.seq)]);
+  const last = window.__answers.at(-1);
+  if (JSON.stringify(last?.[1]) !== JSON.stringify(shown))
+    window.__answers.push([performance.now(), shown]);
+}).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
+"""
+"""Records, in the page's clock, every change of the answers shown: [(time, [(key, seq)])]."""
+
+
+def test_draw_page_answers_while_a_stroke_is_drawn_newest_last(
+    page: Page, app_url: str, cnn_deployed: str
+) -> None:
+    page.add_init_script(ANSWER_LOG)
+    canvas = open_draw_page(page, app_url)
+    draw(page, canvas, DIGIT_STROKES[0], Pace(speed=250, rate=50))  # about 2 s
+    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-1")
+    expect(answer_of(page, cnn_deployed)).to_have_text("0")
+    log, pen_up = page.evaluate("[window.__answers, window.__penUp]")
+    shown = [answers for _, answers in log if answers]
+    assert all(len(answers) == 1 for answers in shown), shown  # one answer, updated in place
+    live = [answers[0][0] for time, answers in log if answers and time < pen_up]
+    assert len(live) >= 3, log
+    assert all(re.fullmatch(r"0-1~\d+", key) for key in live), live
+    seqs = [answers[0][1] for answers in shown]
+    assert seqs == sorted(seqs), seqs  # never an older drawing's answer after a newer one
+
+
+def test_draw_page_undo_takes_back_the_last_stroke(
+    page: Page, app_url: str, cnn_deployed: str
+) -> None:
+    canvas = open_draw_page(page, app_url)
+    expect(page.get_by_role("img", name=re.compile("^Drawing area"))).to_be_visible()
+    undo = page.get_by_role("button", name="Undo")
+    expect(undo).to_be_disabled()
+    draw(page, canvas, DIGIT_STROKES[4])
+    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-2")
+    expect(answer_of(page, cnn_deployed)).to_have_text("4")
+    stem = (slice(200, 240), slice(170, 181))  # the 4's second stroke, below its bar
+    assert shown_pixels(canvas)[stem].any()
+
+    undo.click()
+    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-1")
+    pixels = shown_pixels(canvas)
+    assert not pixels[stem][..., :3].any()
+    assert pixels[..., :3].any()  # the first stroke stays
+    undo.click()
+    expect(page.get_by_text("Deployed and waiting for your drawing")).to_be_visible()
+    expect(undo).to_be_disabled()
+    assert not shown_pixels(canvas)[..., :3].any()
+
+
+def test_draw_page_takes_a_finger(touch_page: Page, app_url: str, cnn_deployed: str) -> None:
+    canvas = open_draw_page(touch_page, app_url)
+    for stroke in DIGIT_STROKES[7]:
+        touch_stroke(touch_page, canvas, stroke)
+    expect(answer_of(touch_page, cnn_deployed)).to_have_attribute("data-drawing", "0-1")
+    expect(answer_of(touch_page, cnn_deployed)).to_have_text("7")
+
+
+def test_canvas_shows_what_the_models_are_given(
+    page: Page, app_url: str, cnn_deployed: str
+) -> None:
+    """The strokes the canvas reports, painted by app.drawing, are the pixels it shows."""
+    canvas = open_draw_page(page, app_url)
+    draw(page, canvas, DIGIT_STROKES[3])
+    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-2")
+    shown = shown_pixels(canvas)
+    strokes = tuple(
+        tuple((round(x), round(y)) for x, y in stroke_moves(stroke, None))
+        for stroke in DIGIT_STROKES[3]
+    )
+    painted = canvas_rgba(strokes)
+    assert shown.shape == painted.shape == (280, 280, 4)
+    assert (shown[..., 3] == 255).all()  # opaque: white on black, like the painted one
+    ink_shown, ink_painted = shown[..., 0] >= 128, painted[..., 0] >= 128
+    overlap = (ink_shown & ink_painted).sum() / (ink_shown | ink_painted).sum()
+    assert overlap >= 0.9, overlap
+    difference = np.abs(canvas_to_mnist(shown) - canvas_to_mnist(painted))
+    assert difference.mean() < 0.03, difference.mean()
