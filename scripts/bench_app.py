@@ -1,28 +1,31 @@
-"""Benchmark the app in Chromium: from the mouse-up ending a digit to its probabilities on screen.
+"""Benchmark the app in Chromium: pen-up to probabilities on screen, and updates while drawing.
 
-Debian's Chromium draws on the draw page, against the whole real stack; the time runs from
-the mouse-up that ends a digit's last stroke.
+From the pen lifting off a digit to its probabilities on screen, and how often the
+probabilities change while a stroke is being drawn.
 
-    python scripts/bench_app.py                       # 20 digits, about 2 minutes
-    python scripts/bench_app.py --baseline d0d83eb    # and the app before, same run (4 min)
+Debian's Chromium draws on the draw page with the mouse, against the whole real stack.
+
+    python scripts/bench_app.py                  # this checkout vs the app at 6e7ef58, ~4 min
+    python scripts/bench_app.py --baseline ''    # this checkout alone, about 2 minutes
 
 It starts what the browser tests start (tests/app/app_stack.py): SeaweedFS, registry_local,
 the inference server and the model controller on free loopback ports; publishes the dense
 (v1) and CNN (v2) models, trained by tests/app/train_and_publish.py into
 `.bench/app-models/` on first use (about a minute) and reused afterwards; deploys v2 as
 `mnist-e2e` with the seed's POST; runs the app under `streamlit run`; and draws digits on
-the draw page with the mouse (tests/app/draw_page_driver.py), clearing the canvas before
-each one, after a few warm-up digits.
+the draw page with the mouse at a person's pace (PACE; tests/app/draw_page_driver.py),
+clearing the canvas before each one, after a few warm-up digits.
 
 Each answer carries the drawing it is for (`data-drawing`: canvas generation and stroke
-count). A probe injected into the page before Streamlit loads records, in the page's clock:
-the mouse-ups, the WebSocket messages Streamlit sends, the message that brings each answer
-(found by its `data-drawing`), when each answer's digit and probability bars enter the DOM,
-every change of a probability chart's SVG, and the frame after each. Per digit, from the
-last mouse-up:
+count, and `~<seq>` for a drawing still in progress). A probe injected into the page before
+Streamlit loads records, in the page's clock: the pointer-downs and -ups, the WebSocket
+messages Streamlit sends, the message that brings each answer (found by its
+`data-drawing`), when each answer's digit and probability bars enter the DOM, every change
+of a probability chart's SVG, and the frame after each. Per digit, from the pointer-up
+ending its last stroke:
 
-- canvas → rerun request: until Streamlit sends the rerun with the new drawing (the
-  canvas component waits 200 ms after a mouse-up for another stroke, then PNG-encodes);
+- canvas → rerun request: until Streamlit sends the rerun with the finished drawing (the
+  canvas component's own wait, if any, and its encoding of the drawing);
 - rerun request → answer received: until the WebSocket message with the answer arrives
   (the Streamlit rerun on the server; the inference round trip the app reports, 'round
   trip N ms', is part of it);
@@ -31,14 +34,20 @@ last mouse-up:
   for an app that still draws a Vega-Lite chart, the chart's last change); the part from
   the digit entering the page is shown apart.
 
-`--baseline REV` also runs the app as it was at git revision REV (its `app/` extracted to
-the work folder; REV must already render `data-drawing`) against the same stack, drawing
-the same digits alternately on both, so a change is measured before and after in one run.
+And while the pen is down: the answers for drawings in progress painted before the
+pointer-up, per second of pen-down time (live updates/s).
+
+`--baseline REV` (default 6e7ef58, the last app with streamlit-drawable-canvas) also runs
+the app as it was at git revision REV (its `app/` extracted to the work folder, in a
+virtualenv in `.bench/` with the packages REV's pyproject.toml lists for the app; REV must
+already render `data-drawing`) against the same stack, drawing the same digits alternately
+on both, so a change is measured before and after in one run.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import math
 import os
 import platform
@@ -48,6 +57,7 @@ import statistics
 import subprocess
 import sys
 import tarfile
+import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
@@ -67,11 +77,14 @@ from app_stack import (  # noqa: E402
     wait_until_ready,
 )
 from draw_page_driver import CANVAS, Pace, chromium, draw, open_draw_page  # noqa: E402
+from peer_venv import ensure_peer_venv  # noqa: E402
 from playwright.sync_api import Browser, Locator, Page  # noqa: E402
 
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint  # noqa: E402
 
 BENCH = REPO / ".bench"
+BASELINE = "6e7ef58"
+"""The last revision of the app with streamlit-drawable-canvas (its canvas waited 200 ms)."""
 SERVICE = "mnist-e2e"
 TIMEOUT_MS = 60_000
 QUIET_MS = 400
@@ -132,8 +145,8 @@ PROBE = """
 """Records the timeline in the page's clock (performance.now(), ms); see the module doc."""
 
 PHASES = (
-    ("total", "mouse-up → probabilities on screen"),
-    ("canvas", "canvas → rerun request (200 ms debounce, PNG)"),
+    ("total", "pen up → probabilities on screen"),
+    ("canvas", "canvas → rerun request (component's wait, encoding)"),
     ("server", "rerun request → answer received (Streamlit rerun)"),
     ("inference", "… of which the inference round trip"),
     ("render", "answer received → on screen (digit, probabilities, paint)"),
@@ -143,7 +156,7 @@ PHASES = (
 
 @dataclass(frozen=True)
 class Sample:
-    """One digit's timeline from the last mouse-up, in ms, and what the model answered."""
+    """One digit's timeline from the pen-up ending its last stroke (ms), and the answer."""
 
     digit: int
     answered: int
@@ -190,6 +203,30 @@ def stack_with_cnn(work: Path) -> Iterator[str]:
         set_state_like_the_seed(stack.registry_url, "v2", SERVICE, "DEPLOYED")
         wait_until_ready(stack.serving_url, SERVICE)
         yield stack.registry_url
+
+
+@dataclass(frozen=True)
+class AppSource:
+    """An app to measure: the folder holding its `app` package, the python it runs with."""
+
+    folder: Path
+    python: str = sys.executable
+
+
+def baseline(revision: str, work: Path) -> AppSource:
+    """The app as it was at `revision`, with the packages it needed then."""
+    return AppSource(baseline_source(revision, work), baseline_python(revision))
+
+
+def baseline_python(revision: str) -> str:
+    """A virtualenv (in .bench/, made once) with the app's packages as `revision`'s
+    pyproject.toml lists them: an older app may need one this checkout no longer installs
+    (streamlit-drawable-canvas)."""
+    pyproject = subprocess.run(["git", "show", f"{revision}:pyproject.toml"], cwd=REPO,
+                               check=True, capture_output=True, text=True).stdout  # fmt: skip
+    packages = tomllib.loads(pyproject)["project"]["optional-dependencies"]["app"]
+    digest = hashlib.sha256("\n".join(sorted(packages)).encode()).hexdigest()[:12]
+    return str(ensure_peer_venv(BENCH / f"app-venv-{digest}", packages))
 
 
 def baseline_source(revision: str, work: Path) -> Path:
@@ -313,7 +350,7 @@ def phase_row(label: str, values: list[float]) -> str:
 
 
 def table(samples: list[Sample]) -> list[str]:
-    lines = ["| from the mouse-up ending a digit's last stroke | median | p90 | min | max |",
+    lines = ["| from the pen-up ending a digit's last stroke | median | p90 | min | max |",
              "|---|---|---|---|---|"]  # fmt: skip
     for name, label in PHASES:
         lines.append(phase_row(label, [getattr(s, name) for s in samples]))
@@ -366,8 +403,9 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--digits", type=int, default=20, choices=range(1, 101),
                         metavar="1..100", help="digits measured per app (default 20)")  # fmt: skip
     parser.add_argument("--warmup", type=int, default=3, help="unmeasured digits first")
-    parser.add_argument("--baseline", metavar="REV",
-                        help="also measure the app as it was at this git revision")  # fmt: skip
+    parser.add_argument("--baseline", metavar="REV", default=BASELINE,
+                        help="also measure the app as it was at this git revision (default "
+                             f"{BASELINE}: streamlit-drawable-canvas; '' for none)")  # fmt: skip
     parser.add_argument("--work-dir", type=Path, default=BENCH / "app",
                         help="logs, databases and the baseline's app/ (emptied first)")  # fmt: skip
     return parser.parse_args(argv)
@@ -378,13 +416,13 @@ def main(argv: list[str] | None = None) -> None:
     load_before = os.getloadavg()[0]
     shutil.rmtree(args.work_dir, ignore_errors=True)
     args.work_dir.mkdir(parents=True)
-    sources = {"this checkout": REPO}
+    sources = {"this checkout": AppSource(REPO)}
     if args.baseline:
-        sources[f"app at {args.baseline}"] = baseline_source(args.baseline, args.work_dir)
+        sources[f"app at {args.baseline}"] = baseline(args.baseline, args.work_dir)
     with ExitStack() as stack:
         registry_url = stack.enter_context(stack_with_cnn(args.work_dir))
-        urls = {label: stack.enter_context(running_app(args.work_dir, registry_url,
-                                                       f"app-{n}", source))
+        urls = {label: stack.enter_context(running_app(args.work_dir, registry_url, f"app-{n}",
+                                                       source.folder, source.python))
                 for n, (label, source) in enumerate(sources.items())}  # fmt: skip
         browser = stack.enter_context(chromium())
         pages = [open_page(browser, label, url) for label, url in urls.items()]

@@ -57,12 +57,13 @@ def python_service(
     health_url: str,
     env: Mapping[str, str],
     cwd: Path = REPO,
+    python: str = sys.executable,
 ) -> ServiceProcess:
     """`python <args>` from `cwd` (the repository root), its log in `root`, healthy when
     `health_url` is."""
     return ServiceProcess(
         name=name,
-        command=[sys.executable, *args],
+        command=[python, *args],
         log_path=root / f"{name}.log",
         health=lambda: http_ok(health_url),
         env=dict(env),
@@ -97,12 +98,17 @@ def controller_process(
 
 
 def app_process(
-    root: Path, registry_url: str, name: str = "app", source: Path = REPO
+    root: Path,
+    registry_url: str,
+    name: str = "app",
+    source: Path = REPO,
+    python: str = sys.executable,
 ) -> tuple[ServiceProcess, str]:
     """`streamlit run app/streamlit_app.py` on a free port, reading the given registry.
 
     `source` is the folder holding the `app` package: this checkout, or (for a benchmark's
-    before/after) an older revision's copy, which then shadows the installed one.
+    before/after) an older revision's copy, which then shadows the installed one; `python`
+    the interpreter whose packages it runs with.
     """
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -111,15 +117,20 @@ def app_process(
             "--server.headless", "true", "--browser.gatherUsageStats", "false"]  # fmt: skip
     env = {"MODEL_REGISTRY_URL": registry_url, "SERVING_ENVIRONMENT": "local",
            "PYTHONPATH": str(source)}  # fmt: skip
-    return python_service(name, args, root, f"{url}/_stcore/health", env, cwd=source), url
+    health = f"{url}/_stcore/health"
+    return python_service(name, args, root, health, env, cwd=source, python=python), url
 
 
 @contextmanager
 def running_app(
-    root: Path, registry_url: str, name: str = "app", source: Path = REPO
+    root: Path,
+    registry_url: str,
+    name: str = "app",
+    source: Path = REPO,
+    python: str = sys.executable,
 ) -> Iterator[str]:
     """The app under `streamlit run` while the block runs; yields its URL."""
-    process, url = app_process(root, registry_url, name, source)
+    process, url = app_process(root, registry_url, name, source, python)
     with process.start():
         process.wait_healthy(timeout=60)
         yield url
