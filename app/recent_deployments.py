@@ -2,9 +2,9 @@
 
 While a digit is drawn the draw page reruns up to ten times a second, and each run read the
 InferenceServices from the registry again: 3-4 ms on a quiet machine, 5-50 ms on a busy one,
-before the model could be asked. A read is now reused for MAX_AGE seconds (a deploy or an
-undeploy shows on the draw page at most that much later), and forgotten as soon as an answer
-fails, so that the next run reads again.
+before the model could be asked. A session now reuses its read for MAX_AGE seconds (a deploy
+or an undeploy shows on a draw page at most that much later; a page load reads afresh), and
+forgets it as soon as an answer fails, so that the next run reads again.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ MAX_AGE = 2.0
 
 
 class RecentDeployments:
-    """The last list of deployed models read, and when; shared by every session."""
+    """The last list of deployed models read, and when."""
 
     def __init__(self, max_age: float = MAX_AGE) -> None:
         self._max_age = max_age

@@ -61,13 +61,11 @@ def _inference_client(timeout: float) -> InferenceClient:
 
 
 def recent_deployments(settings: AppSettings) -> RecentDeployments:
-    """The deployed models last read from this registry and environment (every session)."""
-    return _recent_deployments(settings.registry_url, settings.environment)
-
-
-@st.cache_resource(show_spinner=False)
-def _recent_deployments(registry_url: str, environment: str) -> RecentDeployments:
-    return RecentDeployments()
+    """The deployed models this session last read from this registry and environment (a new
+    session, a page load, always reads them afresh)."""
+    key = f"recent-deployments {settings.registry_url} {settings.environment}"
+    recent: RecentDeployments = st.session_state.setdefault(key, RecentDeployments())
+    return recent
 
 
 def read_registry(settings: AppSettings, read: Callable[[RegistryClient], T]) -> T | None:
