@@ -112,6 +112,15 @@ def draw(page: Page, canvas: Locator, strokes: list[Stroke], pace: Pace | None =
         draw_stroke(page, canvas, stroke, pace)
 
 
+def drawn(page: Page, app_url: str, strokes: list[Stroke], service: str) -> Locator:
+    """A freshly loaded draw page with `strokes` drawn and `service`'s answer to all of them
+    on screen; its canvas."""
+    canvas = open_draw_page(page, app_url)
+    draw(page, canvas, strokes)
+    expect(answer_of(page, service)).to_have_attribute("data-drawing", f"0-{len(strokes)}")
+    return canvas
+
+
 def answer_of(page: Page, service: str) -> Locator:
     """The large predicted digit of one InferenceService's answer."""
     return page.locator(f'.predicted-digit[data-service="{service}"]')

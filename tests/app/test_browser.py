@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from app_stack import DIGIT_STROKES, RunningStack, running_app, wait_until_ready
-from draw_page_driver import answer_of, draw, open_draw_page
+from draw_page_driver import answer_of, draw, drawn, open_draw_page, shown_pixels
 from playwright.sync_api import Locator, Page, expect
 
 from stack.proc import free_port
@@ -45,15 +45,14 @@ def test_draw_page_clear_button_empties_canvas(page: Page, app_url: str, cnn_dep
     page.get_by_role("button", name="Clear").click()
     expect(page.get_by_text("Deployed and waiting for your drawing")).to_be_visible()
     expect(answer_of(page, cnn_deployed)).to_have_count(0)
+    assert not shown_pixels(canvas)[..., :3].any()  # black all over
 
 
 def test_draw_page_answers_name_the_drawing_they_are_for(
     page: Page, app_url: str, cnn_deployed: str
 ) -> None:
     """`data-drawing` is the canvas generation (one more per Clear) and its stroke count."""
-    canvas = open_draw_page(page, app_url)
-    draw(page, canvas, DIGIT_STROKES[4])
-    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-2")
+    canvas = drawn(page, app_url, DIGIT_STROKES[4], cnn_deployed)
     expect(page.locator(".probabilities")).to_have_attribute("data-drawing", "0-2")
     page.get_by_role("button", name="Clear").click()
     expect(page.get_by_text("Deployed and waiting for your drawing")).to_be_visible()

@@ -16,6 +16,7 @@ from draw_page_driver import (
     Pace,
     answer_of,
     draw,
+    drawn,
     open_draw_page,
     shown_pixels,
     stroke_moves,
@@ -63,13 +64,10 @@ def test_draw_page_answers_while_a_stroke_is_drawn_newest_last(
 def test_draw_page_undo_takes_back_the_last_stroke(
     page: Page, app_url: str, cnn_deployed: str
 ) -> None:
-    canvas = open_draw_page(page, app_url)
+    canvas = drawn(page, app_url, DIGIT_STROKES[4], cnn_deployed)
     expect(page.get_by_role("img", name=re.compile("^Drawing area"))).to_be_visible()
-    undo = page.get_by_role("button", name="Undo")
-    expect(undo).to_be_disabled()
-    draw(page, canvas, DIGIT_STROKES[4])
-    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-2")
     expect(answer_of(page, cnn_deployed)).to_have_text("4")
+    undo = page.get_by_role("button", name="Undo")
     stem = (slice(200, 240), slice(170, 181))  # the 4's second stroke, below its bar
     assert shown_pixels(canvas)[stem].any()
 
@@ -96,10 +94,7 @@ def test_canvas_shows_what_the_models_are_given(
     page: Page, app_url: str, cnn_deployed: str
 ) -> None:
     """The strokes the canvas reports, painted by app.drawing, are the pixels it shows."""
-    canvas = open_draw_page(page, app_url)
-    draw(page, canvas, DIGIT_STROKES[3])
-    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-2")
-    shown = shown_pixels(canvas)
+    shown = shown_pixels(drawn(page, app_url, DIGIT_STROKES[3], cnn_deployed))
     strokes = tuple(
         tuple((round(x), round(y)) for x, y in stroke_moves(stroke, None))
         for stroke in DIGIT_STROKES[3]

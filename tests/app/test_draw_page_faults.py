@@ -18,12 +18,13 @@ from pathlib import Path
 
 import pytest
 from app_stack import DIGIT_STROKES, RunningStack, running_app, running_stack
-from draw_page_driver import answer_of, draw, open_draw_page
-from playwright.sync_api import Error, Locator, Page, expect
+from draw_page_driver import answer_of, draw, drawn
+from playwright.sync_api import Error, Page, expect
 
 from app.deployments import deployed
 from app.recent_deployments import MAX_AGE
 from app.registry_client import RegistryClient
+from stack.proc import ServiceProcess
 from stack.seaweed import S3Settings
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
@@ -83,14 +84,6 @@ def expect_no_trace(page: Page, errors: list[Error]) -> None:
     assert errors == []
 
 
-def first_stroke_answered(page: Page, url: str, service: str) -> Locator:
-    """The draw page with the 4's first stroke drawn and answered; its canvas."""
-    canvas = open_draw_page(page, url)
-    draw(page, canvas, DIGIT_STROKES[4][:1])
-    expect(answer_of(page, service)).to_have_attribute("data-drawing", "0-1")
-    return canvas
-
-
 def expect_recovered_four(page: Page, service: str) -> None:
     """The whole 4 answered, with no problem left on the page."""
     expect(answer_of(page, service)).to_have_attribute("data-drawing", "0-2")
@@ -98,46 +91,36 @@ def expect_recovered_four(page: Page, service: str) -> None:
     expect(page.get_by_role("alert")).to_have_count(0)
 
 
-def test_draw_page_explains_inference_server_down_mid_drawing_and_recovers(
-    page: Page, page_errors: list[Error], faults_stack: FaultStack, cnn_deployed: str
-) -> None:
-    stack = faults_stack.stack
-    canvas = first_stroke_answered(page, faults_stack.app_url, cnn_deployed)
-    stack.serving.stop()
-    try:
-        draw(page, canvas, DIGIT_STROKES[4][1:])
-        alert = page.get_by_role("alert")
-        expect(alert).to_have_count(1)
-        expect(alert).to_contain_text(
+def stopped_part(stack: RunningStack, part: str) -> tuple[ServiceProcess, str]:
+    """The process of `part`, and the sentence the draw page says while it is down."""
+    if part == "inference server":
+        return stack.serving, (
             f"The inference server at {stack.serving_url} is not answering; start it with "
             "make serving (or the whole demo with make up)."
         )
-        expect(answer_of(page, cnn_deployed)).to_have_count(0)
-        expect_no_trace(page, page_errors)
-    finally:
-        stack.serving.start().wait_healthy(timeout=60)
-    expect_recovered_four(page, cnn_deployed)
-    expect_no_trace(page, page_errors)
+    return stack.registry, (
+        f"The model registry at {stack.registry_url} is not answering; start it with "
+        "make registry (or the whole demo with make up), or point MODEL_REGISTRY_URL at it."
+    )
 
 
-def test_draw_page_explains_registry_down_mid_drawing_and_recovers(
-    page: Page, page_errors: list[Error], faults_stack: FaultStack, cnn_deployed: str
+@pytest.mark.parametrize("part", ["inference server", "registry"])
+def test_draw_page_explains_part_down_mid_drawing_and_recovers(
+    page: Page, page_errors: list[Error], faults_stack: FaultStack, cnn_deployed: str, part: str
 ) -> None:
-    stack = faults_stack.stack
-    canvas = first_stroke_answered(page, faults_stack.app_url, cnn_deployed)
-    stack.registry.stop()
+    first, second = DIGIT_STROKES[4]
+    canvas = drawn(page, faults_stack.app_url, [first], cnn_deployed)
+    process, sentence = stopped_part(faults_stack.stack, part)
+    process.stop()
     try:
         time.sleep(MAX_AGE)  # the deployments read before are no longer reused
-        draw(page, canvas, DIGIT_STROKES[4][1:])
+        draw(page, canvas, [second])
         alert = page.get_by_role("alert")
         expect(alert).to_have_count(1)
-        expect(alert).to_contain_text(
-            f"The model registry at {stack.registry_url} is not answering; start it with "
-            "make registry (or the whole demo with make up), or point MODEL_REGISTRY_URL at it."
-        )
+        expect(alert).to_contain_text(sentence)
         expect(answer_of(page, cnn_deployed)).to_have_count(0)
         expect_no_trace(page, page_errors)
     finally:
-        stack.registry.start().wait_healthy(timeout=60)
-    expect_recovered_four(page, cnn_deployed)
+        process.start().wait_healthy(timeout=60)
+    expect_recovered_four(page, cnn_deployed)  # without drawing anything more
     expect_no_trace(page, page_errors)
