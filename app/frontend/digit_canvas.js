@@ -135,7 +135,7 @@ class DigitPad {
     if (this.liveTimer !== null || this.pointer === null) return;
     const waiting = this.answered < this.sentSeq;
     const since = Math.max(this.sentAt, this.strokeStarted);
-    const due = since + (waiting ? Math.max(STALL_MS, LIVE_MS) : LIVE_MS);
+    const due = since + (waiting ? STALL_MS : LIVE_MS);
     this.liveTimer = setTimeout(() => {
       this.liveTimer = null;
       if (this.pointer !== null) this.send("down");
