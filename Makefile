@@ -118,7 +118,7 @@ bench-serving: install ## Benchmark the inference server against KServe's ModelS
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) scripts/bench_serving.py
 
-bench-app: install ## Time the app in Chromium: the mouse-up ending a digit to its probabilities on screen
+bench-app: install ## Time the app in Chromium, vs its streamlit-drawable-canvas past: pen-up to probabilities, live updates
 	@[ -x /usr/bin/chromium ] || (apt-get update -q && apt-get install -y -q chromium)
 	$(PY) scripts/bench_app.py
 
