@@ -49,6 +49,14 @@ DIFFERENCES = {
     "`404 page not found` / an empty 405; registry_local keeps the one `{code, message}` shape.",
     "body-limit": "Upstream reads bodies of any size; registry_local refuses bodies over "
     "`--max-body-bytes` (default 4 MiB) with 413, so one request cannot exhaust its memory.",
+    "list-order": "Upstream does not check `orderBy` and `sortOrder`: a value outside the enum "
+    "silently falls back to its default order (200; kubeflow/hub `scopes.PaginateWithOptions`). "
+    "registry_local answers 400 naming the allowed values, so a typo does not silently give "
+    "another order.",
+    "token-scope": "Upstream's nextPageToken is a bare `<id>:<value>` cursor: a token issued for "
+    "another list is applied to this one as a cursor (200; kubeflow/hub `scopes.DecodeCursor`). "
+    "registry_local's tokens name their list and it answers 400, so a mixed-up token does not "
+    "silently skip items.",
 }
 
 
@@ -125,14 +133,16 @@ REGISTERED_MODELS = [
     bad("GET /registered_models", "nextPageToken not issued by it", 400,
         params={"nextPageToken": "garbage"}),
     bad("GET /registered_models", "nextPageToken of another list", 400,
-        params={"pageSize": "1", "nextPageToken": TokenFrom("/artifacts")}),
+        params={"pageSize": "1", "nextPageToken": TokenFrom("/artifacts")},
+        differs="token-scope", upstream_status=200),
     good("GET /registered_models", "filterQuery", params={"filterQuery": "name = 'MNIST'"}),
     bad("GET /registered_models", "filterQuery malformed", 400,
         params={"filterQuery": "name = = 'MNIST'"}),
     bad("GET /registered_models", "pageSize not a number", 400, params={"pageSize": "ten"}),
-    bad("GET /registered_models", "orderBy not in the enum", 400, params={"orderBy": "NAME"}),
+    bad("GET /registered_models", "orderBy not in the enum", 400, params={"orderBy": "NAME"},
+        differs="list-order", upstream_status=200),
     bad("GET /registered_models", "sortOrder not in the enum", 400,
-        params={"sortOrder": "UP"}),
+        params={"sortOrder": "UP"}, differs="list-order", upstream_status=200),
     good("GET /registered_model", "name", params={"name": "MNIST"}),
     bad("GET /registered_model", "name of no model", 404, params={"name": "none"}),
     bad("GET /registered_model", "no parameter", 400),

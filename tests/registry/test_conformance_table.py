@@ -20,12 +20,14 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine
+from starlette.testclient import TestClient
 
+from registry_local.app import create_app
 from registry_local.errors import status_text
+from registry_local.settings import Settings
 
 from .conformance_cases import CASES, DIFFERENCES, SEED, Case, TokenFrom
-
-pytestmark = pytest.mark.server
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
 BEGIN = "<!-- BEGIN GENERATED TABLE (tests/registry/test_conformance_table.py) -->"
@@ -36,7 +38,8 @@ REGENERATE = (
 PREFIXES = ("v1alpha3", "v1", "v1alpha1")
 STATE_LISTS = ("registered_models", "model_versions", "artifacts", "serving_environments",
                "inference_services", "experiments", "experiment_runs",
-               "inference_services/4/serves", "experiment_runs/6/metric_history")  # fmt: skip
+               "inference_services/4/serves", "model_versions/3/artifacts",
+               "experiment_runs/6/artifacts", "experiment_runs/6/metric_history")  # fmt: skip
 SHOWN_MESSAGE = 90
 
 
@@ -91,11 +94,16 @@ def run_case(client: httpx.Client, case: Case) -> Answer:
     return Answer(status, body["code"], body["message"])
 
 
-def run_all(base_url: str) -> list[Answer]:
+def run_all(client: httpx.Client) -> list[Answer]:
+    """Seed, then every case, on a client whose base URL is an API prefix of an empty registry."""
+    for path, body in SEED:
+        assert client.post(path, json=body).status_code == 201, path
+    return [run_case(client, case) for case in CASES]
+
+
+def run_on_server(base_url: str) -> list[Answer]:
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        for path, body in SEED:
-            assert client.post(path, json=body).status_code == 201, path
-        return [run_case(client, case) for case in CASES]
+        return run_all(client)
 
 
 def operation(request: str) -> str:
@@ -143,10 +151,11 @@ def write_table(table: str) -> None:
     DOC.write_text(f"{head}{BEGIN}\n{table}\n{END}{rest.split(END, 1)[1]}")
 
 
+@pytest.mark.server
 def test_conformance_table_matches_real_answers(
     make_registry_server: Callable[..., Any],
 ) -> None:
-    answers = {prefix: run_all(f"{make_registry_server().url}/api/model_registry/{prefix}")
+    answers = {prefix: run_on_server(f"{make_registry_server().url}/api/model_registry/{prefix}")
                for prefix in PREFIXES}  # fmt: skip
     for prefix in PREFIXES[1:]:
         assert answers[prefix] == answers[PREFIXES[0]], f"{prefix} answers differently"
@@ -156,3 +165,20 @@ def test_conformance_table_matches_real_answers(
     assert table == committed_table(), (
         f"docs/conformance.md's table is out of date with the server; regenerate it: {REGENERATE}"
     )
+
+
+@pytest.mark.parametrize(
+    "backend_engine",
+    [
+        pytest.param("postgresql", marks=pytest.mark.db),
+        pytest.param("mariadb", marks=pytest.mark.db),
+    ],
+    indirect=True,
+)
+def test_conformance_cases_answer_alike_on_database_servers(backend_engine: Engine) -> None:
+    """The same cases, refusals storing nothing, on PostgreSQL and MariaDB (in-process app)."""
+    app = create_app(Settings(), backend_engine)
+    base_url = f"http://testserver/api/model_registry/{PREFIXES[0]}"
+    with TestClient(app, base_url=base_url, raise_server_exceptions=False) as client:
+        table = render(run_all(client))
+    assert table == committed_table(), f"{backend_engine.dialect.name} answers differently"
