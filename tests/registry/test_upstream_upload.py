@@ -41,6 +41,7 @@ from .upload_support import (
 model_registry = pytest.importorskip("model_registry")
 S3Params = model_registry.utils.S3Params
 StoreError = model_registry.exceptions.StoreError
+MissingMetadata = model_registry.exceptions.MissingMetadata
 
 pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore:User access token")]
 
@@ -231,7 +232,9 @@ def test_upload_with_rejected_credentials_registers_nothing(
     folder = write_tree(tmp_path / "model", {"model.onnx": 100, "sub/notes.txt": 10})
     with pytest.raises(S3UploadFailedError, match=code) as raised:
         upload_and_register(target, folder)
-    assert f"to {target.s3.bucket}/{target.prefix}/" in str(raised.value)
+    first = "model.onnx"  # os.walk gives the top folder's files first
+    named = f"{folder / first} to {target.s3.bucket}/{target.prefix}/{first}"
+    assert named in str(raised.value)
     assert target.stored() == {}
     assert_nothing_registered(target.registry_url)
 
@@ -246,6 +249,8 @@ def test_upload_to_missing_bucket_registers_nothing(
     with pytest.raises(S3UploadFailedError, match=f"{missing_bucket}.*NoSuchBucket"):
         upload_and_register(target, model, bucket=missing_bucket)
     assert_nothing_registered(target.registry_url)
+    buckets = bucket_client(target.s3).list_buckets()["Buckets"]
+    assert missing_bucket not in {bucket["Name"] for bucket in buckets}
 
 
 def test_upload_to_unreachable_endpoint_registers_nothing(
@@ -284,6 +289,32 @@ def test_upload_without_s3_setting_registers_nothing(
         upload_and_register(target, model)
     assert target.stored() == {}
     assert_nothing_registered(target.registry_url)
+
+
+@pytest.mark.parametrize("default_bucket", [None, "another-bucket"], ids=["unset", "other"])
+def test_utils_upload_to_s3_needs_aws_s3_bucket_to_name_the_bucket(
+    target: UploadTarget,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    default_bucket: str | None,
+) -> None:
+    """Upstream behaviour: `utils.upload_to_s3` builds its URI without the endpoint it was
+    given, so unless AWS_S3_BUCKET equals `bucket_name` it raises MissingMetadata before any
+    upload, even with `endpoint_url` set (save_to_s3 passes the endpoint and does not care)."""
+    if default_bucket is None:
+        monkeypatch.delenv("AWS_S3_BUCKET")
+    else:
+        monkeypatch.setenv("AWS_S3_BUCKET", default_bucket)
+    model = write_random_file(tmp_path / "model.onnx", 100)
+    params = S3Params(
+        bucket_name=target.s3.bucket, s3_prefix=target.prefix, endpoint_url=target.s3.endpoint
+    )
+    with pytest.raises(MissingMetadata, match="endpoint must be provided for non-default bucket"):
+        model_registry.utils.upload_to_s3(params, str(model))
+    assert target.stored() == {}
+    uri = target.client.save_to_s3(str(model), target.s3.bucket, target.prefix)
+    assert uri == target.expected_uri()
+    assert target.stored() == local_files(model)
 
 
 def test_upload_missing_path_registers_nothing(target: UploadTarget, tmp_path: Path) -> None:
