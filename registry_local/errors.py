@@ -15,7 +15,11 @@ SHOWN_LENGTH = 60
 
 def shown(value: object) -> str:
     """A client's value quoted for an error message, cut to SHOWN_LENGTH characters."""
-    text = repr(value)
+    return cut(repr(value))
+
+
+def cut(text: str) -> str:
+    """`text`, or its first SHOWN_LENGTH - 3 characters and `...` when it is longer."""
     return text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "..."
 
 

@@ -21,8 +21,8 @@ from typing import Any
 
 from registry_local.errors import BadRequest
 from registry_local.kinds import EXPERIMENT_RUN, METRIC, Kind
+from registry_local.properties import MAX_NAME_LENGTH
 
-NAME_COLUMN_LENGTH = 255
 _WORD_BOUNDARY = re.compile(r"(?<=[a-z])(?=[A-Z])|-")
 
 
@@ -33,7 +33,7 @@ def kind_words(kind: Kind) -> str:
 
 def name_limit(owner_id: int) -> int:
     """How many characters a name may have under `owner_id` (0: not owned)."""
-    return NAME_COLUMN_LENGTH - (len(str(owner_id)) + 1 if owner_id else 0)
+    return MAX_NAME_LENGTH - (len(str(owner_id)) + 1 if owner_id else 0)
 
 
 def check_name_fits(kind: Kind, name: str | None, owner_id: int) -> None:
@@ -41,7 +41,7 @@ def check_name_fits(kind: Kind, name: str | None, owner_id: int) -> None:
     if name is not None and len(name) > limit:
         raise BadRequest(
             f"name has {len(name)} characters, more than the {limit} a {kind.name} may have "
-            f"here: it is stored as '{owner_id}:<name>' in {NAME_COLUMN_LENGTH} characters"
+            f"here: it is stored as '{owner_id}:<name>' in {MAX_NAME_LENGTH} characters"
         )
 
 

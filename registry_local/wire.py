@@ -15,9 +15,10 @@ from typing import Any
 
 import orjson
 
-from registry_local.errors import SHOWN_LENGTH, BadRequest, MissingField, shown
+from registry_local.errors import BadRequest, MissingField, cut, shown
 from registry_local.kinds import Field, FieldType, Kind
 from registry_local.properties import (
+    MAX_NAME_LENGTH,
     CustomProperties,
     check_text,
     finite_number,
@@ -27,7 +28,6 @@ from registry_local.properties import (
 ID_PATTERN = re.compile(r"[1-9][0-9]{0,8}")
 INT64_PATTERN = re.compile(r"-?[0-9]{1,19}")
 INT64_MAX = 2**63 - 1
-MAX_NAME_LENGTH = 255
 READ_ONLY = frozenset({"id", "createTimeSinceEpoch", "lastUpdateTimeSinceEpoch"})
 ARTIFACT_READ_ONLY = READ_ONLY | {"experimentId", "experimentRunId"}
 EMPTY_MAP = orjson.Fragment(b"{}")
@@ -122,7 +122,7 @@ def _writable(kind: Kind, wire: str, creating: bool) -> Field:
 
 def quoted(text: str) -> str:
     """A client's field name in double quotes, as Go prints it, cut to SHOWN_LENGTH."""
-    return '"' + (text if len(text) <= SHOWN_LENGTH else text[: SHOWN_LENGTH - 3] + "...") + '"'
+    return f'"{cut(text)}"'
 
 
 def convert(spec: Field, value: object) -> Any:
