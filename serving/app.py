@@ -29,6 +29,7 @@ def oci_config(settings: ServerSettings) -> OciConfig:
         allowed_registries=settings.allowed_oci_registries,
         timeout=settings.oci_timeout,
         max_bytes=settings.max_artifact_bytes,
+        pull_timeout=settings.oci_pull_timeout,
     )
 
 

@@ -30,6 +30,9 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("oci_timeout", "SERVING_OCI_TIMEOUT", "5",
             "Seconds to wait for the OCI registry to connect or answer before a load fails.",
             float),
+    Setting("oci_pull_timeout", "SERVING_OCI_PULL_TIMEOUT", "120",
+            "Seconds a whole modelcar pull (manifest, config, every layer) may take before the "
+            "load fails.", float),
     Setting("s3_timeout", "SERVING_S3_TIMEOUT", "5",
             "Seconds to wait for S3 to connect or answer before a load fails.", float),
     Setting("max_artifact_bytes", "SERVING_MAX_ARTIFACT_BYTES", str(512 * 1024 * 1024),
@@ -76,6 +79,7 @@ class ServerSettings:
     oci_registry: str = "localhost:5000"
     extra_oci_registries: tuple[str, ...] = ()
     oci_timeout: float = 5.0
+    oci_pull_timeout: float = 120.0
     s3_timeout: float = 5.0
     max_artifact_bytes: int = 512 * 1024 * 1024
     golden_atol: float = 1e-4

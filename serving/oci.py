@@ -6,18 +6,19 @@ refused, not followed — and the manifest is fetched by that digest; then the c
 layer, each checked against its digest and size, each layer's uncompressed tar against the
 config's `diff_ids`. The files under `/models/` are the modelcar's content. Registries on
 loopback are spoken to over plain HTTP, others over HTTPS; pulls are anonymous.
+
+A registry is not trusted to be well-behaved: manifests and configs are read up to 4 MiB,
+a blob up to the size its descriptor gives, error bodies up to 64 KiB, everything together
+(and everything uncompressed) up to `max_bytes`, and a whole pull ends after `pull_timeout`.
 """
 
 from __future__ import annotations
 
-import gzip
 import hashlib
-import io
 import ipaddress
-import posixpath
 import re
-import tarfile
 import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ import httpx
 import orjson
 
 from serving.errors import ArtifactUnavailable, LoadRefused
+from serving.oci_layers import gunzip, models_in_tar
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 REFERENCE = re.compile(
@@ -39,7 +41,8 @@ INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
-MODELS_PREFIX = "models/"
+MAX_DOCUMENT_BYTES = 4 * 1024 * 1024  # manifests and configs: containerd's limit too
+MAX_ERROR_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -99,6 +102,7 @@ class OciConfig:
     allowed_registries: frozenset[str]
     timeout: float = 5.0
     max_bytes: int = 512 * 1024 * 1024
+    pull_timeout: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -129,7 +133,7 @@ class OciPuller:
         """The modelcar at `uri`, pinned to `recorded_digest` (or the one in the URI)."""
         location = self.vet(uri)
         wanted = pinned_digest(location, recorded_digest)
-        session = PullSession(self.client(), location, self.config.max_bytes)
+        session = PullSession(self.client(), location, self.config)
         try:
             return session.pull(wanted)
         except httpx.HTTPError as exc:
@@ -160,11 +164,14 @@ def pinned_digest(location: OciLocation, recorded: str | None) -> str | None:
 
 
 class PullSession:
-    """One pull: manifest, config, layers, with a byte budget over all of them."""
+    """One pull: manifest, config, layers, each read within its bounds and the deadline."""
 
-    def __init__(self, client: httpx.Client, location: OciLocation, max_bytes: int) -> None:
-        self.client, self.location, self.budget = client, location, max_bytes
+    def __init__(self, client: httpx.Client, location: OciLocation, config: OciConfig) -> None:
+        self.client, self.location, self.budget = client, location, config.max_bytes
+        self.pull_timeout = config.pull_timeout
+        self.ends_at = time.monotonic() + config.pull_timeout
         self.pulled = 0
+        self.unpacked = 0
 
     def pull(self, wanted: str | None) -> Modelcar:
         if self.location.tag:
@@ -177,13 +184,13 @@ class PullSession:
             wanted = wanted or current
         assert wanted is not None  # parse() demands a tag or a digest
         manifest = self.manifest(wanted)
-        config = orjson.loads(self.blob(manifest["config"], "config"))
-        files = self.model_files(manifest.get("layers") or [], diff_ids(config))
+        config = self.document(self.blob(manifest["config"], "config"), "config")
+        files = self.model_files(manifest["layers"], diff_ids(config))
         return Modelcar(self.location.uri, wanted, files, self.pulled)
 
     def tag_digest(self) -> str:
         """What the tag points at now (the registry's Docker-Content-Digest)."""
-        response = self.get(f"manifests/{self.location.tag}", method="HEAD")
+        response = self.get(f"manifests/{self.location.tag}", 0, method="HEAD")
         digest = response.headers.get("Docker-Content-Digest", "")
         if not DIGEST.match(digest):
             raise LoadRefused(f"registry {self.location.registry} gave no digest for "
@@ -191,41 +198,79 @@ class PullSession:
         return str(digest)
 
     def manifest(self, digest: str) -> dict[str, Any]:
-        body = self.get(f"manifests/{digest}").content
+        body = self.get(f"manifests/{digest}", MAX_DOCUMENT_BYTES).content
         self.check_digest(body, digest, "manifest")
-        manifest = orjson.loads(body)
+        manifest = self.document(body, "manifest")
         media_type = manifest.get("mediaType")
         if media_type in INDEX_TYPES or "manifests" in manifest:
             raise LoadRefused(f"{self.location.uri} is a multi-platform index, not a modelcar "
                               "image: register the digest of one image manifest")  # fmt: skip
         if media_type not in (None, *MANIFEST_TYPES) or "config" not in manifest:
             raise LoadRefused(f"{self.location.uri} is not an image manifest ({media_type})")
-        return dict(manifest)
+        if not isinstance(manifest.get("layers", []), list):
+            raise LoadRefused(f"{self.location.uri}: the manifest's layers are not a list")
+        return {**manifest, "layers": manifest.get("layers") or []}
 
-    def blob(self, descriptor: dict[str, Any], what: str) -> bytes:
-        digest, size = str(descriptor.get("digest")), int(descriptor.get("size", -1))
-        if not DIGEST.match(digest):
-            raise LoadRefused(f"{self.location.uri}: {what} has no sha256 digest ({digest!r})")
-        body = self.get(f"blobs/{digest}").content
+    def document(self, body: bytes, what: str) -> dict[str, Any]:
+        """A manifest or config: a JSON object, else LoadRefused."""
+        try:
+            document = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            document = None
+        if not isinstance(document, dict):
+            raise LoadRefused(f"{self.location.uri}: the {what} is not a JSON object")
+        return document
+
+    def blob(self, descriptor: object, what: str) -> bytes:
+        """The blob a descriptor names, read no further than the size it gives."""
+        digest, size = self.described(descriptor, what)
+        body = self.get(f"blobs/{digest}", size).content
         if len(body) != size:
             raise LoadRefused(f"{self.location.uri}: {what} {digest} has {len(body)} bytes, "
                               f"the manifest says {size}")  # fmt: skip
         self.check_digest(body, digest, what)
         return body
 
-    def model_files(self, layers: list[dict[str, Any]], diffs: list[str]) -> dict[str, bytes]:
+    def described(self, descriptor: object, what: str) -> tuple[str, int]:
+        """A descriptor's digest and size, vetted before anything is fetched."""
+        fields = descriptor if isinstance(descriptor, dict) else {}
+        digest, size = str(fields.get("digest")), fields.get("size")
+        if not DIGEST.match(digest):
+            raise LoadRefused(f"{self.location.uri}: {what} has no sha256 digest ({digest!r})")
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise LoadRefused(f"{self.location.uri}: {what} {digest} has no size ({size!r})")
+        if self.pulled + size > self.budget:
+            raise LoadRefused(f"{self.location.uri} is over the limit of {self.budget} bytes "
+                              f"({what} {digest} has {size})")  # fmt: skip
+        return digest, size
+
+    def model_files(self, layers: list[Any], diffs: list[str]) -> dict[str, bytes]:
         """The files under /models/ across every layer (later layers win)."""
         if len(diffs) != len(layers):
             raise LoadRefused(f"{self.location.uri}: the config lists {len(diffs)} layers, "
                               f"the manifest {len(layers)}")  # fmt: skip
         files: dict[str, bytes] = {}
         for layer, diff_id in zip(layers, diffs, strict=True):
-            tar = uncompressed(self.blob(layer, "layer"), str(layer.get("mediaType")))
+            tar = self.layer_tar(layer)
             self.check_digest(tar, diff_id, "uncompressed layer")
             files.update(models_in_tar(tar))
         if not files:
             raise LoadRefused(f"{self.location.uri} is not a modelcar: no files under /models/")
         return files
+
+    def layer_tar(self, layer: Any) -> bytes:
+        """A layer's tar, decompressed within what is left of the budget."""
+        blob = self.blob(layer, "layer")
+        media_type = str(layer.get("mediaType"))
+        if "zstd" in media_type:
+            raise LoadRefused(f"{self.location.uri}: zstd layers are not supported ({media_type})")
+        gzipped = media_type.endswith(("+gzip", "tar.gzip")) or blob[:2] == b"\x1f\x8b"
+        tar = gunzip(blob, self.budget - self.unpacked) if gzipped else blob
+        self.unpacked += len(tar)
+        if self.unpacked > self.budget:
+            raise LoadRefused(f"{self.location.uri} is over the limit of {self.budget} bytes "
+                              "uncompressed")  # fmt: skip
+        return tar
 
     def check_digest(self, body: bytes, digest: str, what: str) -> None:
         actual = "sha256:" + hashlib.sha256(body).hexdigest()
@@ -233,65 +278,55 @@ class PullSession:
             raise LoadRefused(f"digest mismatch in {self.location.uri}: {what} should be "
                               f"{digest}, the registry sent {actual}")  # fmt: skip
 
-    def get(self, path: str, method: str = "GET") -> httpx.Response:
+    def get(self, path: str, limit: int, method: str = "GET") -> httpx.Response:
+        """The registry's 200 answer with at most `limit` bytes of body; refusals mapped."""
         accept = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
         url = f"{self.location.base_url}/{path}"
         with self.client.stream(method, url, headers={"Accept": accept}) as response:
             if response.status_code != 200:
-                raise refused_by_registry(self.location, path, response)
-            body = self.read_within_budget(response)
+                error = self.read(response, MAX_ERROR_BYTES, path, cut=True)
+                raise refused_by_registry(self.location, path, response.status_code, error)
+            body = self.read(response, limit, path)
         return httpx.Response(200, headers=response.headers, content=body)
 
-    def read_within_budget(self, response: httpx.Response) -> bytes:
-        chunks = []
+    def read(self, response: httpx.Response, limit: int, path: str, cut: bool = False) -> bytes:
+        """The body, at most `limit` bytes (more is refused, or with `cut` dropped), within
+        the pull's byte budget and deadline."""
+        body = bytearray()
         for chunk in response.iter_bytes():
             self.pulled += len(chunk)
-            if self.pulled > self.budget:
-                raise LoadRefused(f"{self.location.uri} is over the limit of {self.budget} bytes")
-            chunks.append(chunk)
-        return b"".join(chunks)
+            self.check_time_and_budget()
+            body += chunk
+            if len(body) > limit and cut:
+                return bytes(body[:limit])
+            if len(body) > limit:
+                raise LoadRefused(f"{self.location.uri}: the registry sent more than {limit} "
+                                  f"bytes for {path}")  # fmt: skip
+        return bytes(body)
+
+    def check_time_and_budget(self) -> None:
+        if time.monotonic() > self.ends_at:
+            registry, uri = self.location.registry, self.location.uri
+            raise ArtifactUnavailable(f"OCI registry {registry} too slow: pulling {uri} took "
+                                      f"over {self.pull_timeout:g} s")  # fmt: skip
+        if self.pulled > self.budget:
+            raise LoadRefused(f"{self.location.uri} is over the limit of {self.budget} bytes")
 
 
-def diff_ids(config: Any) -> list[str]:
-    rootfs = config.get("rootfs") if isinstance(config, dict) else None
-    return [str(d) for d in (rootfs or {}).get("diff_ids") or []]
-
-
-def uncompressed(blob: bytes, media_type: str) -> bytes:
-    if media_type.endswith(("+gzip", ".tar.gzip", "tar.gzip")) or blob[:2] == b"\x1f\x8b":
-        try:
-            return gzip.decompress(blob)
-        except (OSError, EOFError) as exc:
-            raise LoadRefused(f"a layer is not valid gzip: {exc}") from None
-    return blob
-
-
-def models_in_tar(tar_bytes: bytes) -> dict[str, bytes]:
-    """Regular files under models/ in one layer, by their path below models/."""
-    files: dict[str, bytes] = {}
-    try:
-        with tarfile.open(fileobj=io.BytesIO(tar_bytes), mode="r:") as tar:
-            for member in tar:
-                name = posixpath.normpath(member.name.lstrip("/"))
-                if member.isfile() and name.startswith(MODELS_PREFIX):
-                    extracted = tar.extractfile(member)
-                    if extracted is not None:
-                        files[name.removeprefix(MODELS_PREFIX)] = extracted.read()
-    except tarfile.TarError as exc:
-        raise LoadRefused(f"a layer is not a valid tar archive: {exc}") from None
-    return files
+def diff_ids(config: dict[str, Any]) -> list[str]:
+    rootfs = config.get("rootfs")
+    found = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
+    return [str(d) for d in found] if isinstance(found, list) else []
 
 
 def refused_by_registry(
-    location: OciLocation, path: str, response: httpx.Response
+    location: OciLocation, path: str, status: int, body: bytes
 ) -> LoadRefused | ArtifactUnavailable:
     """Map a registry's error answer: missing/denied refuse, 5xx is unavailability."""
-    response.read()
-    status = response.status_code
     try:
-        errors = orjson.loads(response.content).get("errors") or []
-        what = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)
-    except (orjson.JSONDecodeError, AttributeError):
+        errors = orjson.loads(body).get("errors") or []
+        what = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)[:300]
+    except (orjson.JSONDecodeError, AttributeError, TypeError):
         what = ""
     what = what or f"HTTP {status}"
     if status >= 500:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import io
 import json
-from collections.abc import Callable
+import tarfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from hostile_registry import HostileRegistry, running_hostile_registry
 
 from serving.errors import ArtifactUnavailable, LoadRefused
 from serving.oci import OciConfig, OciLocation, OciPuller
@@ -102,6 +106,79 @@ def test_pull_refuses_a_layer_shorter_than_its_manifest_says(
         puller.pull(f"oci://{oci_registry.address}/short:v1", digest)
 
 
+def test_pull_refuses_a_gzip_bomb_once_it_passes_the_limit(
+    oci_registry: RunningOciRegistry,
+) -> None:
+    """64 MiB of zeros in a 64 KiB gzip layer, stored by the real registry: decompression
+    stops at the puller's 4 MiB limit instead of filling memory."""
+    tar = tar_of({"models/model.onnx": b"\0" * (64 << 20)})
+    layer = gzip.compress(tar, compresslevel=9)
+    layer_digest = push_blob(oci_registry, "bomb", layer)
+    manifest = image_manifest(oci_registry, "bomb", layer_digest, len(layer),
+                              diff_id=sha256_digest(tar), gzipped=True)  # fmt: skip
+    digest = put_manifest(oci_registry, "bomb", "v1", manifest)
+    puller = OciPuller(OciConfig(frozenset({oci_registry.address}), max_bytes=4 << 20))
+    with pytest.raises(LoadRefused, match="a layer decompresses to more than the .* bytes left"):
+        puller.pull(f"oci://{oci_registry.address}/bomb:v1", digest)
+
+
+@pytest.fixture
+def hostile() -> Iterator[HostileRegistry]:
+    with running_hostile_registry() as registry:
+        registry.image("honest", tar_of({"models/model.onnx": b"m" * 100}))
+        for misbehaving in ("endless-blob", "drip"):
+            registry.manifests[misbehaving] = registry.manifests["honest"]
+        yield registry
+
+
+@pytest.mark.parametrize(
+    ("repository", "refusal", "reason"),
+    [
+        ("endless-manifest", LoadRefused, "the registry sent more than 4194304 bytes for manif"),
+        ("endless-blob", LoadRefused, "the registry sent more than 10240 bytes for blobs/sha256"),
+        ("endless-error", LoadRefused, r"manifest of .* not found in the registry \(HTTP 404\)"),
+        ("drip", ArtifactUnavailable, "too slow: pulling .* took over 1 s"),
+        ("redirect-loop", ArtifactUnavailable, "unreachable .*TooManyRedirects"),
+    ],
+)
+def test_pull_from_a_hostile_registry_stops_within_its_bounds(
+    hostile: HostileRegistry, repository: str, refusal: type[Exception], reason: str
+) -> None:
+    assert pull_from(hostile, "honest").files == {"model.onnx": b"m" * 100}
+    with pytest.raises(refusal, match=reason):
+        pull_from(hostile, repository)
+
+
+@pytest.mark.parametrize(
+    ("manifest", "reason"),
+    [
+        ([1, 2], "the manifest is not a JSON object"),
+        ({"schemaVersion": 2, "config": "nope", "layers": []}, "config has no sha256 digest"),
+        ({"schemaVersion": 2, "config": {"digest": OTHER_DIGEST, "size": "big"}},
+         "config sha256:0+ has no size \\('big'\\)"),
+        ({"schemaVersion": 2, "config": {"digest": OTHER_DIGEST, "size": 1 << 40}},
+         "is over the limit of .* bytes \\(config sha256:0+ has 1099511627776\\)"),
+        ({"schemaVersion": 2, "config": {"digest": OTHER_DIGEST, "size": 2}, "layers": "x"},
+         "the manifest's layers are not a list"),
+    ],
+)  # fmt: skip
+def test_pull_refuses_a_malformed_manifest_with_its_reason(
+    hostile: HostileRegistry, manifest: Any, reason: str
+) -> None:
+    hostile.serve("malformed", manifest)
+    with pytest.raises(LoadRefused, match=reason):
+        pull_from(hostile, "malformed")
+
+
+def pull_from(registry: HostileRegistry, repository: str) -> Any:
+    config = OciConfig(frozenset({registry.address}), timeout=2.0, pull_timeout=1.0)
+    puller = OciPuller(config)
+    try:
+        return puller.pull(f"oci://{registry.address}/{repository}:v1")
+    finally:
+        puller.close()
+
+
 def test_pull_from_an_unreachable_registry_is_unavailable() -> None:
     address = f"127.0.0.1:{free_port()}"
     puller = OciPuller(OciConfig(frozenset({address}), timeout=1.0))
@@ -147,8 +224,22 @@ def blob_file(registry: RunningOciRegistry, hex_digest: str) -> Path:
     return blobs / hex_digest[:2] / hex_digest / "data"
 
 
+def sha256_digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def tar_of(files: dict[str, bytes]) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w") as tar:
+        for name, data in files.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
 def push_blob(registry: RunningOciRegistry, repository: str, data: bytes) -> str:
-    digest = "sha256:" + hashlib.sha256(data).hexdigest()
+    digest = sha256_digest(data)
     started = httpx.post(f"{registry.url}/v2/{repository}/blobs/uploads/")
     location = started.headers["Location"]
     location = location if location.startswith("http") else f"{registry.url}{location}"
@@ -159,22 +250,18 @@ def push_blob(registry: RunningOciRegistry, repository: str, data: bytes) -> str
 
 
 def image_manifest(
-    registry: RunningOciRegistry, repository: str, layer_digest: str, layer_size: int
-) -> bytes:
-    config = json.dumps(
-        {
-            "architecture": "amd64",
-            "os": "linux",
-            "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
-        }
-    ).encode()
+    registry: RunningOciRegistry, repository: str, layer_digest: str, layer_size: int,
+    diff_id: str | None = None, gzipped: bool = False,
+) -> bytes:  # fmt: skip
+    rootfs = {"type": "layers", "diff_ids": [diff_id or layer_digest]}
+    config = json.dumps({"architecture": "amd64", "os": "linux", "rootfs": rootfs}).encode()
     config_digest = push_blob(registry, repository, config)
     manifest = {
         "schemaVersion": 2,
         "mediaType": "application/vnd.oci.image.manifest.v1+json",
         "config": {"mediaType": "application/vnd.oci.image.config.v1+json",
                    "digest": config_digest, "size": len(config)},
-        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar",
+        "layers": [{"mediaType": "application/vnd.oci.image.layer.v1.tar" + "+gzip" * gzipped,
                     "digest": layer_digest, "size": layer_size}],
     }  # fmt: skip
     return json.dumps(manifest).encode()
