@@ -57,6 +57,10 @@ DIFFERENCES = {
     "another list is applied to this one as a cursor (200; kubeflow/hub `scopes.DecodeCursor`). "
     "registry_local's tokens name their list and it answers 400, so a mixed-up token does not "
     "silently skip items.",
+    "upsert-status": "Upstream answers an upsert into a version or run with 201 only for a "
+    "ModelArtifact or DocArtifact without an id; a Metric, Parameter or DataSet it creates is "
+    "200 (`UpsertExperimentRunArtifact`, `UpsertModelVersionArtifact`). registry_local answers "
+    "201 for every artifact the upsert creates and 200 when it updates or links one.",
 }
 
 
@@ -256,6 +260,9 @@ EXPERIMENTS = [
         body={"experimentId": "5", "startTimeSinceEpoch": "2000", "endTimeSinceEpoch": "1000"}),
     good("PATCH /experiment_runs/6", "status FINISHED, state ARCHIVED",
          body={"status": "FINISHED", "state": "ARCHIVED"}),
+    good("POST /experiment_runs/6/artifacts", "new metric", 201,
+         body={"artifactType": "metric", "name": "accuracy", "value": 0.9, "step": 1},
+         differs="upsert-status", upstream_status=200),
     good("POST /experiment_runs/6/artifacts", "metric (logged again: updated, history kept)",
          200, body={"artifactType": "metric", "name": "loss", "value": 0.25, "step": 2}),
     bad("POST /experiment_runs/6/artifacts", "metric without value", 400,

@@ -231,9 +231,8 @@ def test_experiment_runs_and_metric_history_over_rest(rest: Any) -> None:
     run_id = rest.post("/experiment_runs", json=body).json()["id"]
     for step, loss in enumerate((0.9, 0.4, 0.2), start=1):
         metric = {"artifactType": "metric", "name": "loss", "value": loss, "step": step}
-        assert rest.post(f"/experiment_runs/{run_id}/artifacts", json=metric).status_code in (
-            200, 201,
-        )  # fmt: skip
+        response = rest.post(f"/experiment_runs/{run_id}/artifacts", json=metric)
+        assert response.status_code == (201 if step == 1 else 200), response.text  # upsert-status
     history = rest.get(f"/experiment_runs/{run_id}/metric_history").json()["items"]
     assert [(item["step"], item["value"]) for item in history] == [(1, 0.9), (2, 0.4), (3, 0.2)]
     finished = {"status": "FINISHED", "endTimeSinceEpoch": "2000", "state": "ARCHIVED"}

@@ -116,7 +116,7 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def upstream_cell(case: Case, answer: Answer) -> str:
+def upstream_cell(case: Case) -> str:
     if case.differs is None:
         return "same"
     number = list(DIFFERENCES).index(case.differs) + 1
@@ -133,7 +133,7 @@ def render(answers: list[Answer]) -> str:
         message = cell(answer.message) if answer.message else ""
         lines.append(
             f"| `{operation(case.request)}` | {cell(case.given)} | {answer.status} | {code} "
-            f"| {message} | {upstream_cell(case, answer)} |"
+            f"| {message} | {upstream_cell(case)} |"
         )
     lines += ["", "### Differences kept on purpose", ""]
     lines += [f"{n}. `{key}`: {text}" for n, (key, text) in enumerate(DIFFERENCES.items(), 1)]
