@@ -24,7 +24,8 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("secret_key", "AWS_SECRET_ACCESS_KEY", "demo-secret-key", "S3 secret key."),
     Setting("region", "AWS_DEFAULT_REGION", "us-east-1", "S3 region."),
     Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
-            "The OCI registry (host:port) modelcar images (oci:// URIs) may be pulled from."),
+            "The OCI registry (host:port, or host:port/namespace to allow only that path) "
+            "modelcar images (oci:// URIs) may be pulled from."),
     Setting("extra_oci_registries", "SERVING_ALLOWED_OCI_REGISTRIES", "",
             "Further allowed OCI registries (host:port), comma-separated.", parse_list),
     Setting("oci_timeout", "SERVING_OCI_TIMEOUT", "5",

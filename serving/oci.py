@@ -73,7 +73,7 @@ class OciLocation:
         if match is None:
             raise LoadRefused(f"artifact location {uri!r} refused: not an image reference "
                               "oci://host[:port]/repository[:tag][@sha256:digest]")  # fmt: skip
-        if match["registry"] not in allowed_registries:
+        if not is_allowed(match["registry"], match["repository"], allowed_registries):
             allowed = ", ".join(sorted(allowed_registries)) or "none"
             registry = match["registry"]
             raise LoadRefused(f"artifact location {uri!r} refused: registry {registry!r} "
@@ -81,6 +81,12 @@ class OciLocation:
         if not match["tag"] and not match["digest"]:
             raise LoadRefused(f"artifact location {uri!r} refused: it names no tag or digest")
         return cls(match["registry"], match["repository"], match["tag"], match["digest"])
+
+
+def is_allowed(registry: str, repository: str, allowed_registries: frozenset[str]) -> bool:
+    """True when an entry (`host[:port]`, optionally with a namespace path) covers the image."""
+    image = f"{registry}/{repository}"
+    return any(image.startswith(f"{entry.rstrip('/')}/") for entry in allowed_registries)
 
 
 def is_loopback(registry: str) -> bool:

@@ -84,8 +84,9 @@ class StackSettings:
 
     @property
     def oci_url(self) -> str:
-        """The OCI registry's distribution API base URL (plain HTTP: it is on loopback)."""
-        return f"http://{self.oci_registry}"
+        """The OCI registry's base URL (plain HTTP: it is on loopback), without the namespace
+        path `OCI_REGISTRY` may carry (`localhost:5000/team`)."""
+        return f"http://{self.oci_registry.split('/', 1)[0]}"
 
     @property
     def oci_port(self) -> int:

@@ -49,7 +49,8 @@ CONTROLLER_SETTINGS: tuple[Setting, ...] = (
     Setting("extra_buckets", "SERVING_ALLOWED_BUCKETS", "",
             "Further allowed S3 buckets, comma-separated.", parse_list),
     Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
-            "The OCI registry (host:port) modelcar artifacts (oci:// URIs) may come from."),
+            "The OCI registry (host:port, or host:port/namespace to allow only that path) "
+            "modelcar artifacts (oci:// URIs) may come from."),
     Setting("extra_oci_registries", "SERVING_ALLOWED_OCI_REGISTRIES", "",
             "Further allowed OCI registries (host:port), comma-separated.", parse_list),
     Setting("backoff_initial", "CONTROLLER_BACKOFF_INITIAL", "1",

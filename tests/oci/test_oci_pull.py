@@ -202,6 +202,17 @@ def test_location_refuses_bad_references(uri: str, reason: str) -> None:
         OciLocation.parse(uri, frozenset({"localhost:5000"}))
 
 
+def test_location_in_an_allowed_namespace_path_only() -> None:
+    """OCI_REGISTRY may carry a namespace (`quay.io/acme`): images under it are allowed."""
+    allowed = frozenset({"quay.io/acme", "localhost:5000/"})
+    assert OciLocation.parse("oci://quay.io/acme/mnist:v1", allowed).repository == "acme/mnist"
+    assert OciLocation.parse("oci://localhost:5000/mnist:v1", allowed).registry == "localhost:5000"
+    for outside in ("oci://quay.io/acme-x/mnist:v1", "oci://quay.io/mnist:v1",
+                    "oci://localhost:50/mnist:v1"):  # fmt: skip
+        with pytest.raises(LoadRefused, match="is not allowed"):
+            OciLocation.parse(outside, allowed)
+
+
 def test_location_speaks_plain_http_only_on_loopback() -> None:
     allowed = frozenset({"localhost:5000", "127.0.0.1:5000", "quay.io", "localhost.example"})
     assert OciLocation.parse("oci://localhost:5000/m:v1", allowed).base_url.startswith("http:")

@@ -36,6 +36,16 @@ def test_load_settings_bad_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
         StackSettings.load()
 
 
+@pytest.mark.parametrize("registry", ["localhost:5123", "localhost:5123/team"])
+def test_oci_registry_url_and_port_leave_out_a_namespace(
+    monkeypatch: pytest.MonkeyPatch, registry: str
+) -> None:
+    monkeypatch.setenv("OCI_REGISTRY", registry)
+    settings = StackSettings.load()
+    assert (settings.oci_url, settings.oci_port) == ("http://localhost:5123", 5123)
+    assert settings.service_env()["OCI_REGISTRY"] == registry
+
+
 @pytest.mark.parametrize(
     ("url", "port"),
     [("http://localhost:8080", 8080), ("http://example", 80), ("https://example", 443)],
