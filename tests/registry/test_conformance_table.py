@@ -123,6 +123,16 @@ def upstream_cell(case: Case) -> str:
     return f"{case.upstream} (difference {number})"
 
 
+def counts(answers: list[Answer]) -> str:
+    refused = sum(answer.status >= 400 for answer in answers)
+    differ = sum(case.differs is not None for case in CASES)
+    return (
+        f"{len(answers)} requests, {refused} of them refused (each storing nothing): "
+        f"{len(answers) - differ} answered with upstream's status and `code`, {differ} "
+        "differently on purpose."
+    )
+
+
 def render(answers: list[Answer]) -> str:
     lines = [
         "| operation | input | status | `code` | `message` | upstream |",
@@ -135,7 +145,7 @@ def render(answers: list[Answer]) -> str:
             f"| `{operation(case.request)}` | {cell(case.given)} | {answer.status} | {code} "
             f"| {message} | {upstream_cell(case)} |"
         )
-    lines += ["", "### Differences kept on purpose", ""]
+    lines += ["", counts(answers), "", "### Differences kept on purpose", ""]
     lines += [f"{n}. `{key}`: {text}" for n, (key, text) in enumerate(DIFFERENCES.items(), 1)]
     return "\n".join(lines)
 
