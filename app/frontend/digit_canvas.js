@@ -10,6 +10,11 @@ const LIVE_MS = 100; // while the pen is down: at most one drawing per 100 ms ..
 const STALL_MS = 1000; // ... and only once the last one was answered (or after 1 s)
 const RETRY_MS = 1500; // an answer that was a problem is asked again this much later
 
+// A stroke may leave the canvas (the pointer is captured): its points are kept within a
+// canvas size of it, as far as app/drawing.py reads them, so that the canvas paints what
+// the models are given.
+const onPad = (position) => Math.min(2 * SIZE, Math.max(-SIZE, Math.round(position)));
+
 let lastSeq = 0; // one sequence for the page, so a remounted pad never goes back in time
 const pads = new WeakMap();
 
@@ -73,8 +78,8 @@ class DigitPad {
   }
 
   addPoint(event) {
-    const x = Math.round(((event.clientX - this.box.left) * SIZE) / this.box.width);
-    const y = Math.round(((event.clientY - this.box.top) * SIZE) / this.box.height);
+    const x = onPad(((event.clientX - this.box.left) * SIZE) / this.box.width);
+    const y = onPad(((event.clientY - this.box.top) * SIZE) / this.box.height);
     const stroke = this.strokes[this.strokes.length - 1];
     const last = stroke[stroke.length - 1];
     if (last && last[0] === x && last[1] === y) return;

@@ -90,6 +90,20 @@ def test_draw_page_takes_a_finger(touch_page: Page, app_url: str, cnn_deployed: 
     expect(answer_of(touch_page, cnn_deployed)).to_have_text("7")
 
 
+def test_draw_page_takes_a_stroke_that_leaves_the_canvas(
+    page: Page, app_url: str, cnn_deployed: str
+) -> None:
+    """The canvas keeps the pointer: a 1 whose stroke runs out below the canvas and on far
+    to the right (past where app.drawing reads points) is still a 1, not an unreadable drawing."""
+    canvas = open_draw_page(page, app_url)
+    draw(page, canvas, [[(150, 40), (130, 245), (130, 290), (900, 290)]])
+    answer = answer_of(page, cnn_deployed)
+    expect(answer.or_(page.get_by_role("alert"))).to_be_visible()
+    expect(page.get_by_role("alert")).to_have_count(0)
+    expect(answer).to_have_attribute("data-drawing", "0-1")
+    expect(answer).to_have_text("1")
+
+
 def test_canvas_shows_what_the_models_are_given(
     page: Page, app_url: str, cnn_deployed: str
 ) -> None:
