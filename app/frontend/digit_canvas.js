@@ -74,7 +74,7 @@ class DigitPad {
   penUp(event) {
     if (event.pointerId !== this.pointer) return;
     this.pointer = null;
-    this.send("up");
+    this.send();
   }
 
   addPoint(event) {
@@ -113,7 +113,7 @@ class DigitPad {
     this.pointer = null;
     this.strokes.pop();
     this.repaint();
-    this.send("up");
+    this.send();
   }
 
   clear() {
@@ -121,10 +121,11 @@ class DigitPad {
     this.strokes = [];
     this.generation += 1;
     this.repaint();
-    this.send("up");
+    this.send();
   }
 
-  send(pen) {
+  send() {
+    const pen = this.pointer === null ? "up" : "down"; // a retry may come mid-stroke
     clearTimeout(this.liveTimer);
     clearTimeout(this.retryTimer);
     this.liveTimer = this.retryTimer = null;
@@ -143,7 +144,7 @@ class DigitPad {
     const due = since + (waiting ? STALL_MS : LIVE_MS);
     this.liveTimer = setTimeout(() => {
       this.liveTimer = null;
-      if (this.pointer !== null) this.send("down");
+      if (this.pointer !== null) this.send();
     }, Math.max(0, due - performance.now()));
   }
 
@@ -155,7 +156,7 @@ class DigitPad {
       this.scheduleLive();
     }
     if (retry && answered === this.sentSeq && this.pointer === null && !this.retryTimer) {
-      this.retryTimer = setTimeout(() => this.send("up"), RETRY_MS);
+      this.retryTimer = setTimeout(() => this.send(), RETRY_MS);
     }
   }
 
