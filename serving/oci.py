@@ -83,6 +83,15 @@ class OciLocation:
         return cls(match["registry"], match["repository"], match["tag"], match["digest"])
 
 
+def pinned_uri(uri: str, digest: str) -> str:
+    """A vetted `oci://` reference by `digest` alone, its tag dropped: what a moved tag
+    cannot change (KServe's storageUri)."""
+    match = REFERENCE.match(uri.removeprefix("oci://"))
+    if match is None:
+        raise LoadRefused(f"artifact location {uri!r} refused: not an image reference")
+    return f"oci://{match['registry']}/{match['repository']}@{digest}"
+
+
 def is_allowed(registry: str, repository: str, allowed_registries: frozenset[str]) -> bool:
     """True when an entry (`host[:port]`, optionally with a namespace path) covers the image."""
     image = f"{registry}/{repository}"

@@ -20,7 +20,7 @@ from serving.controller.registry import (
     property_text,
 )
 from serving.errors import LoadRefused
-from serving.oci import OciLocation
+from serving.oci import OciLocation, pinned_digest, pinned_uri
 
 SERVED_FORMATS = {"onnx"}
 
@@ -53,7 +53,7 @@ class ResolvedModel:
     def storage_uri(self) -> str:
         """Where KServe finds the model: a modelcar pinned to its digest, else `uri`."""
         if self.uri.startswith("oci://") and self.digest:
-            return f"{self.uri.rsplit('@', 1)[0].rsplit(':', 1)[0]}@{self.digest}"
+            return pinned_uri(self.uri, self.digest)
         return self.uri
 
     def load_parameters(self, owner: str, registered_model: str) -> dict[str, str]:
@@ -86,9 +86,10 @@ def resolve_model(
     uri = str(artifact.get("uri") or "")
     modelcar = uri.startswith("oci://")
     golden_uri = None if modelcar else custom_text(artifact, version, "golden_uri")
+    digest = custom_text(artifact, version, "modelcar_digest") if modelcar else None
     try:
         if modelcar:
-            OciLocation.parse(uri, allowed_oci_registries)
+            digest = pinned_digest(OciLocation.parse(uri, allowed_oci_registries), digest)
         else:
             S3Location.parse(artifact.get("uri"), allowed_buckets)
         if golden_uri is not None:
@@ -105,7 +106,7 @@ def resolve_model(
         model_format_version=optional_text(artifact.get("modelFormatVersion")),
         storage_key=optional_text(artifact.get("storageKey")),
         storage_path=optional_text(artifact.get("storagePath")),
-        digest=custom_text(artifact, version, "modelcar_digest") if modelcar else None,
+        digest=digest,
     )
 
 

@@ -194,6 +194,34 @@ def test_reconcile_serves_a_modelcar_from_its_digest_pinned_oci_uri(
     }
 
 
+def test_reconcile_pins_a_modelcar_named_by_digest_alone(
+    kube: FakeKubeApi, registry: RegistryData, mnist: dict[str, str],
+    make_reconciler: MakeReconciler,
+) -> None:  # fmt: skip
+    uri = f"oci://localhost:5000/acme/mnist@{MODELCAR_DIGEST}"
+    car = modelcar_version(registry, mnist["model"], "v3", uri)
+    registry.service(mnist["environment"], "car", mnist["model"], modelVersionId=car)
+    assert make_reconciler().reconcile_once()
+    resource = kube.objects(NAMESPACE)["car"]
+    assert schema_violations(resource) == []
+    assert resource["spec"]["predictor"]["model"]["storageUri"] == uri
+
+
+def test_reconcile_refuses_a_modelcar_whose_uri_and_recorded_digest_differ(
+    kube: FakeKubeApi, registry: RegistryData, mnist: dict[str, str],
+    make_reconciler: MakeReconciler,
+) -> None:  # fmt: skip
+    other = "sha256:" + "cd" * 32
+    uri = f"oci://localhost:5000/mnist:v3@{other}"
+    car = modelcar_version(registry, mnist["model"], "v3", uri)
+    service = registry.service(mnist["environment"], "car", mnist["model"], modelVersionId=car)
+    assert make_reconciler().reconcile_once()
+    assert "car" not in kube.objects(NAMESPACE)
+    [(version, state, reason)] = registry.serves(service)
+    assert (version, state) == (car, "FAILED")
+    assert f"names digest {other}, the registry records {MODELCAR_DIGEST}" in reason
+
+
 def test_reconcile_refuses_a_modelcar_from_a_registry_not_allowed(
     kube: FakeKubeApi, registry: RegistryData, mnist: dict[str, str],
     make_reconciler: MakeReconciler,
