@@ -54,12 +54,17 @@ def start_services(settings: StackSettings, with_lab: bool = False) -> dict[str,
     return running
 
 
-def _start_one(settings: StackSettings, spec: ServiceSpec) -> RunningService:
+def refuse_taken_port(spec: ServiceSpec) -> None:
+    """ServiceError naming the env var to change when another program holds the port."""
     if spec.port and port_in_use(spec.port):
         raise ServiceError(
             f"port {spec.port} for {spec.name} is already in use by another program: "
-            "stop it, or point the matching *_URL / *_PORT variable at a free port."
+            f"stop it, or set {spec.setting} to use a free port."
         )
+
+
+def _start_one(settings: StackSettings, spec: ServiceSpec) -> RunningService:
+    refuse_taken_port(spec)
     print(f"  {spec.name:<10} starting on port {spec.port or '-'} ...", flush=True)
     started = time.monotonic()
     process = spec.build(settings).start()

@@ -17,12 +17,14 @@ REPO = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class ServiceSpec:
-    """What `make up` starts: a name, its port and how to build its process."""
+    """What `make up` starts: a name, its port, how to build its process and the env var
+    that moves its port."""
 
     name: str
     port: int
     health_url: str
     build: Callable[[StackSettings], ServiceProcess]
+    setting: str = ""
 
 
 def _python_service(
@@ -96,17 +98,18 @@ def _registry_health(settings: StackSettings) -> str:
 def service_specs(settings: StackSettings, with_lab: bool = False) -> list[ServiceSpec]:
     """The services in start order (S3 and registry before their clients)."""
     specs = [
-        ServiceSpec("s3", port_of(settings.s3_endpoint), f"{settings.s3_endpoint}/healthz", _s3),
-        ServiceSpec("oci", settings.oci_port, f"{settings.oci_url}/v2/", _oci),
+        ServiceSpec("s3", port_of(settings.s3_endpoint), f"{settings.s3_endpoint}/healthz", _s3,
+                    "AWS_S3_ENDPOINT"),
+        ServiceSpec("oci", settings.oci_port, f"{settings.oci_url}/v2/", _oci, "OCI_REGISTRY"),
         ServiceSpec("registry", port_of(settings.registry_url), _registry_health(settings),
-                    _registry),
+                    _registry, "MODEL_REGISTRY_URL"),
         ServiceSpec("serving", port_of(settings.serving_url),
-                    f"{settings.serving_url}/v2/health/live", _serving),
+                    f"{settings.serving_url}/v2/health/live", _serving, "SERVING_URL"),
         ServiceSpec("controller", 0, _registry_health(settings), _controller),
-        ServiceSpec("app", settings.app_port, f"{settings.app_url}/_stcore/health", _app),
+        ServiceSpec("app", settings.app_port, f"{settings.app_url}/_stcore/health", _app,
+                    "APP_PORT"),
     ]  # fmt: skip
     if with_lab:
-        specs.append(
-            ServiceSpec("lab", settings.lab_port, f"http://localhost:{settings.lab_port}/api", _lab)
-        )
+        lab_health = f"http://localhost:{settings.lab_port}/api"
+        specs.append(ServiceSpec("lab", settings.lab_port, lab_health, _lab, "LAB_PORT"))
     return specs

@@ -10,6 +10,9 @@ import pytest
 
 from stack.oci_registry import RunningOciRegistry, oci_registry_process, running_oci_registry
 from stack.proc import ServiceError, free_port
+from stack.runner import refuse_taken_port
+from stack.services import service_specs
+from stack.settings import SETTINGS, StackSettings
 
 pytestmark = pytest.mark.server
 
@@ -41,6 +44,21 @@ def test_oci_registry_on_a_taken_port_fails_with_its_log(tmp_path: Path) -> None
         process = oci_registry_process(tmp_path / "data", tmp_path / "oci.log", port=port)
         with process.start(), pytest.raises(ServiceError, match="address already in use"):
             process.wait_healthy(timeout=10)
+
+
+def test_make_up_names_the_variable_to_change_when_a_port_is_taken(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        monkeypatch.setenv("OCI_REGISTRY", f"localhost:{port}")
+        specs = {spec.name: spec for spec in service_specs(StackSettings.load(), with_lab=True)}
+        with pytest.raises(ServiceError, match=f"port {port} for oci .* set OCI_REGISTRY to"):
+            refuse_taken_port(specs["oci"])
+    documented = {setting.env for setting in SETTINGS}
+    assert all(spec.setting in documented for spec in specs.values() if spec.port)
 
 
 def test_oci_registry_without_the_debian_package_says_what_to_install(
