@@ -3,8 +3,9 @@
 While a digit is drawn the draw page reruns up to ten times a second, and each run read the
 InferenceServices from the registry again: 3-4 ms on a quiet machine, 5-50 ms on a busy one,
 before the model could be asked. A session now reuses its read for MAX_AGE seconds (a deploy
-or an undeploy shows on a draw page at most that much later; a page load reads afresh), and
-forgets it as soon as an answer fails, so that the next run reads again.
+or an undeploy made elsewhere shows on a draw page at most that much later; a page load reads
+afresh), and forgets it as soon as an answer fails or the session's registry page writes a
+desired state, so that the next run reads again.
 """
 
 from __future__ import annotations

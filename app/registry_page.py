@@ -33,7 +33,7 @@ from app.registry_view import (
     version_rows,
 )
 from app.settings import AppSettings
-from app.ui import read_registry, registry_client
+from app.ui import read_registry, recent_deployments, registry_client
 
 log = logging.getLogger("app")
 REFRESH_SECONDS = 1.5
@@ -185,7 +185,8 @@ def show_long_property(prop: ReadableProperty) -> None:
 
 
 def run_action(settings: AppSettings, action: Callable[[RegistryClient], str]) -> None:
-    """A button's registry write; its outcome is shown as the notice above the services."""
+    """A button's registry write; its outcome is shown as the notice above the services.
+    The draw page then reads the deployed models afresh instead of reusing its last read."""
     try:
         st.session_state[NOTICE] = ("success", action(registry_client(settings)))
     except AppError as error:
@@ -193,6 +194,7 @@ def run_action(settings: AppSettings, action: Callable[[RegistryClient], str]) -
     except Exception as error:  # noqa: BLE001 - a callback must never show a traceback
         log.exception("registry action failed")
         st.session_state[NOTICE] = ("error", f"The action failed unexpectedly ({error}).")
+    recent_deployments(settings).forget()
 
 
 def show_notice() -> None:

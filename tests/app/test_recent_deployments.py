@@ -7,6 +7,9 @@ import pytest
 from app.deployments import Deployment
 from app.errors import RegistryUnavailable
 from app.recent_deployments import RecentDeployments
+from app.registry_page import run_action
+from app.settings import AppSettings
+from app.ui import recent_deployments
 
 
 class Registry:
@@ -54,3 +57,16 @@ def test_recent_deployments_keeps_no_failed_read() -> None:
     recent.get(registry.read)
     recent.get(registry.read)
     assert registry.reads == 2
+
+
+def test_deploy_or_undeploy_on_the_registry_page_makes_the_draw_page_read_again() -> None:
+    """A session's write through the registry page's buttons (run_action), successful or
+    not, forgets that session's last read: the draw page then lists what was written."""
+    settings = AppSettings("http://127.0.0.1:1", "local", "mmserver1", timeout=1)
+    registry = Registry()
+    recent_deployments(settings).get(registry.read)
+    run_action(settings, lambda client: "InferenceService mnist-v1 is now desired DEPLOYED.")
+    recent_deployments(settings).get(registry.read)
+    run_action(settings, lambda client: str(client.registered_models()))  # nothing there
+    recent_deployments(settings).get(registry.read)
+    assert registry.reads == 3
