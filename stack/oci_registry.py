@@ -70,9 +70,8 @@ def write_config(path: Path, storage_dir: Path, port: int) -> Path:
     return path
 
 
-def oci_registry_process(data_dir: Path, log_path: Path, port: int | None = None) -> ServiceProcess:
-    """A ServiceProcess for docker-registry on 127.0.0.1:`port` (a free port if None)."""
-    port = port or free_port()
+def oci_registry_process(data_dir: Path, log_path: Path, port: int) -> ServiceProcess:
+    """A ServiceProcess for docker-registry on 127.0.0.1:`port`."""
     storage = data_dir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
     config = write_config(data_dir / "config.yml", storage, port)
@@ -85,16 +84,11 @@ def oci_registry_process(data_dir: Path, log_path: Path, port: int | None = None
     )
 
 
-def oci_port(process: ServiceProcess) -> int:
-    """The port a process built by `oci_registry_process` listens on (read from its config)."""
-    config = Path(process.command[-1]).read_text()
-    return int(config.split("addr: 127.0.0.1:", 1)[1].split()[0])
-
-
 @contextmanager
 def running_oci_registry(root: Path) -> Iterator[RunningOciRegistry]:
     """docker-registry with its storage and log under `root` on a free port; stopped on exit."""
-    process = oci_registry_process(root / "data", root / "oci-registry.log")
+    port = free_port()
+    process = oci_registry_process(root / "data", root / "oci-registry.log", port)
     with process.start():
         process.wait_healthy(timeout=30)
-        yield RunningOciRegistry(f"127.0.0.1:{oci_port(process)}", process)
+        yield RunningOciRegistry(f"127.0.0.1:{port}", process)
