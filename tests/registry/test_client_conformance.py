@@ -29,6 +29,8 @@ from model_registry.types import (
 from mr_openapi import ModelVersionCreate
 from mr_openapi import exceptions as api_errors
 
+from .support import COLLECTIONS
+
 pytestmark = [pytest.mark.server, pytest.mark.filterwarnings("ignore:User access token")]
 
 T = TypeVar("T")
@@ -65,8 +67,7 @@ def refused(error: pytest.ExceptionInfo[api_errors.ApiException]) -> tuple[int, 
 
 
 def stored(rest: httpx.Client) -> dict[str, Any]:
-    lists = ("registered_models", "model_versions", "artifacts", "experiments", "experiment_runs")
-    return {name: rest.get(f"/{name}", params={"pageSize": "1000"}).json() for name in lists}
+    return {name: rest.get(f"/{name}", params={"pageSize": "1000"}).json() for name in COLLECTIONS}
 
 
 def register(registry: Any, version: str, **extra: Any) -> Any:

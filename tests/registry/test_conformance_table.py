@@ -28,6 +28,7 @@ from registry_local.errors import status_text
 from registry_local.settings import Settings
 
 from .conformance_cases import CASES, DIFFERENCES, SEED, Case, TokenFrom
+from .support import COLLECTIONS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
 BEGIN = "<!-- BEGIN GENERATED TABLE (tests/registry/test_conformance_table.py) -->"
@@ -36,9 +37,7 @@ REGENERATE = (
     "UPDATE_CONFORMANCE=1 .venv/bin/python -m pytest tests/registry/test_conformance_table.py"
 )
 PREFIXES = ("v1alpha3", "v1", "v1alpha1")
-STATE_LISTS = ("registered_models", "model_versions", "artifacts", "serving_environments",
-               "inference_services", "experiments", "experiment_runs",
-               "inference_services/4/serves", "model_versions/3/artifacts",
+STATE_LISTS = (*COLLECTIONS, "inference_services/4/serves", "model_versions/3/artifacts",
                "experiment_runs/6/artifacts", "experiment_runs/6/metric_history")  # fmt: skip
 SHOWN_MESSAGE = 90
 
