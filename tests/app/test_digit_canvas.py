@@ -1,4 +1,5 @@
-"""The digit canvas in Debian's Chromium: Undo, live answers while drawing, touch, its pixels.
+"""The digit canvas in Debian's Chromium: Undo, live answers while drawing, touch, its pixels;
+and the largest message the app takes from a browser.
 
 Real mouse and touch input on the draw page of the app under `streamlit run`, against the
 real stack (tests/app/conftest.py). Drawing and recognition of whole digits, Clear and the
@@ -23,6 +24,8 @@ from draw_page_driver import (
     touch_stroke,
 )
 from playwright.sync_api import Page, expect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
 
 from app.drawing import canvas_rgba
 from app.preprocess import canvas_to_mnist
@@ -121,3 +124,24 @@ def test_canvas_shows_what_the_models_are_given(
     assert overlap >= 0.9, overlap
     difference = np.abs(canvas_to_mnist(shown) - canvas_to_mnist(painted))
     assert difference.mean() < 0.03, difference.mean()
+
+
+def closing_code(stream_url: str, size: int) -> int | None:
+    """The code the app closes its WebSocket with after one binary message of `size` bytes."""
+    with connect(stream_url, max_size=None, open_timeout=30) as stream:
+        stream.send(bytes(size))
+        try:
+            while True:  # until the app closes it (TimeoutError if it does not)
+                stream.recv(timeout=30)
+        except ConnectionClosed as closed:
+            return closed.rcvd.code if closed.rcvd else None
+
+
+def test_app_refuses_a_message_larger_than_any_drawing(app_url: str) -> None:
+    """A browser may send at most 1 MB (server.maxWidgetStateSize in app/.streamlit/config.toml;
+    app/drawing.py's largest drawing is about 0.2 MB): Streamlit closes the connection before
+    it reads more. Below the bound the message is read (and, being no Streamlit message,
+    refused as a protocol error)."""
+    stream_url = app_url.replace("http", "ws", 1) + "/_stcore/stream"
+    assert closing_code(stream_url, 1_100_000) == 1009  # message too big
+    assert closing_code(stream_url, 900_000) == 1002  # protocol error
