@@ -170,8 +170,8 @@ def publish_step(
     registry = publish.connect_registry(settings)
     version = publish.choose_version(registry, model_name, next_version_name(registry, model_name))
     publish.check_bucket(storage)
-    uris = publish.upload_export(exported, storage, f"{model_name}/{version}", progress=False)
     modelcar = push_modelcar(exported, model_name, version)
+    uris = publish.upload_export(exported, storage, f"{model_name}/{version}", progress=False)
     properties = {**publish.version_properties(exported, lineage, uris),
                   **publish.modelcar_properties(modelcar), **run.properties()}  # fmt: skip
     publish.register_version(registry, settings, storage, version, uris["model_uri"], properties)

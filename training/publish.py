@@ -274,8 +274,9 @@ def publish_model(
     on_conflict: OnConflict = "next",
     progress: bool | None = None,
 ) -> PublishedModel:
-    """Verify the export, upload it to s3://<bucket>/<model>/<version>/, push its modelcar
-    (when OCI_REGISTRY or `oci_settings` names a registry) and register it."""
+    """Verify the export, push its modelcar (when OCI_REGISTRY or `oci_settings` names a
+    registry; first, so a registry that refuses leaves nothing stored), upload it to
+    s3://<bucket>/<model>/<version>/ and register it."""
     settings = registry_settings or RegistrySettings.from_env()
     storage = storage_settings or StorageSettings.from_env()
     oci = oci_settings or OciSettings.from_env()
@@ -283,8 +284,8 @@ def publish_model(
     registry = connect_registry(settings)
     version = choose_version(registry, settings.model_name, version, on_conflict)
     check_bucket(storage)
-    uris = upload_export(exported, storage, f"{settings.model_name}/{version}", progress=progress)
     modelcar = push_modelcar(exported, oci, settings.model_name, version) if oci else None
+    uris = upload_export(exported, storage, f"{settings.model_name}/{version}", progress=progress)
     properties = {**version_properties(exported, lineage, uris), **modelcar_properties(modelcar)}
     register_version(registry, settings, storage, version, uris["model_uri"], properties)
     car = register_modelcar(registry, settings, version, modelcar, exported) if modelcar else None

@@ -15,7 +15,7 @@ from training.export import ExportedModel
 from training.lineage import Lineage
 from training.modelcar import OciSettings
 from training.publish import PublishError, RegistrySettings, publish_model
-from training.storage import StorageSettings
+from training.storage import StorageSettings, s3_client
 
 pytestmark = pytest.mark.server
 
@@ -71,14 +71,32 @@ def test_publish_to_an_unreachable_oci_registry_registers_nothing(
     registry_server: Any,
 ) -> None:  # fmt: skip
     address = f"127.0.0.1:{free_port()}"
+    registry = RegistrySettings(url=registry_server.url, author="pytest", model_name="OciDown")
     with pytest.raises(PublishError, match=f"OCI registry {address} .*OCI_REGISTRY"):
-        publish_model(
-            exported_dense, lineage, version="v1", storage_settings=storage,
-            registry_settings=RegistrySettings(url=registry_server.url, author="pytest"),
-            oci_settings=OciSettings(address),
-        )  # fmt: skip
+        publish_model(exported_dense, lineage, version="v1", storage_settings=storage,
+                      registry_settings=registry, oci_settings=OciSettings(address))  # fmt: skip
     versions = httpx.get(f"{registry_server.url}{API}/model_versions").json()
     assert versions["items"] == []
+    assert stored_keys(storage, "OciDown/") == []
+
+
+def test_publish_with_a_name_no_image_can_have_stores_nothing(
+    exported_dense: ExportedModel, lineage: Lineage, storage: StorageSettings,
+    registry_server: Any, oci_registry: RunningOciRegistry,
+) -> None:  # fmt: skip
+    registry = RegistrySettings(url=registry_server.url, author="pytest", model_name="My Model")
+    with pytest.raises(PublishError, match="'My Model':'v1' cannot name an OCI image"):
+        publish_model(exported_dense, lineage, version="v1", storage_settings=storage,
+                      registry_settings=registry,
+                      oci_settings=OciSettings(oci_registry.address))  # fmt: skip
+    versions = httpx.get(f"{registry_server.url}{API}/model_versions").json()
+    assert versions["items"] == []
+    assert stored_keys(storage, "My Model/") == []
+
+
+def stored_keys(storage: StorageSettings, prefix: str) -> list[str]:
+    listing = s3_client(storage).list_objects_v2(Bucket=storage.bucket, Prefix=prefix)
+    return [item["Key"] for item in listing.get("Contents", [])]
 
 
 def wire_artifacts(registry_url: str, version_id: str) -> list[dict[str, Any]]:
