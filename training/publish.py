@@ -249,8 +249,10 @@ def register_modelcar(
 ) -> Any:  # fmt: skip
     """Add the modelcar as a second ModelArtifact (`<model>-modelcar`, uri oci://...).
 
-    Upstream's public API registers one artifact per version; this is the helper its
-    `register_model` calls for that one, with the digest and the ONNX sha256 as properties.
+    model-registry 0.3.18's `ModelRegistry` has no public call for this: `register_model`
+    makes model, version and artifact together and `update` needs an existing id. So this
+    calls the private `_register_model_artifact` that `register_model` uses (POST
+    /model_versions/{id}/artifacts); tests/training/test_publish_modelcar.py fails if it changes.
     """
     model_version = registry.get_model_version(settings.model_name, version)
     properties = {"sha256": exported.sha256, "modelcar_digest": modelcar.digest,
