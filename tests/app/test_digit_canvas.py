@@ -99,7 +99,7 @@ def test_draw_page_takes_a_stroke_that_leaves_the_canvas(
     """The canvas keeps the pointer: a 1 whose stroke runs out below the canvas and on far
     to the right (past where app.drawing reads points) is still a 1, not an unreadable drawing."""
     canvas = open_draw_page(page, app_url)
-    draw(page, canvas, [[(150, 40), (130, 245), (130, 290), (900, 290)]])
+    draw(page, canvas, [[(150, 40), (130, 245), (130, 290), (620, 290)]])
     answer = answer_of(page, cnn_deployed)
     expect(answer.or_(page.get_by_role("alert"))).to_be_visible()
     expect(page.get_by_role("alert")).to_have_count(0)
