@@ -48,12 +48,23 @@ def test_make_up_serves_a_prediction_then_make_down_stops_everything(tmp_path: P
         status = make("status", env, timeout=60)
         assert status.stdout.count(" ok ") == 6, status.stdout
         assert_mnist_e2e_predicts(env["SERVING_URL"])
+        assert_served_from_its_modelcar(env["SERVING_URL"], env["OCI_REGISTRY"])
     finally:
         down = make("down", env, timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
     assert not any(pid_alive(s.pid) for s in services.values())
     assert not (tmp_path / "state" / "pids.json").exists()
     assert (tmp_path / "state" / "registry.db").exists()
+
+
+def assert_served_from_its_modelcar(serving_url: str, oci_registry: str) -> None:
+    """The demo's CNN (v2) is served from the modelcar publishing pushed, pinned by digest."""
+    metadata = httpx.get(f"{serving_url}/v2/models/mnist-e2e", timeout=10).json()
+    properties = metadata["properties"]
+    assert properties["artifact_uri"] == f"oci://{oci_registry}/mnist:v2"
+    accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
+    manifest = httpx.head(f"http://{oci_registry}/v2/mnist/manifests/v2", headers=accept)
+    assert properties["modelcar_digest"] == manifest.headers["Docker-Content-Digest"]
 
 
 def assert_mnist_e2e_predicts(serving_url: str) -> None:
