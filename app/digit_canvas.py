@@ -5,8 +5,8 @@ and handed to Streamlit inline (no build step, nothing fetched at run time). The
 
 - canvas → Python, the state value `drawing` (app.drawing reads it): `{seq, generation, pen,
   strokes}`, reported at once when a stroke ends and on Undo and Clear (`pen: "up"`), and
-  while a stroke is drawn every 100 ms (`pen: "down"`), the next one only once the last was
-  answered (or 1 s later). Each report reruns the page.
+  while a stroke is drawn every 100 ms (`pen: "down"`; not while the pen rests), the next one
+  only once the last was answered (or 1 s later). Each report reruns the page.
 - Python → canvas, `data`: `{answered: seq, retry: bool}`, mounted after the answers: which
   drawing the page has just answered, and whether that answer was a problem (the canvas
   then reports its drawing again 1.5 s later, until the answer is no problem).

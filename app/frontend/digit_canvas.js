@@ -1,8 +1,9 @@
 // The digit canvas: a 280×280 black pad drawn on in white with the mouse, a pen or a finger.
 // A Streamlit components-v2 module; app/digit_canvas.py mounts it and documents the contract:
 // it reports the drawing as the state value `drawing` = {seq, generation, pen, strokes}, at
-// once when a stroke ends (and on Undo and Clear) and every LIVE_MS while the pen is down;
-// Python hands back `data` = {answered: <seq of the drawing last answered>, retry: bool}.
+// once when a stroke ends (and on Undo and Clear) and every LIVE_MS while the pen is down and
+// has drawn something since the last report; Python hands back
+// `data` = {answered: <seq of the drawing last answered>, retry: bool}.
 
 const SIZE = 280;
 const PEN_WIDTH = 18;
@@ -28,6 +29,7 @@ class DigitPad {
     this.pointer = null;
     this.box = null;
     Object.assign(this, {sentSeq: 0, sentAt: 0, answered: 0, liveTimer: null, retryTimer: null});
+    this.unsent = false; // points added since the last report
     this.scale();
     this.listen(root);
     this.repaint();
@@ -84,6 +86,7 @@ class DigitPad {
     const last = stroke[stroke.length - 1];
     if (last && last[0] === x && last[1] === y) return;
     stroke.push([x, y]);
+    this.unsent = true;
     this.paint(last ? [last, [x, y]] : [[x, y]]);
   }
 
@@ -130,6 +133,7 @@ class DigitPad {
     clearTimeout(this.retryTimer);
     this.liveTimer = this.retryTimer = null;
     this.sentSeq = ++lastSeq;
+    this.unsent = false;
     this.sentAt = performance.now();
     const strokes = this.strokes.map((stroke) => stroke.flat());
     const drawing = {seq: this.sentSeq, generation: this.generation, pen, strokes};
@@ -138,7 +142,7 @@ class DigitPad {
   }
 
   scheduleLive() {
-    if (this.liveTimer !== null || this.pointer === null) return;
+    if (this.liveTimer !== null || this.pointer === null || !this.unsent) return;
     const waiting = this.answered < this.sentSeq;
     const since = Math.max(this.sentAt, this.strokeStarted);
     const due = since + (waiting ? STALL_MS : LIVE_MS);

@@ -35,6 +35,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 ANSWER_LOG = """
 window.__answers = [];
 addEventListener("pointerup", (e) => (window.__penUp = e.timeStamp), true);
+addEventListener("pointermove", (e) => (window.__lastMove = e.timeStamp), true);
 new MutationObserver(() => {
   const shown = [...document.querySelectorAll(".predicted-digit")]
     .map((answer) => [answer.dataset.drawing, Number(answer.dataset.seq)]);
@@ -43,7 +44,8 @@ new MutationObserver(() => {
     window.__answers.push([performance.now(), shown]);
 }).observe(document, {subtree: true, childList: true, attributes: true, characterData: true});
 """
-"""Records, in the page's clock, every change of the answers shown: [(time, [(key, seq)])]."""
+"""Records, in the page's clock, every change of the answers shown: [(time, [(key, seq)])];
+and when the pen last moved and was lifted."""
 
 
 def test_draw_page_answers_while_a_stroke_is_drawn_newest_last(
@@ -62,6 +64,29 @@ def test_draw_page_answers_while_a_stroke_is_drawn_newest_last(
     assert all(re.fullmatch(r"0-1~\d+", key) for key in live), live
     seqs = [answers[0][1] for answers in shown]
     assert seqs == sorted(seqs), seqs  # never an older drawing's answer after a newer one
+
+
+def test_draw_page_reruns_nothing_while_the_pen_rests(
+    page: Page, app_url: str, cnn_deployed: str
+) -> None:
+    """A live report carries new points: while the pen rests on the canvas mid-stroke, the
+    page is not rerun ten times a second for the same drawing. At most two answers come after
+    the last move: the report in flight, and the one with the points drawn since."""
+    page.add_init_script(ANSWER_LOG)
+    box = open_draw_page(page, app_url).bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + 140, box["y"] + 40)
+    page.mouse.down()
+    for y in range(46, 241, 6):
+        page.mouse.move(box["x"] + 140, box["y"] + y)
+    page.wait_for_timeout(1500)  # the pen rests on the canvas
+    page.mouse.up()
+    expect(answer_of(page, cnn_deployed)).to_have_attribute("data-drawing", "0-1")
+    expect(answer_of(page, cnn_deployed)).to_have_text("1")
+    log, last_move = page.evaluate("[window.__answers, window.__lastMove]")
+    resting = {seq for time, answers in log for key, seq in answers
+               if time > last_move and "~" in key}  # fmt: skip
+    assert len(resting) <= 2, log
 
 
 def test_draw_page_undo_takes_back_the_last_stroke(
