@@ -147,7 +147,9 @@ def test_canvas_shows_what_the_models_are_given(
     ink_shown, ink_painted = shown[..., 0] >= 128, painted[..., 0] >= 128
     overlap = (ink_shown & ink_painted).sum() / (ink_shown | ink_painted).sum()
     assert overlap >= 0.9, overlap
-    difference = np.abs(canvas_to_mnist(shown) - canvas_to_mnist(painted))
+    seen, given = canvas_to_mnist(shown), canvas_to_mnist(painted)
+    assert seen is not None and given is not None  # both have ink
+    difference = np.abs(seen - given)
     assert difference.mean() < 0.03, difference.mean()
 
 
