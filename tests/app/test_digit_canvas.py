@@ -148,7 +148,8 @@ def test_canvas_shows_what_the_models_are_given(
     overlap = (ink_shown & ink_painted).sum() / (ink_shown | ink_painted).sum()
     assert overlap >= 0.9, overlap
     seen, given = canvas_to_mnist(shown), canvas_to_mnist(painted)
-    assert seen is not None and given is not None  # both have ink
+    assert seen is not None, "the canvas showed no ink"
+    assert given is not None, "app.drawing painted no ink"
     difference = np.abs(seen - given)
     assert difference.mean() < 0.03, difference.mean()
 
