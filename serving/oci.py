@@ -21,6 +21,7 @@ import threading
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -29,8 +30,9 @@ from serving.errors import ArtifactUnavailable, LoadRefused
 from serving.oci_layers import gunzip, models_in_tar
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+REGISTRY = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?"  # host or [IPv6], port
 REFERENCE = re.compile(
-    r"^(?P<registry>[A-Za-z0-9.-]+(?::[0-9]{1,5})?)/(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
+    rf"^(?P<registry>{REGISTRY})/(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
     r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
 )
 MANIFEST_TYPES = (
@@ -101,11 +103,11 @@ def is_allowed(registry: str, repository: str, allowed_registries: frozenset[str
 def is_loopback(registry: str) -> bool:
     """True for `localhost[:port]` and loopback IPs: no TLS there, as Docker and containerd
     assume by default."""
-    host = registry.rsplit(":", 1)[0] if registry.count(":") == 1 else registry
+    host = urlsplit(f"//{registry}").hostname or ""
     if host == "localhost":
         return True
     try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
+        return ipaddress.ip_address(host).is_loopback
     except ValueError:
         return False
 

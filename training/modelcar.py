@@ -21,6 +21,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from training.modelcar_base import write_base_layout
 
@@ -50,8 +51,7 @@ class OciSettings:
     @property
     def host(self) -> str:
         """The registry host without port or namespace."""
-        authority = self.registry.split("/", 1)[0]
-        return authority.rsplit(":", 1)[0].strip("[]") if ":" in authority else authority
+        return urlsplit(f"//{self.registry}").hostname or ""
 
     @property
     def plain_http(self) -> bool:

@@ -59,8 +59,9 @@ def test_modelcar_files_must_share_a_directory(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("registry", "plain_http"),
-    [("localhost:5000", True), ("127.0.0.1:41234", True), ("quay.io/acme", False),
-     ("registry.example:5000", False), ("localhost.example:5000", False)],
+    [("localhost:5000", True), ("127.0.0.1:41234", True), ("[::1]:5000", True), ("[::1]", True),
+     ("quay.io/acme", False), ("registry.example:5000", False), ("localhost.example:5000", False),
+     ("[2001:db8::1]:5000", False)],
 )  # fmt: skip
 def test_oci_settings_use_plain_http_only_on_loopback(registry: str, plain_http: bool) -> None:
     assert OciSettings(registry).plain_http is plain_http

@@ -222,6 +222,17 @@ def test_location_speaks_plain_http_only_on_loopback() -> None:
     assert loose.base_url.startswith("https:")
 
 
+def test_location_takes_a_bracketed_ipv6_registry() -> None:
+    """`[::1]:5000` is loopback (plain HTTP); another IPv6 address is spoken to over HTTPS."""
+    allowed = frozenset({"[::1]:5000", "[2001:db8::1]"})
+    local = OciLocation.parse("oci://[::1]:5000/mnist:v1", allowed)
+    assert (local.registry, local.base_url) == ("[::1]:5000", "http://[::1]:5000/v2/mnist")
+    remote = OciLocation.parse("oci://[2001:db8::1]/mnist:v1", allowed)
+    assert remote.base_url == "https://[2001:db8::1]/v2/mnist"
+    with pytest.raises(LoadRefused, match="not an image reference"):
+        OciLocation.parse("oci://[::1/mnist:v1", allowed)
+
+
 def manifest_of(registry: RunningOciRegistry, image: ModelcarImage) -> dict[str, Any]:
     repository = image.reference.split("/", 1)[1].rsplit(":", 1)[0]
     url = f"{registry.url}/v2/{repository}/manifests/{image.digest}"
