@@ -74,9 +74,7 @@ class LoadSpec:
         sha256 = values.get("sha256")
         if sha256 is not None and not SHA256.match(sha256.lower()):
             raise BadRequest("parameter 'sha256' must be 64 hexadecimal digits")
-        digest = values.get("digest")
-        if digest is not None and not DIGEST.match(digest):
-            raise BadRequest("parameter 'digest' must be sha256:<64 hexadecimal digits>")
+        digest = image_digest(values)
         return cls(
             uri=values["uri"],
             version=values.get("version", "1"),
@@ -86,6 +84,18 @@ class LoadSpec:
             properties={key: values[key] for key in PROPERTY_KEYS if key in values},
             digest=digest,
         )
+
+
+def image_digest(values: Mapping[str, str]) -> str | None:
+    """The `digest` parameter: a manifest digest, and only for an oci:// image."""
+    digest = values.get("digest")
+    if digest is None:
+        return None
+    if not DIGEST.match(digest):
+        raise BadRequest("parameter 'digest' must be sha256:<64 hexadecimal digits>")
+    if not values["uri"].startswith("oci://"):
+        raise BadRequest("parameter 'digest' pins an oci:// image; use 'sha256' for an s3:// file")
+    return digest
 
 
 def merged_parameters(parameters: Mapping[str, Any]) -> dict[str, str]:
