@@ -6,7 +6,13 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from serving.batching import BatchSettings
-from serving.settings import Setting, load_settings, parse_bool, parse_list
+from serving.settings import (
+    ARTIFACT_SOURCE_SETTINGS,
+    Setting,
+    allow_list,
+    load_settings,
+    parse_bool,
+)
 
 SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("host", "SERVING_HOST", "127.0.0.1", "Interface to listen on."),
@@ -17,17 +23,10 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
             "When set, /v2/repository/* requires `Authorization: Bearer <token>`."),
     Setting("s3_endpoint", "AWS_S3_ENDPOINT", "http://localhost:9000",
             "The one S3 endpoint artifacts are fetched from."),
-    Setting("bucket", "AWS_S3_BUCKET", "models", "S3 bucket artifacts may come from."),
-    Setting("extra_buckets", "SERVING_ALLOWED_BUCKETS", "",
-            "Further allowed S3 buckets, comma-separated.", parse_list),
+    *ARTIFACT_SOURCE_SETTINGS,
     Setting("access_key", "AWS_ACCESS_KEY_ID", "demo-access-key", "S3 access key."),
     Setting("secret_key", "AWS_SECRET_ACCESS_KEY", "demo-secret-key", "S3 secret key."),
     Setting("region", "AWS_DEFAULT_REGION", "us-east-1", "S3 region."),
-    Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
-            "The OCI registry (host:port, or host:port/namespace to allow only that path) "
-            "modelcar images (oci:// URIs) may be pulled from."),
-    Setting("extra_oci_registries", "SERVING_ALLOWED_OCI_REGISTRIES", "",
-            "Further allowed OCI registries (host:port), comma-separated.", parse_list),
     Setting("oci_timeout", "SERVING_OCI_TIMEOUT", "5",
             "Seconds to wait for the OCI registry to connect or answer before a load fails.",
             float),
@@ -108,8 +107,8 @@ class ServerSettings:
 
     @property
     def allowed_oci_registries(self) -> frozenset[str]:
-        return frozenset({self.oci_registry, *self.extra_oci_registries} - {""})
+        return allow_list(self.oci_registry, self.extra_oci_registries)
 
     @property
     def allowed_buckets(self) -> frozenset[str]:
-        return frozenset({self.bucket, *self.extra_buckets})
+        return allow_list(self.bucket, self.extra_buckets)

@@ -90,3 +90,21 @@ def load_settings(
     except ValueError as exc:
         parser.error(str(exc))
     raise AssertionError("unreachable")  # parser.error exits
+
+
+# Where artifacts may come from: the same allow-lists for the server and the controller.
+ARTIFACT_SOURCE_SETTINGS: tuple[Setting, ...] = (
+    Setting("bucket", "AWS_S3_BUCKET", "models", "S3 bucket artifacts may come from."),
+    Setting("extra_buckets", "SERVING_ALLOWED_BUCKETS", "",
+            "Further allowed S3 buckets, comma-separated.", parse_list),
+    Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
+            "The OCI registry (host:port, or host:port/namespace to allow only that path) "
+            "modelcars (oci:// URIs) may come from."),
+    Setting("extra_oci_registries", "SERVING_ALLOWED_OCI_REGISTRIES", "",
+            "Further allowed OCI registries (host:port), comma-separated.", parse_list),
+)  # fmt: skip
+
+
+def allow_list(first: str, extra: Sequence[str]) -> frozenset[str]:
+    """An allow-list setting and its extra entries, empty entries dropped."""
+    return frozenset({first, *extra} - {""})

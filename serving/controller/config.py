@@ -5,7 +5,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from serving.settings import Setting, build_parser, parse_bool, parse_list, resolve
+from serving.settings import (
+    ARTIFACT_SOURCE_SETTINGS,
+    Setting,
+    allow_list,
+    build_parser,
+    parse_bool,
+    parse_list,
+    resolve,
+)
 
 TARGETS = ("local", "kserve")
 KSERVE_MODES = ("ModelMesh", "Serverless", "RawDeployment")
@@ -45,14 +53,7 @@ CONTROLLER_SETTINGS: tuple[Setting, ...] = (
     Setting("runtime", "SERVING_RUNTIME", "mmserver1",
             "InferenceService runtime(s) this controller serves, comma-separated.", parse_list),
     Setting("interval", "CONTROLLER_INTERVAL", "1", "Seconds between reconcile passes.", float),
-    Setting("bucket", "AWS_S3_BUCKET", "models", "S3 bucket artifacts may come from."),
-    Setting("extra_buckets", "SERVING_ALLOWED_BUCKETS", "",
-            "Further allowed S3 buckets, comma-separated.", parse_list),
-    Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
-            "The OCI registry (host:port, or host:port/namespace to allow only that path) "
-            "modelcar artifacts (oci:// URIs) may come from."),
-    Setting("extra_oci_registries", "SERVING_ALLOWED_OCI_REGISTRIES", "",
-            "Further allowed OCI registries (host:port), comma-separated.", parse_list),
+    *ARTIFACT_SOURCE_SETTINGS,
     Setting("backoff_initial", "CONTROLLER_BACKOFF_INITIAL", "1",
             "Seconds before the first retry of a failed load (doubling each time).", float),
     Setting("backoff_max", "CONTROLLER_BACKOFF_MAX", "30",
@@ -146,11 +147,11 @@ class ControllerSettings:
 
     @property
     def allowed_buckets(self) -> frozenset[str]:
-        return frozenset({self.bucket, *self.extra_buckets})
+        return allow_list(self.bucket, self.extra_buckets)
 
     @property
     def allowed_oci_registries(self) -> frozenset[str]:
-        return frozenset({self.oci_registry, *self.extra_oci_registries} - {""})
+        return allow_list(self.oci_registry, self.extra_oci_registries)
 
     @property
     def owner(self) -> str:
