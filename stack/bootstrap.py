@@ -137,8 +137,6 @@ def first_prediction(serving_url: str, timeout: float = 60) -> str:
 
 def _first_test_digit() -> tuple[list[float], int]:
     folder = REPO / "data" / "mnist"
-    if not folder.exists():
-        folder = REPO.parent / "shared" / "data" / "mnist"
     pixels = gzip.decompress((folder / "t10k-images-idx3-ubyte.gz").read_bytes())[16 : 16 + 784]
     label = gzip.decompress((folder / "t10k-labels-idx1-ubyte.gz").read_bytes())[8]
     return [p / 255.0 for p in pixels], int(label)

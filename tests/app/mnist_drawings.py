@@ -33,13 +33,8 @@ class MnistTestSet:
 
 
 def mnist_dir() -> Path:
-    """The project's copy of the MNIST test split, else the shared one."""
-    local = REPO / "data" / "mnist"
-    return (
-        local
-        if (local / "t10k-labels-idx1-ubyte.gz").exists()
-        else REPO.parent / "shared" / "data" / "mnist"
-    )
+    """The project's copy of the MNIST test split (data/mnist/)."""
+    return REPO / "data" / "mnist"
 
 
 def read_idx(path: Path) -> np.ndarray:

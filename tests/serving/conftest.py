@@ -30,7 +30,7 @@ from stack.proc import ServiceProcess, free_port, http_ok
 from stack.seaweed import S3Settings
 
 REPO = Path(__file__).resolve().parents[2]
-MNIST_DIR = REPO.parent / "shared" / "data" / "mnist"
+MNIST_DIR = REPO / "data" / "mnist"
 TOKEN = "test-token"
 
 
