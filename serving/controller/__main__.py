@@ -15,11 +15,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from serving.controller.config import ControllerSettings
+from serving.controller.kserve.resources import Placement, pod_namespace
 from serving.controller.reconcile import Reconciler
 from serving.controller.registry import RegistryClient, RegistryError
 from serving.controller.server import ServingClient
 from serving.controller.target import ServingTarget
-from serving.kserve import Placement, pod_namespace
 
 log = logging.getLogger("serving.controller")
 
@@ -37,7 +37,7 @@ def placement(settings: ControllerSettings) -> Placement:
     """Namespace: --namespace, else the pod's, else the kubeconfig context's, else `default`."""
     namespace = settings.namespace or pod_namespace()
     if not namespace:
-        from serving.kserve_api import kubeconfig_namespace
+        from serving.controller.kserve.api import kubeconfig_namespace
 
         namespace = kubeconfig_namespace(settings.kubeconfig) or "default"
     return Placement(namespace, settings.kserve_mode, settings.environment)
@@ -46,8 +46,8 @@ def placement(settings: ControllerSettings) -> Placement:
 def build_target(settings: ControllerSettings, registry: RegistryClient) -> ServingTarget[Any]:
     """The serving target `--target` names."""
     if settings.target == "kserve":
+        from serving.controller.kserve.api import InferenceServiceApi, api_client
         from serving.controller.kserve_target import KServeTarget
-        from serving.kserve_api import InferenceServiceApi, api_client
 
         where = placement(settings)
         api = InferenceServiceApi(

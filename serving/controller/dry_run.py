@@ -16,11 +16,11 @@ from typing import Any
 import yaml
 
 from serving.controller.config import ControllerSettings
+from serving.controller.kserve.resources import Placement, contains, inference_service_resource
 from serving.controller.kserve_target import served_model
 from serving.controller.reconcile import DEPLOYED
 from serving.controller.registry import InferenceService, RegistryClient
 from serving.controller.resolve import ResolveFailed, resolve_model
-from serving.kserve import Placement, contains, inference_service_resource
 
 log = logging.getLogger("serving.controller")
 

@@ -13,10 +13,13 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-from serving.controller.registry import InferenceService
-from serving.controller.resolve import ResolvedModel
-from serving.controller.target import Failed, Outcome, Pending, Ready, TargetUnavailable
-from serving.kserve import (
+from serving.controller.kserve.api import (
+    InferenceServiceApi,
+    KubernetesConflict,
+    KubernetesNotFound,
+    KubernetesRefused,
+)
+from serving.controller.kserve.resources import (
     SERVICE_ID_LABEL,
     Placement,
     ServedModel,
@@ -28,12 +31,9 @@ from serving.kserve import (
     resource_state,
     update_patch,
 )
-from serving.kserve_api import (
-    InferenceServiceApi,
-    KubernetesConflict,
-    KubernetesNotFound,
-    KubernetesRefused,
-)
+from serving.controller.registry import InferenceService
+from serving.controller.resolve import ResolvedModel
+from serving.controller.target import Failed, Outcome, Pending, Ready, TargetUnavailable
 
 log = logging.getLogger("serving.controller")
 

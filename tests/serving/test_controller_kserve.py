@@ -19,9 +19,9 @@ from kserve_support import ENVIRONMENT, NAMESPACE, KServePlayer, RegistryData, w
 
 from serving.controller.__main__ import build_reconciler
 from serving.controller.config import ControllerSettings
+from serving.controller.kserve.resources import resource_name
 from serving.controller.reconcile import Reconciler
 from serving.controller.resolve import resolve_model
-from serving.kserve import resource_name
 
 pytestmark = pytest.mark.server
 

@@ -18,7 +18,7 @@ from fake_kube_api import FakeKubeApi
 from kserve_schema import violations
 from kserve_support import ENVIRONMENT, NAMESPACE, RegistryData, write_kubeconfig
 
-from serving.kserve import resource_name
+from serving.controller.kserve.resources import resource_name
 
 pytestmark = pytest.mark.server
 

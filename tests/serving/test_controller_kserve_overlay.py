@@ -22,7 +22,7 @@ from kserve_support import NAMESPACE, RegistryData, write_kubeconfig
 
 REPO = Path(__file__).resolve().parents[2]
 OVERLAY = REPO / "deploy" / "k8s" / "overlays" / "kserve"
-# What the KServe target asks of the API server (serving/kserve_api.py).
+# What the KServe target asks of the API server (serving/controller/kserve/api.py).
 VERBS_USED = {"list", "get", "create", "patch", "delete"}
 
 

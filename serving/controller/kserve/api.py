@@ -16,8 +16,8 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from urllib3.exceptions import HTTPError
 
+from serving.controller.kserve.resources import GROUP, PLURAL, VERSION
 from serving.controller.target import TargetUnavailable
-from serving.kserve import GROUP, PLURAL, VERSION
 
 Result = TypeVar("Result")
 
