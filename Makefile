@@ -69,10 +69,10 @@ reliability: install ## Run the reliability tests (concurrency, crashes, fuzzing
 test-fast: install ## Run the tests that start no servers and train nothing
 	$(PY) -m pytest -m "not server and not slow and not browser and not db" $(PYTEST_ARGS)
 
-demo: install oci-deps ## Bring the whole demo up in the foreground (Ctrl-C stops it); prints URLs and curl commands
+demo: install oci-deps ## Bring the whole demo up (JupyterLab included) in the foreground (Ctrl-C stops it); prints URLs and curl commands
 	$(PY) -m stack demo
 
-up: install oci-deps ## Start the demo services in the background
+up: install oci-deps ## Start the demo (JupyterLab included) in the background; prints the same URLs and curl commands
 	$(PY) -m stack up
 
 down: install ## Stop every service started by `make up` / `make demo`
@@ -99,8 +99,8 @@ controller: install ## Run only the model controller in the foreground
 app: install ## Run only the Streamlit app in the foreground (port 8501)
 	$(VENV)/bin/streamlit run app/streamlit_app.py --server.address 127.0.0.1 --server.port 8501 --server.headless true
 
-lab: install ## Start JupyterLab on the notebooks (port 8888)
-	$(VENV)/bin/jupyter lab --ip 127.0.0.1 --port 8888 --no-browser notebooks/
+lab: install ## Run only JupyterLab on the notebooks in the foreground (LAB_PORT, 8888; prints its URL)
+	$(PY) -m stack lab
 
 pipeline: install ## Run the Kubeflow pipeline locally (train -> validate -> register)
 	$(PY) -m pipelines.run

@@ -31,14 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--state-dir", help="State directory (env STATE_DIR, default .state).")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="Bring everything up and stay in the foreground.")
-    demo.add_argument("--no-lab", action="store_true", help="Do not start JupyterLab.")
     up = commands.add_parser("up", help="Start the services in the background and seed the demo.")
-    up.add_argument("--lab", action="store_true", help="Also start JupyterLab.")
+    for command in (demo, up):
+        command.add_argument("--no-lab", action="store_true", help="Do not start JupyterLab.")
     up.add_argument("--no-seed", action="store_true", help="Start services only; train nothing.")
     commands.add_parser("down", help="Stop every service started by up/demo.")
     commands.add_parser("status", help="Show each service, its port and health.")
     commands.add_parser("s3", help="Run only the S3 server (SeaweedFS) in the foreground.")
     commands.add_parser("oci", help="Run only the OCI registry (docker-registry), foreground.")
+    commands.add_parser("lab", help="Run only JupyterLab on the notebooks, foreground.")
     return parser
 
 
@@ -54,11 +55,13 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def cmd_up(settings: StackSettings, args: argparse.Namespace) -> int:
     print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)
-    start_services(settings, with_lab=args.lab)
-    if not args.no_seed:
-        from stack.bootstrap import seed_demo
+    start_services(settings, with_lab=not args.no_lab)
+    if args.no_seed:
+        print("Services started; nothing trained (--no-seed). `make status` lists them.")
+        return 0
+    from stack.bootstrap import print_welcome, seed_demo
 
-        seed_demo(settings)
+    print_welcome(settings, seed_demo(settings), with_lab=not args.no_lab, foreground=False)
     return 0
 
 
@@ -71,7 +74,7 @@ def cmd_demo(settings: StackSettings, args: argparse.Namespace) -> int:
     try:
         print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)
         start_services(settings, with_lab=not args.no_lab)
-        print_welcome(settings, seed_demo(settings))
+        print_welcome(settings, seed_demo(settings), with_lab=not args.no_lab, foreground=True)
         return _watch(settings)
     except KeyboardInterrupt:
         return 0
@@ -117,6 +120,13 @@ def cmd_oci(settings: StackSettings, _args: argparse.Namespace) -> int:
     return _run_alone(settings, "oci", f"OCI registry (docker-registry) on {settings.oci_url}")
 
 
+def cmd_lab(settings: StackSettings, _args: argparse.Namespace) -> int:
+    from stack.lab import lab_url
+
+    log = settings.logs_dir / "lab.log"
+    return _run_alone(settings, "lab", f"JupyterLab on {lab_url(settings)} (log {log})")
+
+
 def _run_alone(
     settings: StackSettings, name: str, banner: str, when_healthy: Callable[[], None] | None = None
 ) -> int:
@@ -140,7 +150,7 @@ def _run_alone(
 
 
 COMMANDS = {"up": cmd_up, "demo": cmd_demo, "down": cmd_down, "status": cmd_status, "s3": cmd_s3,
-            "oci": cmd_oci}  # fmt: skip
+            "oci": cmd_oci, "lab": cmd_lab}  # fmt: skip
 
 if __name__ == "__main__":
     sys.exit(main())

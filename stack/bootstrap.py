@@ -142,12 +142,17 @@ def _first_test_digit() -> tuple[list[float], int]:
     return [p / 255.0 for p in pixels], int(label)
 
 
-def print_welcome(settings: StackSettings, ids: DemoIds) -> None:
-    """Print the URLs and the seed's curl commands with this run's real ids."""
+def print_welcome(settings: StackSettings, ids: DemoIds, with_lab: bool, foreground: bool) -> None:
+    """Print the URLs and the seed's curl commands with this run's real ids (`make up` and
+    `make demo` alike; only how to stop differs)."""
+    from stack.lab import lab_url
+
     template = (Path(__file__).parent / "welcome.txt").read_text()
     print(template.format(
-        app_url=settings.app_url, lab_port=settings.lab_port, registry_url=settings.registry_url,
+        app_url=settings.app_url, registry_url=settings.registry_url,
+        lab=lab_url(settings) if with_lab else "not started (--no-lab); `make lab` starts it",
         serving_url=settings.serving_url, service_name=SERVICE_NAME, seed_api=SEED_API,
         first_prediction=ids.first_prediction, cnn_version_id=ids.cnn_version_id,
         service_id=ids.service_id, runtime=settings.runtime, state_dir=settings.state_dir,
+        stop="Ctrl-C stops" if foreground else "`make down` stops",
     ), flush=True)  # fmt: skip

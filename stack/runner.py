@@ -41,7 +41,7 @@ def write_pids(settings: StackSettings, services: dict[str, RunningService]) -> 
     pid_file(settings).write_text(json.dumps(payload, indent=2))
 
 
-def start_services(settings: StackSettings, with_lab: bool = False) -> dict[str, RunningService]:
+def start_services(settings: StackSettings, with_lab: bool = True) -> dict[str, RunningService]:
     """Start every service that is not already running; wait for each to be healthy."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     running = {n: s for n, s in read_pids(settings).items() if pid_alive(s.pid)}

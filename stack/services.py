@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from stack.lab import lab_health_url, lab_process
 from stack.oci_registry import oci_registry_process
 from stack.proc import ServiceProcess, http_ok
 from stack.seaweed import seaweed_process
@@ -84,18 +85,11 @@ def _app(settings: StackSettings) -> ServiceProcess:
     return _python_service(settings, "app", args, f"{settings.app_url}/_stcore/health")
 
 
-def _lab(settings: StackSettings) -> ServiceProcess:
-    args = ["-m", "jupyter", "lab", "--ip", "127.0.0.1", "--port", str(settings.lab_port),
-            "--no-browser", "--allow-root", "--ServerApp.token=", "--ServerApp.password=",
-            f"--ServerApp.root_dir={REPO / 'notebooks'}"]  # fmt: skip
-    return _python_service(settings, "lab", args, f"http://localhost:{settings.lab_port}/api")
-
-
 def _registry_health(settings: StackSettings) -> str:
     return f"{settings.registry_url}/readyz/health"
 
 
-def service_specs(settings: StackSettings, with_lab: bool = False) -> list[ServiceSpec]:
+def service_specs(settings: StackSettings, with_lab: bool = True) -> list[ServiceSpec]:
     """The services in start order (S3 and registry before their clients)."""
     specs = [
         ServiceSpec("s3", port_of(settings.s3_endpoint), f"{settings.s3_endpoint}/healthz", _s3,
@@ -110,6 +104,6 @@ def service_specs(settings: StackSettings, with_lab: bool = False) -> list[Servi
                     "APP_PORT"),
     ]  # fmt: skip
     if with_lab:
-        lab_health = f"http://localhost:{settings.lab_port}/api"
-        specs.append(ServiceSpec("lab", settings.lab_port, lab_health, _lab, "LAB_PORT"))
+        specs.append(ServiceSpec("lab", settings.lab_port, lab_health_url(settings), lab_process,
+                                 "LAB_PORT"))  # fmt: skip
     return specs
