@@ -161,6 +161,7 @@ def publish_step(
     from training import publish
     from training.export import ExportedModel
     from training.lineage import Lineage
+    from training.model_card import refresh_model_card
     from training.storage import StorageSettings
 
     exported, lineage = ExportedModel.load(Path(directory)), Lineage.load(Path(directory))
@@ -178,6 +179,7 @@ def publish_step(
     if modelcar is not None:
         publish.register_modelcar(registry, settings, version, modelcar, exported)
     record_source(registry, model_name, version, run)
+    refresh_model_card(registry_url, model_name)
     version_id = str(registry.get_model_version(model_name, version).id)
     summary = registered_message(model_name, version, version_id, uris["model_uri"], run)
     return Published(version_id, version, uris["model_uri"], summary)

@@ -20,6 +20,7 @@ from training.deps import file_digest
 from training.export import ExportedModel, ParityError, check_parity
 from training.golden import read_golden
 from training.lineage import Lineage
+from training.model_card import refresh_model_card, version_description
 from training.modelcar import (
     MODELS_DIR,
     ModelcarError,
@@ -27,6 +28,7 @@ from training.modelcar import (
     OciSettings,
     publish_modelcar,
 )
+from training.quality import onnx_quality
 from training.storage import StorageSettings, check_bucket, upload_file
 
 DEFAULT_REGISTRY_URL = "http://localhost:8080"
@@ -169,7 +171,8 @@ def upload_export(
 def version_properties(
     exported: ExportedModel, lineage: Lineage, uris: dict[str, str]
 ) -> dict[str, bool | int | float | str]:
-    """customProperties of the ModelVersion: format, pinned deps, integrity and lineage."""
+    """customProperties of the ModelVersion: format, pinned deps, integrity, lineage and the
+    per-digit quality on the 10k test set (training.quality)."""
     pinned = {f"{name}_version": version for name, version in exported.versions.items()}
     return {
         "onnx_opset": exported.opset,
@@ -190,6 +193,7 @@ def version_properties(
         "training_params": json.dumps(lineage.training_params, sort_keys=True),
         "training_seconds": lineage.training_seconds,
         "test_accuracy": lineage.test_accuracy,
+        **onnx_quality(exported.onnx_path).properties(),
         "golden_uri": uris["golden_uri"],
         "requirements_uri": uris["requirements_uri"],
     }
@@ -207,7 +211,6 @@ def register_version(
     from model_registry.exceptions import StoreError
     from mr_openapi.exceptions import ApiException
 
-    accuracy = properties["test_accuracy"]
     try:
         registry.register_model(
             settings.model_name,
@@ -217,7 +220,7 @@ def register_version(
             version=version,
             storage_key=storage.storage_key,
             storage_path=f"{settings.model_name}/{version}",
-            version_description=f"{properties['model_kind']} model, test accuracy {accuracy}",
+            version_description=version_description(properties),
             metadata=properties,
         )
     except (StoreError, ApiException) as exc:
@@ -278,7 +281,7 @@ def publish_model(
 ) -> PublishedModel:
     """Verify the export, push its modelcar (when OCI_REGISTRY or `oci_settings` names a
     registry; first, so a registry that refuses leaves nothing stored), upload it to
-    s3://<bucket>/<model>/<version>/ and register it."""
+    s3://<bucket>/<model>/<version>/, register it and rewrite the model card's generated block."""
     settings = registry_settings or RegistrySettings.from_env()
     storage = storage_settings or StorageSettings.from_env()
     oci = oci_settings or OciSettings.from_env()
@@ -291,6 +294,7 @@ def publish_model(
     properties = {**version_properties(exported, lineage, uris), **modelcar_properties(modelcar)}
     register_version(registry, settings, storage, version, uris["model_uri"], properties)
     car = register_modelcar(registry, settings, version, modelcar, exported) if modelcar else None
+    refresh_model_card(settings.url, settings.model_name)
     return PublishedModel(
         model_name=settings.model_name,
         version=version,
