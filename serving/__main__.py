@@ -1,4 +1,7 @@
-"""`python -m serving`: run the inference server (see `--help` for every setting)."""
+"""`python -m serving`: run the inference server (see `--help` for every setting).
+
+REST (uvicorn) and gRPC (`grpc.aio`) serve on one uvloop event loop, over one data plane.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,40 @@ import logging
 from collections.abc import Sequence
 
 import uvicorn
+import uvloop
 
-from serving.app import create_app
+from serving.app import create_servers
 from serving.config import ServerSettings
+from serving.rest import RestApi
+
+GRACE_SECONDS = 3
+
+
+def uvicorn_config(app: RestApi, settings: ServerSettings) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,
+        host=settings.host,
+        port=settings.port,
+        loop="none",  # the loop is ours: uvloop, shared with the gRPC server
+        http="httptools",
+        lifespan="on",
+        proxy_headers=False,  # no proxy in front to trust; saves a middleware per request
+        access_log=settings.access_log,
+        log_level=settings.log_level,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+    )
+
+
+async def serve(settings: ServerSettings) -> None:
+    """Start gRPC (if on), then serve REST until a signal; then stop gRPC."""
+    rest, grpc_server = create_servers(settings)
+    if grpc_server is not None:
+        await grpc_server.start()
+    try:
+        await uvicorn.Server(uvicorn_config(rest, settings)).serve()
+    finally:
+        if grpc_server is not None:
+            await grpc_server.stop(GRACE_SECONDS)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -16,18 +50,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        loop="uvloop",
-        http="httptools",
-        lifespan="on",
-        proxy_headers=False,  # no proxy in front to trust; saves a middleware per request
-        access_log=settings.access_log,
-        log_level=settings.log_level,
-        timeout_graceful_shutdown=3,
-    )
+    uvloop.run(serve(settings))
 
 
 if __name__ == "__main__":

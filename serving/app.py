@@ -1,10 +1,12 @@
-"""Composition: settings → artifact store, OCI puller → loader → repository → data plane → REST."""
+"""Composition: settings → artifact store, OCI puller → loader → repository → data plane →
+REST and gRPC (both front ends over the one data plane)."""
 
 from __future__ import annotations
 
 from serving.artifacts import ArtifactStore, S3Config
 from serving.config import ServerSettings
 from serving.dataplane import DataPlane
+from serving.grpc_api import GrpcServer, GrpcSettings
 from serving.loader import LoaderSettings, ModelLoader
 from serving.metrics import ServingMetrics
 from serving.oci import OciConfig, OciPuller
@@ -47,3 +49,14 @@ def create_app(settings: ServerSettings) -> RestApi:
     """The ASGI application for `settings` (no model loaded yet)."""
     api_settings = ApiSettings(settings.max_body_bytes, settings.auth_token)
     return RestApi(create_dataplane(settings), api_settings)
+
+
+def create_servers(settings: ServerSettings) -> tuple[RestApi, GrpcServer | None]:
+    """The REST app and, unless `--grpc-port 0`, the gRPC server, over one data plane."""
+    rest = create_app(settings)
+    if not settings.grpc_port:
+        return rest, None
+    grpc_settings = GrpcSettings(
+        settings.host, settings.grpc_port, settings.max_body_bytes, settings.auth_token
+    )
+    return rest, GrpcServer(rest.dataplane, grpc_settings)

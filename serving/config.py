@@ -17,10 +17,15 @@ from serving.settings import (
 SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("host", "SERVING_HOST", "127.0.0.1", "Interface to listen on."),
     Setting("port", "SERVING_PORT", "8008", "TCP port of the REST API.", int),
+    Setting("grpc_port", "SERVING_GRPC_PORT", "8033",
+            "TCP port of the OIP v2 gRPC service, on the same --host (0 = no gRPC listener).",
+            int),
     Setting("max_body_bytes", "SERVING_MAX_BODY_BYTES", str(64 * 1024 * 1024),
-            "Largest request body accepted; bigger bodies get 413.", int),
+            "Largest request body accepted; bigger bodies get 413 (gRPC: the largest message "
+            "received; bigger ones get RESOURCE_EXHAUSTED).", int),
     Setting("auth_token", "SERVING_AUTH_TOKEN", "",
-            "When set, /v2/repository/* requires `Authorization: Bearer <token>`."),
+            "When set, /v2/repository/* and the gRPC Repository* RPCs require "
+            "`Authorization: Bearer <token>`."),
     Setting("s3_endpoint", "AWS_S3_ENDPOINT", "http://localhost:9000",
             "The one S3 endpoint artifacts are fetched from."),
     *ARTIFACT_SOURCE_SETTINGS,
@@ -68,6 +73,7 @@ class ServerSettings:
 
     host: str = "127.0.0.1"
     port: int = 8008
+    grpc_port: int = 8033
     max_body_bytes: int = 64 * 1024 * 1024
     auth_token: str = ""
     s3_endpoint: str = "http://localhost:9000"

@@ -82,7 +82,7 @@ def registry_process(root: Path) -> tuple[ServiceProcess, str]:
 def serving_process(root: Path, s3_env: Mapping[str, str]) -> tuple[ServiceProcess, str]:
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    args = ["-m", "serving", "--host", "127.0.0.1", "--port", str(port)]
+    args = ["-m", "serving", "--host", "127.0.0.1", "--port", str(port), "--grpc-port", "0"]
     return python_service("serving", args, root, f"{url}/v2/health/live", s3_env), url
 
 

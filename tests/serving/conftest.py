@@ -189,6 +189,8 @@ def start_serving(tmp_path: Path, env: dict[str, str], *args: str) -> tuple[Serv
             "127.0.0.1",
             "--port",
             str(port),
+            "--grpc-port",  # off unless a test asks for it (a later --grpc-port wins)
+            "0",
             *args,
         ],
         log_path=tmp_path / f"serving-{port}.log",
@@ -265,7 +267,7 @@ class ServingStack:
         commands = {
             "registry": ["-m", "registry_local", "--port", str(self.registry_port),
                          "--database-url", f"sqlite:///{self.root / 'registry.db'}"],
-            "serving": ["-m", "serving", "--port", str(self.serving_port)],
+            "serving": ["-m", "serving", "--port", str(self.serving_port), "--grpc-port", "0"],
             "controller": ["-m", "serving.controller", "--registry-url", self.registry_url,
                            "--serving-url", self.serving_url, "--interval", "1"],
         }  # fmt: skip

@@ -25,6 +25,7 @@ def demo_env(state_dir: Path) -> dict[str, str]:
         "STATE_DIR": str(state_dir),
         "MODEL_REGISTRY_URL": f"http://localhost:{free_port()}",
         "SERVING_URL": f"http://localhost:{free_port()}",
+        "SERVING_GRPC_PORT": str(free_port()),
         "AWS_S3_ENDPOINT": f"http://localhost:{free_port()}",
         "OCI_REGISTRY": f"localhost:{free_port()}",
         "APP_PORT": str(free_port()),
