@@ -16,7 +16,7 @@ from training.models import MODEL_KINDS
 
 PIPELINE_NAME = "mnist-train-validate-register"
 MAX_EPOCHS = 1000
-BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]\Z")
 DEFAULT_DATA_CONNECTION = "aws-connection-models"
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from serving.errors import ArtifactUnavailable, LoadRefused
 
-BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]$")
+BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
 FORBIDDEN_KEY_CHARACTERS = set("\\?#\x00") | {chr(code) for code in range(32)}
 
 

@@ -32,7 +32,7 @@ from serving.tensors import DATATYPES
 
 log = logging.getLogger("serving")
 
-SHA256 = re.compile(r"^[0-9a-f]{64}$")
+SHA256 = re.compile(r"^[0-9a-f]{64}\Z")
 SPEC_KEYS = ("uri", "version", "sha256", "digest", "golden_uri", "owner")
 MODELCAR_MODEL = "model.onnx"
 MODELCAR_GOLDEN = "golden.npz"

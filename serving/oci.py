@@ -29,11 +29,11 @@ import orjson
 from serving.errors import ArtifactUnavailable, LoadRefused
 from serving.oci_layers import gunzip, models_in_tar
 
-DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
 REGISTRY = r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+)(?::[0-9]{1,5})?"  # host or [IPv6], port
 REFERENCE = re.compile(
     rf"^(?P<registry>{REGISTRY})/(?P<repository>[a-z0-9]+(?:[._/-][a-z0-9]+)*)"
-    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?$"
+    r"(?::(?P<tag>[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(?P<digest>sha256:[0-9a-f]{64}))?\Z"
 )
 MANIFEST_TYPES = (
     "application/vnd.oci.image.manifest.v1+json",

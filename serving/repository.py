@@ -7,7 +7,6 @@ with a per-name lock. A failed reload leaves the previous version serving.
 from __future__ import annotations
 
 import asyncio
-import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -15,8 +14,7 @@ from typing import Any
 from serving.errors import BadRequest, ModelNotFound, ModelNotReady
 from serving.loader import LoadSpec
 from serving.model import OnnxModel
-
-MODEL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,252}$")
+from serving.names import BadModelName, check_model_name
 
 
 class ModelState(StrEnum):
@@ -48,11 +46,11 @@ class IndexEntry:
 
 
 def checked_name(name: str) -> str:
-    if not MODEL_NAME.match(name):
-        raise BadRequest(
-            f"bad model name {name!r}: use 1-253 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
+    """`name` when the server can hold it (`serving.names`), else a 400 saying why."""
+    try:
+        check_model_name(name)
+    except BadModelName as exc:
+        raise BadRequest(str(exc)) from None
     return name
 
 

@@ -25,6 +25,7 @@ from serving.errors import (
     Unauthorized,
     UnsupportedMediaType,
 )
+from serving.repository import checked_name
 
 log = logging.getLogger("serving")
 
@@ -196,6 +197,7 @@ class RestApi:
             ready_only = (await request.json_object()).get("ready") is True
             return json_response([entry.as_dict() for entry in self.dataplane.index(ready_only)])
         if len(parts) == 3 and parts[0] == "models" and parts[2] in ("load", "unload"):
+            checked_name(parts[1])
             parameters = parameters_of(await request.json_object())
             if parts[2] == "load":
                 entry = await self.dataplane.load(parts[1], parameters)

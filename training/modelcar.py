@@ -28,8 +28,8 @@ from training.modelcar_base import write_base_layout
 MODELS_DIR = "/models"
 BASE_REPOSITORY = "modelcar-base"
 BASE_TAG = "busybox"
-REFERENCE_PART = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*$")
-TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+REFERENCE_PART = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
+TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
 
 
 class ModelcarError(RuntimeError):

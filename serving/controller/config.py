@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from serving.names import model_path
 from serving.settings import (
     ARTIFACT_SOURCE_SETTINGS,
     Setting,
@@ -161,4 +162,4 @@ class ControllerSettings:
     def model_url(self, name: str) -> str:
         """The `url` recorded on an InferenceService: its model's base URL on the server."""
         base = (self.public_url or self.serving_url).rstrip("/")
-        return f"{base}/v2/models/{name}"
+        return base + model_path(name)

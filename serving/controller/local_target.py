@@ -2,7 +2,9 @@
 
 The snapshot is the server's repository index (model name → row). A model is ours when its
 `owner` is this controller's; only ours are ever unloaded. Loads are synchronous: the server
-answers when the model serves (Ready) or why it refused (Failed).
+answers when the model serves (Ready) or why it refused (Failed). A service whose name the
+server cannot hold (`serving.names`) fails before any request, so no name addresses another
+model.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from serving.controller.registry import InferenceService, RegistryClient
 from serving.controller.resolve import ResolvedModel
 from serving.controller.server import LoadedModel, LoadFailed, ServingClient
 from serving.controller.target import Failed, Outcome, Ready
+from serving.names import BadModelName, check_model_name
 
 log = logging.getLogger("serving.controller")
 
@@ -37,6 +40,10 @@ class LocalServerTarget:
         return self.server.index()
 
     def deploy(self, service: InferenceService, model: ResolvedModel, seen: Index) -> Outcome:
+        try:
+            check_model_name(service.name)
+        except BadModelName as exc:  # never a request: the name could address another model
+            return Failed(f"the inference server cannot serve this name: {exc}", retry_later=False)
         if not self.serving(seen.get(service.name), model):
             model_name = self.registry.registered_model_name(service.registered_model_id)
             parameters = model.load_parameters(self.settings.owner, model_name)

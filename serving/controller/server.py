@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from serving.controller.target import TargetUnavailable
+from serving.names import repository_path
 
 
 class ServingUnavailable(TargetUnavailable):
@@ -59,13 +60,14 @@ class ServingClient:
         return {row["name"]: loaded_model(row) for row in response.json()}
 
     def load(self, name: str, parameters: dict[str, str]) -> None:
+        """Load `name` (raises BadModelName, sending nothing, for a name the server refuses)."""
         body = {"parameters": parameters}
-        response = self.post(f"/v2/repository/models/{name}/load", body, self.load_timeout)
+        response = self.post(repository_path(name, "load"), body, self.load_timeout)
         if response.status_code != 200:
             raise LoadFailed(error_of(response))
 
     def unload(self, name: str) -> None:
-        response = self.post(f"/v2/repository/models/{name}/unload", {})
+        response = self.post(repository_path(name, "unload"), {})
         if response.status_code not in (200, 404):
             raise ServingUnavailable(f"unload of {name} failed: {error_of(response)}")
 
