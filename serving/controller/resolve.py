@@ -23,6 +23,9 @@ from serving.errors import LoadRefused
 from serving.oci import OciLocation, pinned_digest, pinned_uri
 
 SERVED_FORMATS = {"onnx"}
+ARCHIVED = "ARCHIVED"
+BYTES_DELETED_AT = "bytes_deleted_at"
+"""Set on an artifact by `python -m training.cleanup` once its bytes are deleted."""
 
 
 class ResolveFailed(Exception):
@@ -83,6 +86,7 @@ def resolve_model(
     if artifact is None:
         raise ResolveFailed(f"model version {version_id} has no model artifact", version_id)
     check_format(artifact, version_id)
+    check_servable(version, artifact)
     uri = str(artifact.get("uri") or "")
     modelcar = uri.startswith("oci://")
     golden_uri = None if modelcar else custom_text(artifact, version, "golden_uri")
@@ -132,6 +136,23 @@ def service_version(registry: RegistryClient, service: InferenceService) -> dict
             str(version["id"]),
         )
     return version
+
+
+def check_servable(version: dict[str, Any], artifact: dict[str, Any]) -> None:
+    """Refuse an ARCHIVED version, and one whose artifact bytes the clean-up deleted."""
+    version_id = str(version["id"])
+    named = f"model version {version_id} ({version.get('name') or 'no name'})"
+    if str(version.get("state") or "LIVE") == ARCHIVED:
+        raise ResolveFailed(
+            f"{named} is ARCHIVED: restore it (state LIVE) before deploying it", version_id
+        )
+    deleted = property_text(artifact.get("customProperties") or {}, BYTES_DELETED_AT)
+    if deleted:
+        raise ResolveFailed(
+            f"the artifact bytes of {named} were deleted at {deleted} by the artifact "
+            "clean-up: publish the model again",
+            version_id,
+        )
 
 
 def check_format(artifact: dict[str, Any], version_id: str) -> None:
