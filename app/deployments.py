@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from app.errors import NothingDeployed, ServingEnvironmentMissing
 from app.properties import string_property
 from app.registry_client import RegistryClient, Resource
+from serving.names import BadModelName, model_path
 
 DEPLOYED = "DEPLOYED"
 UNDEPLOYED = "UNDEPLOYED"
@@ -45,8 +46,14 @@ class Deployment:
 
     @property
     def infer_url(self) -> str | None:
-        """The Open Inference Protocol infer URL of the endpoint, or None without endpoint."""
-        return infer_url(self.endpoint, self.service_name) if self.endpoint else None
+        """The Open Inference Protocol infer URL of the endpoint; None without an endpoint, or
+        for a name no model can have (no URL is built from it: `serving.names`)."""
+        if not self.endpoint:
+            return None
+        try:
+            return infer_url(self.endpoint, self.service_name)
+        except BadModelName:
+            return None
 
     @property
     def status(self) -> str:
@@ -58,13 +65,14 @@ class Deployment:
 
 
 def infer_url(endpoint: str, service_name: str) -> str:
-    """`.../v2/models/<name>/infer` from an endpoint given as server, model or infer URL."""
+    """`.../v2/models/<name>/infer` from an endpoint given as server, model or infer URL
+    (BadModelName for a name the inference server refuses)."""
     base = endpoint.rstrip("/")
     if base.endswith("/infer"):
         return base
     if "/v2/models/" in base:
         return f"{base}/infer"
-    return f"{base}/v2/models/{service_name}/infer"
+    return base + model_path(service_name, "infer")
 
 
 def deployment_status(

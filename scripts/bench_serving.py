@@ -53,6 +53,7 @@ import onnxruntime as ort
 from peer_venv import ensure_peer_venv
 
 from serving.model import session_options
+from serving.names import model_path, repository_path
 from stack.proc import ServiceProcess, free_port, http_ok
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 from training.data import REPO_TEST_DIR, read_idx_split
@@ -60,7 +61,7 @@ from training.data import REPO_TEST_DIR, read_idx_split
 REPO = Path(__file__).resolve().parent.parent
 BENCH = REPO / ".bench"
 MODEL = "mnist"
-INFER = f"/v2/models/{MODEL}/infer"
+INFER = model_path(MODEL, "infer")
 WRK_SCRIPT = REPO / "bench" / "wrk_post.lua"
 
 
@@ -189,7 +190,7 @@ def ours(work: Path, model: Path, threads: tuple[int, int], extra: list[str]) ->
                      s3.as_env()) as server:  # fmt: skip
             sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
             body = {"parameters": {"uri": uri, "sha256": sha256}}
-            url = f"{server.url}/v2/repository/models/{MODEL}/load"
+            url = server.url + repository_path(MODEL, "load")
             httpx.post(url, json=body, timeout=60).raise_for_status()
             yield server
 
@@ -203,7 +204,7 @@ def kserve(work: Path, model: Path, venv: Path, threads: int, logging: bool) -> 
                "--enable_grpc", "false"]  # fmt: skip
     if not logging:  # like ours: no log line per request
         command += ["--enable_latency_logging", "false", "--configure_logging", "false"]
-    with running("KServe", command, port, f"/v2/models/{MODEL}/ready", work / "kserve.log") as s:
+    with running("KServe", command, port, model_path(MODEL, "ready"), work / "kserve.log") as s:
         yield s
 
 

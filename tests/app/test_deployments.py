@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from app.deployments import (
@@ -11,6 +13,7 @@ from app.deployments import (
     service_name_for,
     services_deploying,
 )
+from serving.names import BadModelName
 
 
 @pytest.mark.parametrize(
@@ -25,6 +28,16 @@ from app.deployments import (
 )
 def test_infer_url_accepts_server_model_or_infer_url(endpoint: str) -> None:
     assert infer_url(endpoint, "mnist-e2e") == "http://127.0.0.1:8008/v2/models/mnist-e2e/infer"
+
+
+@pytest.mark.parametrize("name", ["victim/unload?", "a/../victim", "victim#", "mnist\n"])
+def test_infer_url_never_built_from_a_name_the_server_refuses(name: str) -> None:
+    with pytest.raises(BadModelName, match="bad model name"):
+        infer_url("http://127.0.0.1:8008", name)
+    hostile = replace(deployment_of(name, "4", "DEPLOYED"), endpoint="http://127.0.0.1:8008")
+    assert hostile.infer_url is None
+    good = replace(hostile, service_name="mnist-v2")
+    assert good.infer_url == "http://127.0.0.1:8008/v2/models/mnist-v2/infer"
 
 
 @pytest.mark.parametrize(

@@ -26,6 +26,7 @@ from serving.controller.kserve.resources import (
     MAX_NAME_LENGTH,
     Placement,
     ServedModel,
+    endpoint_url,
     inference_service_resource,
     label_value,
     merge_patch,
@@ -161,6 +162,20 @@ def test_resource_name_keeps_valid_names_and_separates_similar_ones() -> None:
         len({resource_name(name) for name in ["My Digits", "my-digits", "my_digits", "MY DIGITS"]})
         == 4
     )
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["victim/unload?", "victim/load?", "a/../victim", "victim/unload#", "victim%2Funload",
+     "victim\n", "v\u0456ctim", "..", "v" * 254],
+)  # fmt: skip
+def test_resource_name_of_a_hostile_name_addresses_no_other_resource(name: str) -> None:
+    """The Kubernetes client puts the name into the URL path: a DNS label has no `/?#%.`."""
+    generated = resource_name(name)
+    assert DNS1035_LABEL.fullmatch(generated)
+    assert generated != resource_name("victim") == "victim"
+    status = {"url": "http://isvc.example"}
+    assert endpoint_url(status, generated) == f"http://isvc.example/v2/models/{generated}"
 
 
 @pytest.mark.parametrize(

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from serving.names import model_path
+
 GROUP, VERSION, PLURAL, KIND = (
     "serving.kserve.io",
     "v1beta1",
@@ -238,7 +240,7 @@ def endpoint_url(status: dict[str, Any], name: str) -> str | None:
     for url in candidates:
         if isinstance(url, str) and url.startswith(("http://", "https://")):
             base = url.rstrip("/")
-            return base if "/v2/models/" in base else f"{base}/v2/models/{name}"
+            return base if "/v2/models/" in base else base + model_path(name)
     return None
 
 
