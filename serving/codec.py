@@ -14,6 +14,7 @@ import numpy as np
 import orjson
 
 from serving.errors import BadRequest, InvalidTensor
+from serving.json_data import Buffer, parse_document
 from serving.tensors import (
     array_from_bytes,
     array_from_json,
@@ -45,17 +46,17 @@ def parse_json(body: bytes | memoryview) -> Any:
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
 
 
-def split_body(body: bytes, header_length: int | None) -> tuple[memoryview, memoryview]:
+def split_body(body: Buffer, header_length: int | None) -> tuple[Buffer, memoryview]:
     """(JSON part, binary part) of a request body."""
     view = memoryview(body)
     if header_length is None:
-        return view, view[len(view) :]
+        return body, view[len(view) :]
     if not 0 < header_length <= len(body):
         raise BadRequest(
             f"Inference-Header-Content-Length {header_length} does not fit a body of "
             f"{len(body)} bytes"
         )
-    return view[:header_length], view[header_length:]
+    return bytes(view[:header_length]), view[header_length:]
 
 
 def parameters_of(where: str, item: dict[str, Any]) -> dict[str, Any]:
@@ -67,10 +68,11 @@ def parameters_of(where: str, item: dict[str, Any]) -> dict[str, Any]:
     return parameters
 
 
-def decode_infer(body: bytes, header_length: int | None) -> WireRequest:
-    """Parse an inference request body into a WireRequest."""
+def decode_infer(body: Buffer, header_length: int | None) -> WireRequest:
+    """Parse an inference request body into a WireRequest (large flat `data` arrays go
+    straight into numpy, see serving.json_data)."""
     json_part, binary = split_body(body, header_length)
-    document = parse_json(json_part)
+    document = parse_document(json_part)
     if not isinstance(document, dict):
         raise BadRequest("request body must be a JSON object")
     inputs, used = decode_inputs(document.get("inputs"), binary)

@@ -47,9 +47,13 @@ class ModelNotFound(NotFound):
 
 
 class MethodNotAllowed(ServingError):
-    """The route exists but not for this HTTP method."""
+    """The route exists but not for this HTTP method (`allow`: the one it takes)."""
 
     status = 405
+
+    def __init__(self, message: str, allow: str) -> None:
+        super().__init__(message)
+        self.allow = allow
 
 
 class PayloadTooLarge(ServingError):

@@ -6,6 +6,7 @@ error is a `ServingError` rendered once, by `error_response`, as `{"error": "...
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -14,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from serving.codec import HEADER_LENGTH, decode_infer, encode_infer, parse_json
+from serving.codec import HEADER_LENGTH, WireRequest, decode_infer, encode_infer, parse_json
 from serving.dataplane import DataPlane
 from serving.errors import (
     BadRequest,
@@ -33,6 +34,7 @@ Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 JSON_HEADERS = [(b"content-type", b"application/json")]
+INLINE_DECODE_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,8 @@ def error_response(error: ServingError) -> Response:
     response = json_response({"error": error.message}, error.status)
     if isinstance(error, Unauthorized):
         response.headers.append((b"www-authenticate", b"Bearer"))
+    if isinstance(error, MethodNotAllowed):
+        response.headers.append((b"allow", error.allow.encode()))
     return response
 
 
@@ -68,25 +72,23 @@ class HttpRequest:
     receive: Receive
     max_body_bytes: int
 
-    async def body(self) -> bytes:
-        """The whole body; PayloadTooLarge as soon as it is known to be over the limit."""
+    async def body(self) -> bytes | bytearray:
+        """The whole body, in one buffer grown in place (never the chunks and their join at
+        once); PayloadTooLarge as soon as it is known to be over the limit."""
         declared = self.headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             raise PayloadTooLarge(f"request body over the limit of {self.max_body_bytes} bytes")
-        chunks: list[bytes] = []
-        size = 0
+        body = bytearray()
         more = True
         while more:
             message = await self.receive()
             if message["type"] == "http.disconnect":
                 raise ClientDisconnected
-            chunk = message.get("body", b"")
-            size += len(chunk)
-            if size > self.max_body_bytes:
+            body += message.get("body", b"")
+            if len(body) > self.max_body_bytes:
                 raise PayloadTooLarge(f"request body over the limit of {self.max_body_bytes} bytes")
-            chunks.append(chunk)
             more = message.get("more_body", False)
-        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        return body
 
     async def json_object(self) -> dict[str, Any]:
         """The body as a JSON object ({} when empty)."""
@@ -100,7 +102,8 @@ class HttpRequest:
 
     def expect(self, method: str) -> None:
         if self.method != method:
-            raise MethodNotAllowed(f"{self.method} is not allowed on {self.path}; use {method}")
+            message = f"{self.method} is not allowed on {self.path}; use {method}"
+            raise MethodNotAllowed(message, method)
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,7 @@ class RestApi:
     def __init__(self, dataplane: DataPlane, settings: ApiSettings) -> None:
         self.dataplane = dataplane
         self.settings = settings
+        self.large_decodes = asyncio.Semaphore(1)  # one at a time: bounds their memory
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
@@ -183,13 +187,21 @@ class RestApi:
             self.dataplane.model_ready(name, version)
             check_encoding(request.headers.get(b"content-encoding"))
             header_length = parse_header_length(request.headers.get(HEADER_LENGTH))
-            wire = decode_infer(await request.body(), header_length)
+            wire = await self.decode(await request.body(), header_length)
             response = await self.dataplane.infer(name, version, wire.request)
         except ServingError as exc:
             self.dataplane.count_failure(name, exc)
             raise
         body, headers = encode_infer(response, wire)
         return Response(200, body, headers)
+
+    async def decode(self, body: bytes | bytearray, header_length: int | None) -> WireRequest:
+        """Decode an inference body: small ones here, large ones on a worker thread (one at
+        a time), so the event loop keeps answering while megabytes of JSON are parsed."""
+        if len(body) <= INLINE_DECODE_BYTES:
+            return decode_infer(body, header_length)
+        async with self.large_decodes:
+            return await asyncio.to_thread(decode_infer, body, header_length)
 
     async def route_repository(self, request: HttpRequest, parts: list[str]) -> Response:
         request.expect("POST")

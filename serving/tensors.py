@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from serving.errors import InvalidTensor
+from serving.json_data import LiftedArray
 
 DATATYPES: dict[str, np.dtype[Any]] = {
     "BOOL": np.dtype(np.bool_),
@@ -32,6 +34,8 @@ LITTLE_ENDIAN = {name: dtype.newbyteorder("<") for name, dtype in DATATYPES.item
 DATATYPE_OF = {dtype: name for name, dtype in DATATYPES.items()}
 JSON_KINDS = {"f": "fiu", "i": "iu", "u": "iu", "b": "b"}
 KIND_NAMES = {"f": "number", "i": "integer", "u": "integer", "b": "boolean", "U": "string"}
+MAX_RANK = 32
+MAX_ELEMENTS = 2**40  # of the non-zero dimensions: far above any body limit, far below overflow
 ORT_TYPES = {
     "tensor(bool)": "BOOL",
     "tensor(uint8)": "UINT8",
@@ -70,9 +74,15 @@ def dtype_for(name: str, datatype: object) -> np.dtype[Any]:
 
 
 def checked_shape(name: str, shape: object) -> tuple[int, ...]:
-    """A request shape: a list of non-negative integers."""
+    """A request shape: at most MAX_RANK non-negative integers whose non-zero ones multiply
+    to at most MAX_ELEMENTS (numpy cannot even shape an empty array past that)."""
     if not isinstance(shape, list) or not all(type(dim) is int and dim >= 0 for dim in shape):
         raise InvalidTensor(f"tensor {name!r}: 'shape' must be a list of non-negative integers")
+    if len(shape) > MAX_RANK:
+        raise InvalidTensor(f"tensor {name!r}: 'shape' has {len(shape)} dimensions, at most "
+                            f"{MAX_RANK} are served")  # fmt: skip
+    if math.prod(dim for dim in shape if dim) > MAX_ELEMENTS:
+        raise InvalidTensor(f"tensor {name!r}: 'shape' {shape} is over {MAX_ELEMENTS} elements")
     return tuple(shape)
 
 
@@ -84,22 +94,40 @@ def array_from_json(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], dat
     """Decode JSON `data` (flat or nested, row-major) into an array of `shape` and `dtype`.
 
     Values must be of the datatype's kind: numbers for FP*, integers in range for (U)INT*,
-    booleans for BOOL; strings or mixed nesting are refused, never coerced.
+    booleans for BOOL; strings, booleans among numbers or mixed nesting are refused, never
+    coerced. A large flat array left unparsed (LiftedArray) is checked a slice at a time.
     """
+    if isinstance(data, LiftedArray):
+        check = partial(check_values, name, dtype=dtype)
+        return reshaped(name, data.to_array(dtype, check), shape)
     if not isinstance(data, list):
         raise InvalidTensor(f"tensor {name!r}: 'data' must be a list")
     try:
         array = np.asarray(data)
     except (ValueError, TypeError) as exc:
         raise InvalidTensor(f"tensor {name!r}: 'data' is not a regular array ({exc})") from None
-    if array.size and array.dtype.kind not in JSON_KINDS[dtype.kind]:
+    with_bools = array.dtype.kind in "iuf" and dtype.kind != "b" and holds_bool(data)
+    check_values(name, array, with_bools, dtype)
+    return reshaped(name, array.astype(dtype, copy=False), shape)
+
+
+def check_values(name: str, array: np.ndarray, with_bools: bool, dtype: np.dtype[Any]) -> None:
+    """InvalidTensor unless the values parsed from JSON are of `dtype`'s kind (and range);
+    `with_bools`: booleans were among numbers (numpy made them numbers: refused as such)."""
+    kind = "b" if with_bools else array.dtype.kind
+    if array.size and kind not in JSON_KINDS[dtype.kind]:
         raise InvalidTensor(
-            f"tensor {name!r}: 'data' holds {KIND_NAMES.get(array.dtype.kind, 'mixed')} values, "
+            f"tensor {name!r}: 'data' holds {KIND_NAMES.get(kind, 'mixed')} values, "
             f"datatype {DATATYPE_OF[dtype]} needs {KIND_NAMES[dtype.kind]} values"
         )
     if array.size and dtype.kind in "iu":
         check_int_range(name, array, dtype)
-    return reshaped(name, array.astype(dtype, copy=False), shape)
+
+
+def holds_bool(data: list[Any]) -> bool:
+    """True when a (nested) list holds a boolean, which numpy would coerce to a number."""
+    return any(type(value) is bool or (type(value) is list and holds_bool(value))
+               for value in data)  # fmt: skip
 
 
 def check_int_range(name: str, array: np.ndarray, dtype: np.dtype[Any]) -> None:
