@@ -1,0 +1,95 @@
+"""The gRPC tests' shared parts: a real server process with both listeners, and requests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import grpc
+import numpy as np
+import tritonclient.grpc as triton
+from tritonclient.grpc import service_pb2 as pb
+from tritonclient.grpc import service_pb2_grpc as pb_grpc
+
+from stack.proc import ServiceProcess, free_port, http_ok
+from stack.seaweed import S3Settings
+
+REPO = Path(__file__).resolve().parents[2]
+TOKEN = "grpc-test-token"
+AUTH = {"authorization": f"Bearer {TOKEN}"}
+MAX_BODY = 8 << 20
+
+
+@dataclass(frozen=True)
+class Servers:
+    """One `python -m serving` process: its REST URL and its gRPC address."""
+
+    url: str
+    address: str
+
+    def stub(self) -> pb_grpc.GRPCInferenceServiceStub:
+        return pb_grpc.GRPCInferenceServiceStub(grpc.insecure_channel(self.address))
+
+    def triton(self) -> triton.InferenceServerClient:
+        return triton.InferenceServerClient(self.address)
+
+
+@contextmanager
+def grpc_serving(root: Path, s3: S3Settings, **env: str) -> Iterator[Servers]:
+    """The server with token TOKEN and an 8 MiB body/message limit, REST and gRPC on."""
+    port, grpc_port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "serving", "--port", str(port),
+               "--grpc-port", str(grpc_port), "--auth-token", TOKEN,
+               "--max-body-bytes", str(MAX_BODY)]  # fmt: skip
+    environment = {**s3.as_env(), "SERVING_S3_TIMEOUT": "2", **env}
+    health = lambda: http_ok(f"{url}/v2/health/live")  # noqa: E731
+    process = ServiceProcess("serving", command, root / f"serving-{port}.log", health,
+                             env=environment, cwd=REPO)  # fmt: skip
+    with process.start():
+        process.wait_healthy(timeout=60)
+        yield Servers(url, f"127.0.0.1:{grpc_port}")
+
+
+def upload(s3: S3Settings, key: str, data: bytes) -> str:
+    client = boto3.client(
+        "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
+        aws_secret_access_key=s3.secret_key, region_name=s3.region,
+    )  # fmt: skip
+    client.put_object(Bucket=s3.bucket, Key=key, Body=data)
+    return f"s3://{s3.bucket}/{key}"
+
+
+def load(servers: Servers, name: str, uri: str, model_bytes: bytes, version: str = "4") -> None:
+    """Load through tritonclient.grpc's load_model (Triton's `config` JSON parameter)."""
+    config = {"uri": uri, "version": version, "sha256": hashlib.sha256(model_bytes).hexdigest()}
+    servers.triton().load_model(name, headers=AUTH, config=json.dumps(config))
+
+
+def infer_request(images: np.ndarray, raw: bool, model: str = "digits", **extra: Any) -> Any:
+    """A ModelInferRequest for `images` [N,28,28] FP32, raw or typed."""
+    tensor = pb.ModelInferRequest.InferInputTensor(name="x", datatype="FP32", shape=images.shape)
+    request = pb.ModelInferRequest(model_name=model, inputs=[tensor], **extra)
+    if raw:
+        request.raw_input_contents.append(images.astype("<f4").tobytes())
+    else:
+        request.inputs[0].contents.fp32_contents.extend(images.ravel().tolist())
+    return request
+
+
+def output_array(response: Any, index: int = 0) -> np.ndarray:
+    """Output `index` of a ModelInferResponse as numpy, raw or typed."""
+    output = response.outputs[index]
+    assert output.datatype == "FP32"
+    if response.raw_output_contents:
+        flat = np.frombuffer(response.raw_output_contents[index], "<f4")
+    else:
+        flat = np.asarray(output.contents.fp32_contents, np.float32)
+    return flat.reshape(tuple(output.shape))
