@@ -13,6 +13,7 @@ import uvloop
 
 from serving.app import create_servers
 from serving.config import ServerSettings
+from serving.http_protocol import protocol_with
 from serving.rest import RestApi
 
 GRACE_SECONDS = 3
@@ -24,7 +25,7 @@ def uvicorn_config(app: RestApi, settings: ServerSettings) -> uvicorn.Config:
         host=settings.host,
         port=settings.port,
         loop="none",  # the loop is ours: uvloop, shared with the gRPC server
-        http="httptools",
+        http=protocol_with(settings.request_read_timeout),  # bounded heads, read deadline
         lifespan="on",
         proxy_headers=False,  # no proxy in front to trust; saves a middleware per request
         access_log=settings.access_log,

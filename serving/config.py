@@ -12,6 +12,7 @@ from serving.settings import (
     allow_list,
     load_settings,
     parse_bool,
+    parse_list,
 )
 
 SERVER_SETTINGS: tuple[Setting, ...] = (
@@ -23,6 +24,11 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("max_body_bytes", "SERVING_MAX_BODY_BYTES", str(64 * 1024 * 1024),
             "Largest request body accepted; bigger bodies get 413 (gRPC: the largest message "
             "received; bigger ones get RESOURCE_EXHAUSTED).", int),
+    Setting("request_read_timeout", "SERVING_REQUEST_READ_TIMEOUT", "30",
+            "Seconds a REST client has to send a whole request (head and body), counted from "
+            "its first byte (from the connection for the first request); then a head still "
+            "incomplete gets 408 and an incomplete body a closed connection (0 = no limit).",
+            float),
     Setting("auth_token", "SERVING_AUTH_TOKEN", "",
             "When set, /v2/repository/* and the gRPC Repository* RPCs require "
             "`Authorization: Bearer <token>`."),
@@ -38,6 +44,9 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("oci_pull_timeout", "SERVING_OCI_PULL_TIMEOUT", "120",
             "Seconds a whole modelcar pull (manifest, config, every layer) may take before the "
             "load fails.", float),
+    Setting("oci_redirect_hosts", "SERVING_OCI_REDIRECT_HOSTS", "",
+            "Hosts (host[:port]) an OCI registry may redirect a pull to, comma-separated, "
+            "beside the registry's own host; redirects elsewhere are refused.", parse_list),
     Setting("s3_timeout", "SERVING_S3_TIMEOUT", "5",
             "Seconds to wait for S3 to connect or answer before a load fails.", float),
     Setting("max_artifact_bytes", "SERVING_MAX_ARTIFACT_BYTES", str(512 * 1024 * 1024),
@@ -75,6 +84,7 @@ class ServerSettings:
     port: int = 8008
     grpc_port: int = 8033
     max_body_bytes: int = 64 * 1024 * 1024
+    request_read_timeout: float = 30.0
     auth_token: str = ""
     s3_endpoint: str = "http://localhost:9000"
     bucket: str = "models"
@@ -86,6 +96,7 @@ class ServerSettings:
     extra_oci_registries: tuple[str, ...] = ()
     oci_timeout: float = 5.0
     oci_pull_timeout: float = 120.0
+    oci_redirect_hosts: tuple[str, ...] = ()
     s3_timeout: float = 5.0
     max_artifact_bytes: int = 512 * 1024 * 1024
     golden_atol: float = 1e-4
