@@ -72,7 +72,8 @@ def decode_infer(message: Any) -> tuple[InferenceRequest, bool]:
         inputs = [typed_input(tensor) for tensor in message.inputs]
     names = [output.name for output in message.outputs] or None
     request = InferenceRequest(inputs, names, message.id or None)
-    return request, bool(raw) or raw_output_wanted(message.parameters)
+    raw_output = raw_output_wanted(message.parameters)
+    return request, bool(raw) or raw_output
 
 
 def raw_output_wanted(parameters: Any) -> bool:
