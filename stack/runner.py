@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -55,12 +56,13 @@ def start_services(settings: StackSettings, with_lab: bool = True) -> dict[str, 
 
 
 def refuse_taken_port(spec: ServiceSpec) -> None:
-    """ServiceError naming the env var to change when another program holds the port."""
-    if spec.port and port_in_use(spec.port):
-        raise ServiceError(
-            f"port {spec.port} for {spec.name} is already in use by another program: "
-            f"stop it, or set {spec.setting} to use a free port."
-        )
+    """ServiceError naming the env var to change when another program holds a port."""
+    for port, setting in ((spec.port, spec.setting), (spec.grpc_port, "SERVING_GRPC_PORT")):
+        if port and port_in_use(port):
+            raise ServiceError(
+                f"port {port} for {spec.name} is already in use by another program: "
+                f"stop it, or set {setting} to use a free port."
+            )
 
 
 def _start_one(settings: StackSettings, spec: ServiceSpec) -> RunningService:
@@ -101,15 +103,28 @@ def status_table(settings: StackSettings) -> str:
     lines = [f"{'service':<11}{'pid':>8}  {'port':>5}  {'process':<8} {'health':<8} log"]
     for spec in service_specs(settings, with_lab="lab" in services):
         lines.append(_status_line(spec, services.get(spec.name)))
+        if spec.grpc_port:
+            lines.append(_grpc_status_line(spec, services.get(spec.name)))
     return "\n".join(lines)
 
 
+def _grpc_status_line(spec: ServiceSpec, service: RunningService | None) -> str:
+    """The inference server's gRPC listener (the line under it): same process, healthy
+    while its port listens."""
+    port = spec.grpc_port
+    return _line("  gRPC", port, service, lambda: port_in_use(port))
+
+
 def _status_line(spec: ServiceSpec, service: RunningService | None) -> str:
+    return _line(spec.name, spec.port, service, lambda: http_ok(spec.health_url))
+
+
+def _line(name: str, port: int, service: RunningService | None, healthy: Callable[[], bool]) -> str:
     if service is None:
-        return f"{spec.name:<11}{'-':>8}  {spec.port or '-':>5}  {'stopped':<8} {'-':<8} -"
+        return f"{name:<11}{'-':>8}  {port or '-':>5}  {'stopped':<8} {'-':<8} -"
     alive = pid_alive(service.pid)
-    healthy = alive and http_ok(spec.health_url)
+    ok = alive and healthy()
     return (
-        f"{spec.name:<11}{service.pid:>8}  {spec.port or '-':>5}  "
-        f"{'running' if alive else 'DEAD':<8} {'ok' if healthy else 'FAILING':<8} {service.log}"
+        f"{name:<11}{service.pid:>8}  {port or '-':>5}  "
+        f"{'running' if alive else 'DEAD':<8} {'ok' if ok else 'FAILING':<8} {service.log}"
     )

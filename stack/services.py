@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,6 +27,7 @@ class ServiceSpec:
     health_url: str
     build: Callable[[StackSettings], ServiceProcess]
     setting: str = ""
+    grpc_port: int = 0  # the inference server's second listener (0 for the others)
 
 
 def _python_service(
@@ -65,9 +67,16 @@ def _registry(settings: StackSettings) -> ServiceProcess:
     return _python_service(settings, "registry", args, _registry_health(settings))
 
 
+def serving_grpc_port() -> int:
+    """The inference server's gRPC port: SERVING_GRPC_PORT (as `python -m serving` reads it),
+    default 8033; 0 = no gRPC listener."""
+    return int(os.environ.get("SERVING_GRPC_PORT", "8033"))
+
+
 def _serving(settings: StackSettings) -> ServiceProcess:
     port = port_of(settings.serving_url)
-    args = ["-m", "serving", "--host", "127.0.0.1", "--port", str(port)]
+    args = ["-m", "serving", "--host", "127.0.0.1", "--port", str(port),
+            "--grpc-port", str(serving_grpc_port())]  # fmt: skip
     return _python_service(settings, "serving", args, f"{settings.serving_url}/v2/health/live")
 
 
@@ -98,7 +107,8 @@ def service_specs(settings: StackSettings, with_lab: bool = True) -> list[Servic
         ServiceSpec("registry", port_of(settings.registry_url), _registry_health(settings),
                     _registry, "MODEL_REGISTRY_URL"),
         ServiceSpec("serving", port_of(settings.serving_url),
-                    f"{settings.serving_url}/v2/health/live", _serving, "SERVING_URL"),
+                    f"{settings.serving_url}/v2/health/live", _serving, "SERVING_URL",
+                    serving_grpc_port()),
         ServiceSpec("controller", 0, _registry_health(settings), _controller),
         ServiceSpec("app", settings.app_port, f"{settings.app_url}/_stcore/health", _app,
                     "APP_PORT"),
