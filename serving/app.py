@@ -32,6 +32,7 @@ def oci_config(settings: ServerSettings) -> OciConfig:
         timeout=settings.oci_timeout,
         max_bytes=settings.max_artifact_bytes,
         pull_timeout=settings.oci_pull_timeout,
+        redirect_hosts=frozenset(host.lower() for host in settings.oci_redirect_hosts),
     )
 
 

@@ -39,7 +39,7 @@ class WireRequest:
     binary_outputs: dict[str, bool] = field(default_factory=dict)
 
 
-def parse_json(body: bytes | memoryview) -> Any:
+def parse_json(body: bytes | bytearray | memoryview) -> Any:
     try:
         return orjson.loads(body)
     except orjson.JSONDecodeError as exc:

@@ -10,23 +10,31 @@ loopback are spoken to over plain HTTP, others over HTTPS; pulls are anonymous.
 A registry is not trusted to be well-behaved: manifests and configs are read up to 4 MiB,
 a blob up to the size its descriptor gives, error bodies up to 64 KiB, everything together
 (and everything uncompressed) up to `max_bytes`, and a whole pull ends after `pull_timeout`.
+Redirects are followed only to the registry's own host or to `redirect_hosts`, and no text of
+the registry's ever reaches an error (`serving.oci_answers`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import ipaddress
 import re
 import threading
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 import orjson
 
 from serving.errors import ArtifactUnavailable, LoadRefused
+from serving.oci_answers import (
+    MAX_ERROR_BYTES,
+    MAX_REDIRECTS,
+    REDIRECTS,
+    is_loopback,
+    redirect_target,
+    refused_by_registry,
+)
 from serving.oci_layers import gunzip, models_in_tar
 
 DIGEST = re.compile(r"^sha256:[0-9a-f]{64}\Z")
@@ -43,8 +51,8 @@ INDEX_TYPES = (
     "application/vnd.oci.image.index.v1+json",
     "application/vnd.docker.distribution.manifest.list.v2+json",
 )
+ACCEPT = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
 MAX_DOCUMENT_BYTES = 4 * 1024 * 1024  # manifests and configs: containerd's limit too
-MAX_ERROR_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -100,18 +108,6 @@ def is_allowed(registry: str, repository: str, allowed_registries: frozenset[str
     return any(image.startswith(f"{entry.rstrip('/')}/") for entry in allowed_registries)
 
 
-def is_loopback(registry: str) -> bool:
-    """True for `localhost[:port]` and loopback IPs: no TLS there, as Docker and containerd
-    assume by default."""
-    host = urlsplit(f"//{registry}").hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 @dataclass(frozen=True)
 class OciConfig:
     """Which registries images may come from, and how long and how much to fetch."""
@@ -120,6 +116,7 @@ class OciConfig:
     timeout: float = 5.0
     max_bytes: int = 512 * 1024 * 1024
     pull_timeout: float = 120.0
+    redirect_hosts: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -154,15 +151,15 @@ class OciPuller:
         try:
             return session.pull(wanted)
         except httpx.HTTPError as exc:
-            raise ArtifactUnavailable(
+            raise ArtifactUnavailable(  # the exception's text may quote the registry: not kept
                 f"OCI registry {location.registry} unreachable while pulling {uri} "
-                f"({type(exc).__name__}: {exc})"
+                f"({type(exc).__name__})"
             ) from None
 
     def client(self) -> httpx.Client:
         with self._lock:
             if self._client is None:
-                self._client = httpx.Client(timeout=self.config.timeout, follow_redirects=True)
+                self._client = httpx.Client(timeout=self.config.timeout, follow_redirects=False)
             return self._client
 
     def close(self) -> None:
@@ -185,7 +182,7 @@ class PullSession:
 
     def __init__(self, client: httpx.Client, location: OciLocation, config: OciConfig) -> None:
         self.client, self.location, self.budget = client, location, config.max_bytes
-        self.pull_timeout = config.pull_timeout
+        self.pull_timeout, self.redirect_hosts = config.pull_timeout, config.redirect_hosts
         self.ends_at = time.monotonic() + config.pull_timeout
         self.pulled = 0
         self.unpacked = 0
@@ -223,7 +220,8 @@ class PullSession:
             raise LoadRefused(f"{self.location.uri} is a multi-platform index, not a modelcar "
                               "image: register the digest of one image manifest")  # fmt: skip
         if media_type not in (None, *MANIFEST_TYPES) or "config" not in manifest:
-            raise LoadRefused(f"{self.location.uri} is not an image manifest ({media_type})")
+            raise LoadRefused(f"{self.location.uri} is not an image manifest (its mediaType "
+                              "is none of the image manifest types)")  # fmt: skip
         if not isinstance(manifest.get("layers", []), list):
             raise LoadRefused(f"{self.location.uri}: the manifest's layers are not a list")
         return {**manifest, "layers": manifest.get("layers") or []}
@@ -253,9 +251,9 @@ class PullSession:
         fields = descriptor if isinstance(descriptor, dict) else {}
         digest, size = str(fields.get("digest")), fields.get("size")
         if not DIGEST.match(digest):
-            raise LoadRefused(f"{self.location.uri}: {what} has no sha256 digest ({digest!r})")
+            raise LoadRefused(f"{self.location.uri}: {what} has no sha256 digest")
         if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise LoadRefused(f"{self.location.uri}: {what} {digest} has no size ({size!r})")
+            raise LoadRefused(f"{self.location.uri}: {what} {digest} has no size")
         if self.pulled + size > self.budget:
             raise LoadRefused(f"{self.location.uri} is over the limit of {self.budget} bytes "
                               f"({what} {digest} has {size})")  # fmt: skip
@@ -280,7 +278,7 @@ class PullSession:
         blob = self.blob(layer, "layer")
         media_type = str(layer.get("mediaType"))
         if "zstd" in media_type:
-            raise LoadRefused(f"{self.location.uri}: zstd layers are not supported ({media_type})")
+            raise LoadRefused(f"{self.location.uri}: zstd layers are not supported")
         gzipped = media_type.endswith(("+gzip", "tar.gzip")) or blob[:2] == b"\x1f\x8b"
         tar = gunzip(blob, self.budget - self.unpacked) if gzipped else blob
         self.unpacked += len(tar)
@@ -296,15 +294,23 @@ class PullSession:
                               f"{digest}, the registry sent {actual}")  # fmt: skip
 
     def get(self, path: str, limit: int, method: str = "GET") -> httpx.Response:
-        """The registry's 200 answer with at most `limit` bytes of body; refusals mapped."""
-        accept = ", ".join((*MANIFEST_TYPES, *INDEX_TYPES))
+        """The registry's 200 answer with at most `limit` bytes of body, following allowed
+        redirects; refusals mapped."""
         url = f"{self.location.base_url}/{path}"
-        with self.client.stream(method, url, headers={"Accept": accept}) as response:
-            if response.status_code != 200:
-                error = self.read(response, MAX_ERROR_BYTES, path, cut=True)
-                raise refused_by_registry(self.location, path, response.status_code, error)
-            body = self.read(response, limit, path)
-        return httpx.Response(200, headers=response.headers, content=body)
+        for _ in range(MAX_REDIRECTS + 1):
+            with self.client.stream(method, url, headers={"Accept": ACCEPT}) as response:
+                if response.status_code in REDIRECTS:
+                    url = redirect_target(url, response, self.location.base_url,
+                                          self.redirect_hosts)  # fmt: skip
+                    continue
+                if response.status_code != 200:
+                    error = self.read(response, MAX_ERROR_BYTES, path, cut=True)
+                    raise refused_by_registry(self.location.registry, self.location.uri, path,
+                                              response.status_code, error)  # fmt: skip
+                body = self.read(response, limit, path)
+            return httpx.Response(200, headers=response.headers, content=body)
+        raise LoadRefused(f"OCI registry {self.location.registry} redirected {path} more than "
+                          f"{MAX_REDIRECTS} times")  # fmt: skip
 
     def read(self, response: httpx.Response, limit: int, path: str, cut: bool = False) -> bytes:
         """The body, at most `limit` bytes (more is refused, or with `cut` dropped), within
@@ -334,24 +340,3 @@ def diff_ids(config: dict[str, Any]) -> list[str]:
     rootfs = config.get("rootfs")
     found = rootfs.get("diff_ids") if isinstance(rootfs, dict) else None
     return [str(d) for d in found] if isinstance(found, list) else []
-
-
-def refused_by_registry(
-    location: OciLocation, path: str, status: int, body: bytes
-) -> LoadRefused | ArtifactUnavailable:
-    """Map a registry's error answer: missing/denied refuse, 5xx is unavailability."""
-    try:
-        errors = orjson.loads(body).get("errors") or []
-        what = "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors)[:300]
-    except (orjson.JSONDecodeError, AttributeError, TypeError):
-        what = ""
-    what = what or f"HTTP {status}"
-    if status >= 500:
-        return ArtifactUnavailable(f"OCI registry failed on {location.uri} ({what})")
-    if status in (401, 403):
-        return LoadRefused(f"OCI registry {location.registry} refused an anonymous pull of "
-                           f"{location.uri} ({what})")  # fmt: skip
-    if status == 404:
-        return LoadRefused(f"{path.split('/')[0][:-1]} of {location.uri} not found in the "
-                           f"registry ({what})")  # fmt: skip
-    return LoadRefused(f"OCI registry answered {status} for {location.uri} ({what})")

@@ -9,6 +9,10 @@ do so on purpose, chosen by the repository name:
 - `endless-error`: a 404 whose body never ends;
 - `drip`: the layer arrives one byte every 50 ms;
 - `redirect-loop`: every request is redirected to itself;
+- `redirect-away`: every request is redirected to the same request for `honest` on another
+  host name of this server (`localhost` instead of `127.0.0.1`);
+- `echo-error`: a 401 whose error message carries a fake credential (as a registry that
+  echoes what it was sent would);
 - anything else: the image given to `serve` (manifest JSON, blobs), served honestly.
 """
 
@@ -26,6 +30,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 ENDLESS_CHUNK = b"\0" * 65536
+FAKE_CREDENTIAL = "Bearer s3cr3t-echoed-token"
+ECHOED_ERROR = json.dumps({"errors": [
+    {"code": "UNAUTHORIZED", "message": f"authentication required, you sent {FAKE_CREDENTIAL}",
+     "detail": {"Authorization": FAKE_CREDENTIAL}},
+    {"code": FAKE_CREDENTIAL, "message": "x"},
+]}).encode()  # fmt: skip
 
 
 def digest_of(data: bytes) -> str:
@@ -79,6 +89,13 @@ class Handler(BaseHTTPRequestHandler):
         _, _, repository, kind, reference = self.path.split("/", 4)
         if repository == "redirect-loop":
             self.send(302, b"", {"Location": self.path})
+        elif repository == "redirect-away":
+            port = self.registry.address.rsplit(":", 1)[1]
+            self.send(
+                302, b"", {"Location": f"http://localhost:{port}/v2/honest/{kind}/{reference}"}
+            )
+        elif repository == "echo-error":
+            self.send(401, ECHOED_ERROR, {"Content-Type": "application/json"})
         elif repository == "endless-error" and not head:
             self.endless(404)
         elif kind == "manifests":
