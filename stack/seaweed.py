@@ -65,12 +65,20 @@ def write_identities(path: Path, access_key: str, secret_key: str) -> Path:
     return path
 
 
+def quiet_log_flags(log_dir: Path) -> list[str]:
+    """Warnings and errors to the service log (`make logs`), the chatty INFO lines (LockRing
+    ring updates, topology) only to rotated files under `log_dir` (2 x 16 MB per level)."""
+    log_dir.mkdir(parents=True, exist_ok=True)
+    return ["-alsologtostderr=false", "-stderrthreshold=WARNING", f"-logdir={log_dir}",
+            "-log_max_size_mb=16", "-log_max_files=2"]  # fmt: skip
+
+
 def seaweed_command(data_dir: Path, s3_port: int, config: Path) -> list[str]:
     """`weed server` with every port explicit (its defaults collide with 8080 and 8888)."""
     ports = {name: free_port() for name in ("master", "volume", "filer")}
     grpc = {name: free_port() for name in ("master", "volume", "filer", "s3")}
     return [
-        weed_binary(), "server", "-s3",
+        weed_binary(), *quiet_log_flags(data_dir / "logs"), "server", "-s3",
         "-ip", "127.0.0.1", "-ip.bind", "127.0.0.1",
         "-dir", str(data_dir),
         "-master.port", str(ports["master"]), "-master.port.grpc", str(grpc["master"]),
