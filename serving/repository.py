@@ -7,6 +7,8 @@ with a per-name lock. A failed reload leaves the previous version serving.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -61,7 +63,8 @@ class ModelRepository:
     models: dict[str, OnnxModel] = field(default_factory=dict)
     entries: dict[str, IndexEntry] = field(default_factory=dict)
     specs: dict[str, LoadSpec] = field(default_factory=dict)
-    locks: dict[str, asyncio.Lock] = field(default_factory=dict)
+    locks: dict[str, tuple[asyncio.Lock, int]] = field(default_factory=dict)
+    before_load: dict[str, IndexEntry | None] = field(default_factory=dict)
 
     def get(self, name: str, version: str | None = None) -> OnnxModel:
         """The serving model; ModelNotReady while its first load runs, else ModelNotFound."""
@@ -82,8 +85,19 @@ class ModelRepository:
             return ModelNotFound(f"model {name!r} is not loaded ({entry.reason})")
         return ModelNotFound(f"model {name!r} is not loaded")
 
-    def lock(self, name: str) -> asyncio.Lock:
-        return self.locks.setdefault(name, asyncio.Lock())
+    @contextlib.asynccontextmanager
+    async def lock(self, name: str) -> AsyncIterator[None]:
+        """Hold `name`'s lock (loads and unloads of one name run one at a time); the lock is
+        forgotten once nobody holds or awaits it, so refused names leave nothing behind."""
+        lock, users = self.locks.get(name, (asyncio.Lock(), 0))
+        self.locks[name] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self.locks.pop(name)
+            if users > 1:
+                self.locks[name] = (lock, users - 1)
 
     def index(self, ready_only: bool = False) -> list[IndexEntry]:
         entries = sorted(self.entries.values(), key=lambda entry: entry.name)
@@ -92,25 +106,30 @@ class ModelRepository:
     def mark_loading(self, name: str, spec: LoadSpec) -> None:
         current = self.models.get(name)
         if current is None:
+            self.before_load[name] = self.entries.get(name)
             self.entries[name] = IndexEntry(name, spec.version, ModelState.LOADING, "", spec.owner)
         else:
             self.entries[name].reason = f"loading version {spec.version!r}"
 
     def install(self, model: OnnxModel, spec: LoadSpec) -> None:
+        self.before_load.pop(model.name, None)
         self.models[model.name] = model
         self.specs[model.name] = spec
         entry = IndexEntry(model.name, model.version, ModelState.READY, "", spec.owner)
         self.entries[model.name] = entry
 
     def mark_failed(self, name: str, spec: LoadSpec, reason: str) -> None:
-        self.specs.setdefault(name, spec)
-        current = self.models.get(name)
-        if current is None:
-            self.entries[name] = IndexEntry(
-                name, spec.version, ModelState.UNAVAILABLE, reason, spec.owner
-            )
-        else:
+        """A refused load: a serving model keeps serving (the reason on its entry); a name
+        not serving gets its entry from before the load back, or none (the caller gets the
+        reason): refused loads of new names cannot grow the index."""
+        if name in self.models:
             self.entries[name].reason = f"loading version {spec.version!r} failed: {reason}"
+            return
+        before = self.before_load.pop(name, None)
+        if before is None:
+            self.entries.pop(name, None)
+        else:
+            self.entries[name] = before
 
     def unload(self, name: str) -> None:
         """Stop serving `name`; ModelNotFound when it is neither served nor known."""
