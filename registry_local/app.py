@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from concurrent.futures import Executor, ThreadPoolExecutor
 from contextlib import asynccontextmanager
@@ -32,6 +33,7 @@ from starlette.routing import Route
 
 from registry_local.errors import (
     BadRequest,
+    ClientGone,
     MethodNotAllowed,
     NotFound,
     PayloadTooLarge,
@@ -52,19 +54,30 @@ HEALTH_PATH = "/readyz/health"
 MAX_QUERY_BYTES = 65536  # what fits a URL through the HTTP parser (see http_protocol.py)
 JSON_HEADERS = [(b"content-type", b"application/json")]
 CHALLENGE = [(b"www-authenticate", b'Bearer realm="model-registry"')]
+DIGITS = re.compile(rb"[0-9]+")
+CLIENT_GONE = ClientGone("the connection closed before the whole request body arrived")
 UNAUTHORIZED = Unauthorized("missing or wrong bearer token: send 'Authorization: Bearer TOKEN'")
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 
 def error_body(error: RegistryError) -> bytes:
     return orjson.dumps({"code": error.code, "message": error.message})
 
 
+def error_headers(error: RegistryError) -> list[tuple[bytes, bytes]]:
+    """A 405 names the methods the path has in `Allow` (RFC 9110)."""
+    if isinstance(error, MethodNotAllowed):
+        return [(b"allow", ", ".join(error.allowed).encode())]
+    return []
+
+
 def error_response(error: RegistryError) -> Response:
-    return Response(error_body(error), status_code=error.status, media_type="application/json")
+    headers = {name.decode(): value.decode() for name, value in error_headers(error)}
+    return Response(error_body(error), error.status, headers=headers, media_type="application/json")
 
 
 class RegistryApi:
@@ -95,17 +108,17 @@ class RegistryApi:
         else:
             await send_json(send, *await self.serve(scope, receive, path[len(API_ROOT) :]))
 
-    async def serve(self, scope: Scope, receive: Receive, below_root: str) -> tuple[int, bytes]:
-        """Status and JSON body of one API request; every failure in the one error shape."""
+    async def serve(self, scope: Scope, receive: Receive, below_root: str) -> Answer:
+        """Status, JSON body and extra headers of one API request; failures in one shape."""
         try:
             status, payload = await self.dispatch(scope, receive, below_root)
-            return status, orjson.dumps(payload)
+            return status, orjson.dumps(payload), []
         except RegistryError as error:
-            return error.status, error_body(error)
+            return error.status, error_body(error), error_headers(error)
         except Exception as exc:  # any bug becomes a 500 in the one error shape
             method = scope["method"]
             logger.error("unexpected error serving %s %s", method, scope["path"], exc_info=exc)
-            return 500, error_body(RegistryError("internal server error"))
+            return 500, error_body(RegistryError("internal server error")), []
 
     async def dispatch(self, scope: Scope, receive: Receive, below_root: str) -> tuple[int, Any]:
         version, _, rest = below_root.partition("/")
@@ -137,13 +150,13 @@ class RegistryApi:
     async def read_body(self, headers: dict[bytes, bytes], receive: Receive) -> bytes:
         limit = self.settings.max_body_bytes
         length = headers.get(b"content-length", b"")
-        if length.isdigit() and int(length) > limit:
+        if DIGITS.fullmatch(length) and int(length) > limit:
             raise body_too_large(limit)
         chunks, size, more = [], 0, True
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                raise CLIENT_GONE  # a body cut short is never stored
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
@@ -214,7 +227,8 @@ def create_app(settings: Settings, engine: Engine) -> RegistryApi:
 def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        return error_response(MethodNotAllowed(f"method not allowed: {exc.detail}"))
+        allowed = tuple((exc.headers or {}).get("Allow", "GET, HEAD").split(", "))
+        return error_response(MethodNotAllowed(f"method not allowed: {exc.detail}", allowed))
     if exc.status_code == 404:
         return error_response(NotFound("no such path"))
     error = RegistryError(str(exc.detail))

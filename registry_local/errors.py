@@ -63,10 +63,21 @@ class NotFound(RegistryError):
 
 
 class MethodNotAllowed(RegistryError):
-    """The path exists but not with this HTTP method."""
+    """The path exists but not with this HTTP method; `allowed` goes in the `Allow` header."""
 
     status = 405
     code = "Method Not Allowed"
+
+    def __init__(self, message: str, allowed: tuple[str, ...]) -> None:
+        super().__init__(message)
+        self.allowed = allowed
+
+
+class ClientGone(RegistryError):
+    """The client closed the connection before sending the whole body: nothing is stored."""
+
+    status = 400
+    code = "Bad Request"
 
 
 class Conflict(RegistryError):

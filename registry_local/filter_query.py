@@ -35,7 +35,7 @@ TOKEN = re.compile(
     |(?P<operator>>=|<=|!=|<>|=|>|<)
     |(?P<punct>[().,])
     |(?P<ident>[a-zA-Z_][a-zA-Z0-9_]*)""",
-    re.VERBOSE | re.DOTALL,
+    re.VERBOSE | re.DOTALL | re.ASCII,  # \d and \s: ASCII digits and spaces only
 )
 WORD_OPERATORS = ("LIKE", "ILIKE", "IN")
 ESCAPE = re.compile(r"\\(.)", re.DOTALL)

@@ -14,7 +14,19 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table, and_, false, func, literal, or_, select
+from sqlalchemy import (
+    Boolean,
+    ColumnElement,
+    String,
+    Table,
+    and_,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+)
+from sqlalchemy.ext.compiler import compiles
 
 from registry_local.errors import BadRequest, shown
 from registry_local.filter_query import Comparison, Expression, Junction, Scalar
@@ -103,15 +115,69 @@ def _column_converter(spec: Field) -> Callable[[Scalar, str], Scalar]:
     return _to_str
 
 
+LIST_OPERATORS = ("=", "!=", "IN", "LIKE", "ILIKE")
+
+
 def _contains_condition(column: Any, comparison: Comparison) -> ColumnElement[bool]:
-    """`language = 'en'` / `tasks IN (...)`: the stored JSON array holds the string."""
-    if comparison.operator not in ("=", "IN"):
-        raise BadRequest("invalid filterQuery: list fields support only = and IN")
+    """`language = 'en'`, `tasks IN (...)`, `tasks LIKE 'text-%'`: some element of the stored
+    JSON array equals (matches) the value; `!=`: a stored list with no element equal to it."""
+    if comparison.operator not in LIST_OPERATORS:
+        raise BadRequest(f"invalid filterQuery: list fields support {', '.join(LIST_OPERATORS)}")
     values = comparison.value if isinstance(comparison.value, tuple) else (comparison.value,)
     if not values:
         return false()
-    wanted = [_to_str(value, "list element") for value in values]
-    return or_(*[column.contains(f'"{item}"', autoescape=True) for item in wanted])
+    wanted = tuple(_to_str(value, "list element") for value in values)
+    if comparison.operator == "!=":
+        return and_(column.is_not(None), ~ListHas(column, "=", wanted))
+    return ListHas(column, comparison.operator, wanted)
+
+
+class ListHas(ColumnElement[bool]):
+    """EXISTS an element of the JSON array of strings in `column` that `operator` `values`.
+
+    Compiled per database (json_each, jsonb_array_elements_text, JSON_TABLE) so elements are
+    compared whole: `language = 'a","b'` does not match `["a","b"]`."""
+
+    inherit_cache = False
+    type = Boolean()
+
+    def __init__(self, column: Any, operator_name: str, values: tuple[Scalar, ...]) -> None:
+        self.column = column
+        self.operator_name = operator_name
+        self.values = [literal(value, String()) for value in values]
+
+
+def _element_test(element: ListHas, value_sql: str, compiler: Any, **kw: Any) -> str:
+    values = [compiler.process(value, **kw) for value in element.values]
+    if element.operator_name == "ILIKE":
+        return f"lower({value_sql}) LIKE lower({values[0]})"
+    if element.operator_name == "LIKE":
+        return f"{value_sql} LIKE {values[0]}"
+    return f"{value_sql} IN ({', '.join(values)})"
+
+
+@compiles(ListHas, "sqlite")
+def _list_has_sqlite(element: ListHas, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    test = _element_test(element, "list_element.value", compiler, **kw)
+    return f"EXISTS (SELECT 1 FROM json_each({column}) AS list_element WHERE {test})"
+
+
+@compiles(ListHas, "postgresql")
+def _list_has_postgresql(element: ListHas, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    test = _element_test(element, "list_element.value", compiler, **kw)
+    elements = f"jsonb_array_elements_text(CAST({column} AS JSONB)) AS list_element(value)"
+    return f"EXISTS (SELECT 1 FROM {elements} WHERE {test})"
+
+
+@compiles(ListHas, "mysql")
+def _list_has_mysql(element: ListHas, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.column, **kw)
+    test = _element_test(element, "list_element.value", compiler, **kw)
+    columns = "value LONGTEXT CHARACTER SET utf8mb4 COLLATE utf8mb4_bin PATH '$'"
+    elements = f"JSON_TABLE({column}, '$[*]' COLUMNS ({columns})) AS list_element"
+    return f"EXISTS (SELECT 1 FROM {elements} WHERE {test})"
 
 
 def _custom_condition(comparison: Comparison, scope: FilterScope) -> ColumnElement[bool]:

@@ -121,5 +121,6 @@ class Router:
             raise NotFound(f"no such path: {shown(path)}")
         handler = methods.get(method)
         if handler is None:
-            raise MethodNotAllowed(f"{method} is not allowed here; use {', '.join(methods)}")
+            allowed = ", ".join(methods)
+            raise MethodNotAllowed(f"{method} is not allowed here; use {allowed}", tuple(methods))
         return handler, entity_id

@@ -24,7 +24,7 @@ class Family(Enum):
 class FieldType(Enum):
     """How a wire value is validated, stored and rendered."""
 
-    NAME = "name"  # string, 1..255 characters, indexed column
+    NAME = "name"  # string, up to 255 characters, indexed column
     TEXT = "text"  # free text
     REF = "ref"  # id of another entity: decimal string on the wire, integer column
     INT64 = "int64"  # integer carried as a decimal string (epoch milliseconds)
@@ -32,6 +32,7 @@ class FieldType(Enum):
     DOUBLE = "double"  # JSON number
     ENUM = "enum"  # one of `Field.choices`
     STRINGS = "strings"  # JSON array of strings
+    URI = "uri"  # an absolute URI (RFC 3986): the document's `format: uri`
 
 
 @dataclass(frozen=True)
@@ -117,9 +118,9 @@ REGISTERED_MODEL = Kind(
         Field("language", "language", FieldType.STRINGS),
         Field("tasks", "tasks", FieldType.STRINGS),
         Field("provider", "provider"),
-        Field("logo", "logo"),
+        Field("logo", "logo", FieldType.URI),
         Field("license", "license"),
-        Field("licenseLink", "license_link"),
+        Field("licenseLink", "license_link", FieldType.URI),
         Field("libraryName", "library_name"),
     ),
     required=("name",),

@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -22,11 +23,11 @@ from sqlalchemy import BigInteger, Integer, Select, Table, and_, bindparam, or_
 from registry_local.errors import BadRequest, shown
 from registry_local.filter_query import Expression, parse_filter
 from registry_local.properties import check_text
-from registry_local.wire import ID_PATTERN
 
 ORDER_COLUMNS = {"ID": "id", "CREATE_TIME": "create_time", "LAST_UPDATE_TIME": "update_time"}
 SORT_ORDERS = ("ASC", "DESC")
 INT64_MAX = 2**63 - 1
+PAGE_SIZE = re.compile(r"[1-9][0-9]{0,8}")  # the OpenAPI document's pattern
 MAX_TOKEN_LENGTH = 256  # ours are under 100 characters
 PAGING_PARAMS = frozenset({"pageSize", "nextPageToken", "orderBy", "sortOrder"})
 INVALID_TOKEN = (
@@ -93,7 +94,7 @@ def _choice(params: Mapping[str, str], key: str, choices: tuple[str, ...]) -> st
 def _page_size(value: str | None) -> int | None:
     if value in (None, ""):
         return None
-    if not ID_PATTERN.fullmatch(value):
+    if not PAGE_SIZE.fullmatch(value):
         raise BadRequest(f"pageSize must be a positive integer, got {shown(value)}")
     return int(value)
 

@@ -7,6 +7,7 @@ back, plus one typed row per scalar value for `filterQuery`.
 
 from __future__ import annotations
 
+import ipaddress
 import math
 import re
 from dataclasses import dataclass
@@ -14,13 +15,27 @@ from typing import Any
 
 import orjson
 
-from registry_local.errors import BadRequest
+from registry_local.errors import BadRequest, shown
 
 MAX_NAME_LENGTH = 255
 # The spec's pattern allows 9 digits, but upstream's server (and its Python client) carry any
 # int64, e.g. epoch milliseconds: accept those too.
 INT_VALUE = re.compile(r"-?(?:[1-9][0-9]{0,18}|0)")
 INT64_RANGE = range(-(2**63), 2**63)
+# RFC 3986 `URI` (what the document's `format: uri` means): scheme ":" hier-part, query, fragment.
+_PCHAR = r"(?:[A-Za-z0-9._~!$&'()*+,;=:@-]|%[0-9A-Fa-f]{2})"
+_REG_NAME = r"(?:[A-Za-z0-9._~!$&'()*+,;=-]|%[0-9A-Fa-f]{2})*"
+_USERINFO = r"(?:[A-Za-z0-9._~!$&'()*+,;=:-]|%[0-9A-Fa-f]{2})*"
+URI = re.compile(
+    rf"""[A-Za-z][A-Za-z0-9+.-]*:
+    (?://(?:{_USERINFO}@)?(?:\[(?P<literal>[^\]/]*)\]|{_REG_NAME})(?::[0-9]*)?(?:/{_PCHAR}*)*
+      |/(?:{_PCHAR}+(?:/{_PCHAR}*)*)?
+      |{_PCHAR}+(?:/{_PCHAR}*)*
+      |)
+    (?:\?(?:{_PCHAR}|[/?])*)?(?:\#(?:{_PCHAR}|[/?])*)?""",
+    re.VERBOSE,
+)
+IP_FUTURE = re.compile(r"v[0-9A-Fa-f]+\.[A-Za-z0-9._~!$&'()*+,;=:-]+")
 
 # metadataType -> the keys its object carries besides metadataType
 VALUE_KEYS: dict[str, tuple[str, ...]] = {
@@ -48,6 +63,26 @@ def check_text(value: object, where: str) -> str:
     if "\x00" in value:
         raise BadRequest(f"{where} must not contain NUL characters")
     return value
+
+
+def check_uri(text: str, where: str) -> str:
+    """An absolute URI (RFC 3986), as the OpenAPI document's `format: uri` requires."""
+    match = URI.fullmatch(text)
+    literal = match["literal"] if match else None
+    if match is None or (literal is not None and not _ip_literal(literal)):
+        raise BadRequest(f"{where} must be an absolute URI (RFC 3986), got {shown(text)}")
+    return text
+
+
+def _ip_literal(text: str) -> bool:
+    """The inside of `[...]` in a URI's host: an IPv6 address or an IPvFuture."""
+    if IP_FUTURE.fullmatch(text):
+        return True
+    try:
+        ipaddress.IPv6Address(text)
+    except ValueError:
+        return False
+    return "%" not in text  # a zone id needs RFC 6874's %25, which RFC 3986 does not allow
 
 
 def parse_custom_properties(raw: object) -> CustomProperties:

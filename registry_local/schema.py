@@ -183,6 +183,7 @@ metric_history = Table(
     Column("step", BigInteger),
     Column("create_time", BigInteger, nullable=False),
     Column("update_time", BigInteger, nullable=False),
+    Column("state", String(32)),  # migration 0003
     Index("ix_metric_history_run", "experiment_run_id", "id"),
     **MYSQL_TABLE,
 )

@@ -16,7 +16,15 @@ from sqlalchemy import Connection, insert, select
 
 from registry_local.errors import BadRequest, NotFound, shown
 from registry_local.filter_sql import COMMON_BUILTINS, FilterScope, compile_filter
-from registry_local.kinds import ARTIFACT_KINDS, EXPERIMENT_RUN, METRIC, Field, FieldType, Kind
+from registry_local.kinds import (
+    ARTIFACT_KINDS,
+    ARTIFACT_STATES,
+    EXPERIMENT_RUN,
+    METRIC,
+    Field,
+    FieldType,
+    Kind,
+)
 from registry_local.listing import ListQuery, Page, make_page, page_params, paginate
 from registry_local.rules import name_new_artifact
 from registry_local.schema import artifacts, attributions, metric_history
@@ -43,6 +51,7 @@ HISTORY_FIELDS: dict[str, Field] = {
     "timestamp": Field("timestamp", "timestamp", FieldType.INT64),
     "step": Field("step", "step", FieldType.INTEGER),
     "experimentRunId": Field("experimentRunId", "experiment_run_id", FieldType.REF),
+    "state": Field("state", "state", FieldType.ENUM, ARTIFACT_STATES),
 }
 
 
@@ -129,6 +138,7 @@ def record_metric(connection: Connection, run_id: int, metric: Row) -> None:
             "metric_value": metric["metric_value"],
             "timestamp": metric["timestamp"] if metric["timestamp"] is not None else timestamp,
             "step": metric["step"] if metric["step"] is not None else 0,
+            "state": metric["state"],
             "create_time": timestamp,
             "update_time": timestamp,
         },
@@ -176,8 +186,9 @@ def encode_history(row: Mapping[str, Any]) -> dict[str, Any]:
         "lastUpdateTimeSinceEpoch": str(row["update_time"]),
         "customProperties": EMPTY_MAP,
     }
-    if row["metric_value"] is not None:
-        entity["value"] = row["metric_value"]
+    for wire, column in (("value", "metric_value"), ("state", "state")):
+        if row[column] is not None:
+            entity[wire] = row[column]
     return entity
 
 

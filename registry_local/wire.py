@@ -21,11 +21,16 @@ from registry_local.properties import (
     MAX_NAME_LENGTH,
     CustomProperties,
     check_text,
+    check_uri,
     finite_number,
     parse_custom_properties,
 )
 
-ID_PATTERN = re.compile(r"[1-9][0-9]{0,8}")
+# Upstream parses ids with Go's `strconv.ParseInt(id, 10, 32)` (`apiutils.ValidateIDAsInt32`):
+# an optional sign, ASCII digits, any value an int32 holds. Ids outside that are a 400 there and
+# here; an id that parses but names nothing (`0`, `-1`, `1592733346`) is a 404.
+ID_PATTERN = re.compile(r"[+-]?[0-9]+")
+INT32_RANGE = range(-(2**31), 2**31)
 INT64_PATTERN = re.compile(r"-?[0-9]{1,19}")
 INT64_MAX = 2**63 - 1
 READ_ONLY = frozenset({"id", "createTimeSinceEpoch", "lastUpdateTimeSinceEpoch"})
@@ -54,9 +59,9 @@ def parse_json_object(raw: bytes) -> dict[str, Any]:
 
 
 def parse_id(text: object, what: str) -> int:
-    """An entity id as the API writes it: a decimal string of 1 to 9 digits."""
-    if not isinstance(text, str) or not ID_PATTERN.fullmatch(text):
-        raise BadRequest(f"{what} must be a positive decimal integer string, got {shown(text)}")
+    """An entity id as upstream parses it: a decimal string of a 32-bit integer."""
+    if not isinstance(text, str) or not ID_PATTERN.fullmatch(text) or int(text) not in INT32_RANGE:
+        raise BadRequest(f"{what} must be a 32-bit decimal integer string, got {shown(text)}")
     return int(text)
 
 
@@ -144,8 +149,10 @@ def convert(spec: Field, value: object) -> Any:
     text = check_text(value, where)
     if kind is FieldType.ENUM and text not in spec.choices:
         raise BadRequest(f"{where} must be one of {', '.join(spec.choices)}, got {shown(text)}")
-    if kind is FieldType.NAME and not 0 < len(text) <= MAX_NAME_LENGTH:
-        raise BadRequest(f"{where} must have 1 to {MAX_NAME_LENGTH} characters")
+    if kind is FieldType.NAME and len(text) > MAX_NAME_LENGTH:
+        raise BadRequest(f"{where} must have at most {MAX_NAME_LENGTH} characters")
+    if kind is FieldType.URI:
+        check_uri(text, where)
     return text
 
 

@@ -42,9 +42,6 @@ DIFFERENCES = {
     "parent-check": "Upstream lists a RegisteredModel's versions without checking that the "
     "model exists (200 with no items); registry_local answers 404, as the OpenAPI document "
     "lists, so a mistyped id is not mistaken for a model without versions.",
-    "id-pattern": "The OpenAPI document gives ids the pattern `^[1-9][0-9]{0,8}$`; "
-    "registry_local refuses other ids with 400. Upstream parses any 32-bit integer and "
-    "answers 404 for `0` or `1000000000`.",
     "router": "Upstream's router (chi) answers an unknown path or method with its own plain "
     "`404 page not found` / an empty 405; registry_local keeps the one `{code, message}` shape.",
     "body-limit": "Upstream reads bodies of any size; registry_local refuses bodies over "
@@ -61,6 +58,42 @@ DIFFERENCES = {
     "ModelArtifact or DocArtifact without an id; a Metric, Parameter or DataSet it creates is "
     "200 (`UpsertExperimentRunArtifact`, `UpsertModelVersionArtifact`). registry_local answers "
     "201 for every artifact the upsert creates and 200 when it updates or links one.",
+    "uri-format": "The OpenAPI document gives a RegisteredModel's `logo` and `licenseLink` "
+    "`format: uri`; upstream stores any string there, and its later answers then break its own "
+    "document. registry_local answers 400 for a value that is not an absolute URI (RFC 3986), "
+    "so every answer it gives stays valid against the document it serves.",
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A request the OpenAPI document allows that registry_local answers with 400, and why."""
+
+    message: str  # a regular expression over the whole error message
+    reason: str
+
+
+SCHEMA_VALID_REFUSALS = {
+    "find-without-parameters": Refusal(
+        r"give at least one of .*",
+        "a find (`GET /registered_model`, ...) with none of its optional parameters names no "
+        "entity; upstream refuses it too (`invalid parameters call, supply either name or "
+        "externalId`, 400).",
+    ),
+    "filter-syntax": Refusal(
+        r"invalid filterQuery: .*",
+        "a `filterQuery` the filter grammar cannot parse, or naming a property the listed "
+        "entities lack (the document types it as any string); upstream's parser refuses those "
+        "too (400).",
+    ),
+    "foreign-page-token": Refusal(
+        r"(invalid nextPageToken|nextPageToken was issued for another)\b.*",
+        "a `nextPageToken` this server did not issue for this list (difference `token-scope`).",
+    ),
+    "name-limit": Refusal(
+        r"name has [0-9]+ characters, more than .*|(name|externalId) must have at most 255 .*",
+        "a name longer than its column holds (difference `name-limit`; upstream answers 500).",
+    ),
 }
 
 
@@ -121,8 +154,9 @@ REGISTERED_MODELS = [
     good("GET /registered_models/2", "existing id"),
     bad("GET /registered_models/99", "unknown id", 404),
     bad("GET /registered_models/abc", "id not a number", 400),
-    bad("GET /registered_models/0", "id 0 (outside the spec's id pattern)", 400,
-        differs="id-pattern", upstream_status=404),
+    bad("GET /registered_models/0", "id 0 (parses as a 32-bit integer, names nothing)", 404),
+    bad("GET /registered_models/1592733346", "id of 10 digits that names nothing", 404),
+    bad("GET /registered_models/2147483648", "id beyond 32 bits", 400),
     good("PATCH /registered_models/2", "description, state ARCHIVED",
          body={"description": "digits", "state": "ARCHIVED"}),
     bad("PATCH /registered_models/99", "unknown id", 404, body={"description": "x"}),
@@ -150,6 +184,24 @@ REGISTERED_MODELS = [
     good("GET /registered_model", "name", params={"name": "MNIST"}),
     bad("GET /registered_model", "name of no model", 404, params={"name": "none"}),
     bad("GET /registered_model", "no parameter", 400),
+    good("POST /registered_models", "empty optional externalId", 201,
+         body={"name": "no-external-id", "externalId": ""}),
+    bad("POST /registered_models", "empty externalId taken", 409,
+         body={"name": "no-external-id-2", "externalId": ""}),
+    good("POST /registered_models", "licenseLink and logo URIs", 201,
+         body={"name": "licensed", "licenseLink": "https://www.apache.org/licenses/LICENSE-2.0",
+               "logo": "data:image/png;base64,iVBORw0KGgo="}),
+    bad("POST /registered_models", "licenseLink not a URI", 400,
+        body={"name": "unlicensed", "licenseLink": "apache license"}, differs="uri-format",
+        upstream_status=201),
+    bad("PATCH /registered_models/2", "empty logo (not a URI)", 400, body={"logo": ""},
+        differs="uri-format", upstream_status=200),
+    good("GET /registered_models", "filterQuery on a list element",
+         params={"filterQuery": "language = 'en' OR tasks = 'image-classification'"}),
+    good("GET /registered_models", "filterQuery LIKE on list elements",
+         params={"filterQuery": "tasks LIKE 'image-%'"}),
+    bad("GET /registered_models", "filterQuery < on a list", 400,
+        params={"filterQuery": "language < 'en'"}),
 ]  # fmt: skip
 
 MODEL_VERSIONS = [
@@ -223,6 +275,8 @@ ARTIFACTS = [
     bad("POST /artifacts", "metric without value", 400,
         body={"artifactType": "metric", "name": "acc"}),
     bad("GET /artifacts/99", "unknown id", 404),
+    good("POST /model_versions/3/artifacts", "empty optional name (kept, not a UUID)", 201,
+         body={"artifactType": "doc-artifact", "name": "", "uri": "https://example.com/a.md"}),
 ]  # fmt: skip
 
 SERVING = [
@@ -245,6 +299,8 @@ SERVING = [
     good("GET /inference_services/4/model", "existing id"),
     good("GET /inference_services/4/version", "existing id"),
     bad("GET /inference_services/99", "unknown id", 404),
+    good("POST /inference_services/4/serves", "empty optional name", 201,
+         body={"modelVersionId": "3", "name": ""}),
 ]  # fmt: skip
 
 EXPERIMENTS = [
@@ -274,11 +330,19 @@ EXPERIMENTS = [
     bad("GET /experiment_runs/99/metric_history", "unknown run", 404),
     good("GET /experiments/5/experiment_runs", "pageSize", params={"pageSize": "1"}),
     bad("GET /experiments/99/experiment_runs", "unknown experiment", 404),
+    good("POST /experiment_runs", "empty optional name and externalId", 201,
+         body={"experimentId": "5", "name": "", "externalId": ""}),
+    good("PATCH /experiments/5", "empty externalId", body={"externalId": ""}),
+    good("GET /experiment_runs/metric_history", "the document's example filterQuery (state)",
+         params={"filterQuery": "name='my-model' AND state='LIVE'"}),
+    good("GET /experiment_runs/6/metric_history", "filterQuery on state",
+         params={"filterQuery": "state = 'UNKNOWN'"}),
 ]  # fmt: skip
 
 ROUTING = [
     bad("GET /no_such_collection", "unknown path", 404, differs="router"),
     bad("DELETE /registered_models/2", "method not in the API", 405, differs="router"),
+    bad("TRACE /registered_models", "method not in the API", 405, differs="router"),
     bad("POST /registered_models", "body of 5 MiB", 413,
         body={"name": "big", "description": "x" * (5 * MIB)}, differs="body-limit",
         upstream_status=201),

@@ -85,9 +85,29 @@ def test_get_registered_model_unknown_id_is_404(api: Api) -> None:
     }
 
 
-@pytest.mark.parametrize("bad_id", ["abc", "0", "-1", "1.5", "12345678901"])
-def test_get_registered_model_non_integer_id_is_400(api: Api, bad_id: str) -> None:
-    assert api.get(f"registered_models/{bad_id}").status_code == 400
+@pytest.mark.parametrize(
+    "bad_id", ["abc", "1.5", "12345678901", "2147483648", "-2147483649", "1e3", "1%0A", "%D9%A3"]
+)
+def test_get_registered_model_id_not_a_32_bit_integer_is_400(api: Api, bad_id: str) -> None:
+    """Upstream's `strconv.ParseInt(id, 10, 32)` refuses these (a trailing newline and an
+    Arabic-Indic digit too): 400."""
+    response = api.get(f"registered_models/{bad_id}")
+    assert response.status_code == 400
+    assert "32-bit decimal integer" in response.json()["message"]
+
+
+@pytest.mark.parametrize("unknown_id", ["0", "-1", "1592733346", "2147483647", "-2147483648"])
+def test_get_registered_model_32_bit_id_naming_nothing_is_404(api: Api, unknown_id: str) -> None:
+    """Any id upstream's int32 parse accepts is looked up: one naming nothing is 404."""
+    assert api.get(f"registered_models/{unknown_id}").status_code == 404
+
+
+def test_get_registered_model_id_with_sign_or_leading_zeros_is_parsed(
+    api: Api, make: Factory
+) -> None:
+    model_id = make.model()["id"]
+    for spelling in (f"+{model_id}", f"00{model_id}"):
+        assert api.get(f"registered_models/{spelling}").json()["id"] == model_id
 
 
 def test_get_registered_model_of_another_type_is_404(api: Api, make: Factory) -> None:
