@@ -24,8 +24,10 @@ VALUE_FIELDS = {
 }
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Integrity", ("sha256", "digest", "checksum", "size_bytes", "file_size", "parity")),
-    ("Metrics", ("accuracy", "loss", "metric", "precision", "recall", "f1", "auc", "seconds")),
+    ("Integrity", ("sha256", "digest", "checksum", "size_bytes", "file_size", "parity",
+                   "deleted")),
+    ("Metrics", ("accuracy", "confusion", "loss", "metric", "precision", "recall", "f1", "auc",
+                 "seconds")),
     ("Parameters", ("epoch", "learning_rate", "batch", "param", "seed", "threshold", "kind")),
     ("Lineage", ("dataset", "pipeline", "run_id", "notebook", "source", "git", "commit",
                  "_uri")),
@@ -82,8 +84,12 @@ def string_property(resource: Mapping[str, Any], name: str) -> str | None:
 
 
 def readable(name: str, value: Mapping[str, Any]) -> ReadableProperty:
-    """One property with the layout that shows it best."""
-    typed = metadata_value(value)
+    """One property with the layout that shows it best (a malformed one says so, as text)."""
+    try:
+        typed = metadata_value(value)
+    except (TypeError, ValueError):
+        return ReadableProperty(name, f"(malformed {value.get('metadataType')}: {dict(value)})",
+                                "plain")  # fmt: skip
     if isinstance(typed, bool | int | float):
         return ReadableProperty(name, typed, "number")
     if isinstance(typed, dict | list):

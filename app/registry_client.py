@@ -52,6 +52,11 @@ class RegistryClient:
     def model_version(self, version_id: str) -> Resource:
         return self._get(f"{API}/model_versions/{version_id}", f"read model version {version_id}")
 
+    def update_model_version(self, version_id: str, fields: Resource) -> Resource:
+        """PATCH a ModelVersion's fields (the Registry page sets `state` LIVE or ARCHIVED)."""
+        response = self._send("PATCH", f"{API}/model_versions/{version_id}", json=fields)
+        return _json(response, f"update model version {version_id}")
+
     def artifacts(self, version_id: str) -> list[Resource]:
         path = f"{API}/model_versions/{version_id}/artifacts"
         return self._list(path, f"list the artifacts of model version {version_id}")

@@ -12,16 +12,25 @@ from collections.abc import Callable
 
 import streamlit as st
 
+from app.compare_section import compare_section
 from app.deployments import (
     DEPLOYED,
     UNDEPLOYED,
     Deployment,
-    deploy_version,
     list_deployments,
     services_deploying,
     set_desired_state,
 )
 from app.errors import AppError, ServingEnvironmentMissing
+from app.lifecycle import (
+    archive_version,
+    deleted_at,
+    deploy_servable,
+    is_archived,
+    restore_version,
+    visible_versions,
+)
+from app.model_card import card_markdown
 from app.properties import ReadableProperty, grouped_properties
 from app.registry_client import RegistryClient, Resource
 from app.registry_view import (
@@ -38,6 +47,8 @@ from app.ui import read_registry, recent_deployments, registry_client
 log = logging.getLogger("app")
 REFRESH_SECONDS = 1.5
 NOTICE = "registry_notice"
+ACTED_ON = "registry_acted_on"
+"""The version whose button was pressed last: its InferenceServices are shown beside it."""
 
 
 def registry_page(settings: AppSettings) -> None:
@@ -103,14 +114,42 @@ def show_models(registry: RegistryClient, settings: AppSettings) -> None:
         "Model", list(by_id), format_func=lambda i: f"{by_id[i]['name']} (id {i})", key="model"
     )
     model = by_id[chosen or next(iter(by_id))]
+    show_model(registry, settings, model)
+
+
+def show_model(registry: RegistryClient, settings: AppSettings, model: Resource) -> None:
+    """One model's versions (LIVE; ARCHIVED too on demand), their comparison and its card."""
     versions = registry.model_versions(str(model["id"]))
     deployments = deployments_or_none(registry, settings.environment)
+    show_archived = st.toggle("Show archived versions", key=f"show-archived-{model['id']}")
+    shown = visible_versions(versions, show_archived)
+    hidden = len(versions) - len(shown)
+    if hidden:
+        st.caption(f"{hidden} archived version{'s' if hidden > 1 else ''} hidden.")
+    artifacts = {str(v["id"]): registry.artifacts(str(v["id"])) for v in shown}
+    versions_tab, compare_tab, card_tab = st.tabs(["Versions", "Compare", "Model card"])
+    with versions_tab:
+        show_versions(settings, model, shown, artifacts, deployments)
+    with compare_tab:
+        compare_section(str(model["id"]), shown, artifacts, deployments)
+    with card_tab:
+        st.markdown(card_markdown(model.get("readme")))
+
+
+def show_versions(
+    settings: AppSettings,
+    model: Resource,
+    versions: list[Resource],
+    artifacts: dict[str, list[Resource]],
+    deployments: list[Deployment],
+) -> None:
     st.markdown(f"**Versions of {model['name']}**")
-    st.dataframe(version_rows(versions, deployments), hide_index=True)
+    deleted = {version_id: deleted_at(found) for version_id, found in artifacts.items()}
+    st.dataframe(version_rows(versions, deployments, deleted), hide_index=True)
     for newest_first, version in enumerate(reversed(versions)):
         title = f"{model['name']} {version['name']} (version id {version['id']})"
         with st.expander(title, expanded=newest_first == 0):
-            show_version(registry, settings, version, str(model["name"]), deployments)
+            show_version(settings, version, str(model["name"]), artifacts, deployments)
 
 
 def deployments_or_none(registry: RegistryClient, environment: str) -> list[Deployment]:
@@ -122,38 +161,104 @@ def deployments_or_none(registry: RegistryClient, environment: str) -> list[Depl
 
 
 def show_version(
-    registry: RegistryClient,
     settings: AppSettings,
     version: Resource,
     model_name: str,
+    artifacts: dict[str, list[Resource]],
     deployments: list[Deployment],
 ) -> None:
-    """A version's facts, properties and artifacts, and a button to deploy it (disabled while
-    an InferenceService already has it desired DEPLOYED)."""
+    """A version's facts, properties and artifacts, with its Deploy and Archive/Restore
+    buttons; after one is pressed, the version's InferenceServices and the outcome beside it."""
+    version_id = str(version["id"])
+    deleted = deleted_at(artifacts.get(version_id, []))
+    facts_column, button_column = st.columns([4, 1], vertical_alignment="center")
+    facts_column.caption(" · ".join(version_facts(version)))
+    if is_archived(version):
+        facts_column.badge("archived", color="gray", icon=":material/archive:")
+    if deleted:
+        facts_column.badge("artifacts deleted", color="gray", icon=":material/delete:")
+    with button_column:
+        deploy_button(settings, version, model_name, deployments, deleted)
+        archive_button(settings, version, model_name, deployments)
+    if st.session_state.get(ACTED_ON) == version_id:
+        version_services(settings, version_id)
+    if version.get("description"):
+        st.markdown(str(version["description"]))
+    show_properties(version.get("customProperties"))
+    for artifact in artifacts.get(version_id, []):
+        show_artifact(artifact)
+
+
+def version_facts(version: Resource) -> list[str]:
     facts = [
         f"state {version.get('state', '')}",
         f"created {format_time(version.get('createTimeSinceEpoch'))}",
     ]
     if version.get("author"):
         facts.append(f"author {version['author']}")
-    facts_column, button_column = st.columns([4, 1], vertical_alignment="center")
-    facts_column.caption(" · ".join(facts))
+    return facts
+
+
+def deploy_button(
+    settings: AppSettings,
+    version: Resource,
+    model_name: str,
+    deployments: list[Deployment],
+    deleted: str | None,
+) -> None:
+    """Deploy vN: disabled (its tooltip says why) while already DEPLOYED, when archived and
+    when its artifacts were deleted; the action checks the last two again."""
     deploying = services_deploying(deployments, str(version["id"]))
-    button_column.button(
+    why_not = (f"Already desired DEPLOYED as {', '.join(deploying)}." if deploying else
+               "Archived: restore it to deploy it." if is_archived(version) else
+               f"Its artifacts were deleted at {deleted}." if deleted else None)  # fmt: skip
+    st.button(
         f"Deploy {version['name']}",
         key=f"deploy-{version['id']}",
-        type="primary",
-        disabled=bool(deploying),
-        help=f"Already desired DEPLOYED as {', '.join(deploying)}." if deploying else None,
+        icon=":material/rocket_launch:",
+        disabled=why_not is not None,
+        help=why_not,
         on_click=run_action,
-        args=(settings, lambda r: deploy_version(r, settings.environment, settings.runtime,
-                                                 version, model_name)),
+        args=(settings, lambda r: deploy_servable(r, settings.environment, settings.runtime,
+                                                  version, model_name), str(version["id"])),
     )  # fmt: skip
-    if version.get("description"):
-        st.markdown(str(version["description"]))
-    show_properties(version.get("customProperties"))
-    for artifact in registry.artifacts(str(version["id"])):
-        show_artifact(artifact)
+
+
+def archive_button(
+    settings: AppSettings, version: Resource, model_name: str, deployments: list[Deployment]
+) -> None:
+    """Archive vN (disabled while an InferenceService wants it DEPLOYED), or Restore vN."""
+    if is_archived(version):
+        st.button(f"Restore {version['name']}", key=f"restore-{version['id']}",
+                  icon=":material/unarchive:", on_click=run_action,
+                  args=(settings, lambda r: restore_version(r, version, model_name),
+                        str(version["id"])))  # fmt: skip
+        return
+    deploying = services_deploying(deployments, str(version["id"]))
+    st.button(
+        f"Archive {version['name']}",
+        key=f"archive-{version['id']}",
+        icon=":material/archive:",
+        disabled=bool(deploying),
+        help=f"Deployed as {', '.join(deploying)}: undeploy it first." if deploying else None,
+        on_click=run_action,
+        args=(settings, lambda r: archive_version(r, version, model_name, deployments),
+              str(version["id"])),
+    )  # fmt: skip
+
+
+@st.fragment(run_every=REFRESH_SECONDS)
+def version_services(settings: AppSettings, version_id: str) -> None:
+    """The outcome of the button just pressed, and the version's InferenceServices, refreshed
+    here so they are in view where the button was pressed (the section above scrolls away)."""
+    show_notice()
+    deployments = read_registry(
+        settings, lambda registry: deployments_or_none(registry, settings.environment)
+    )
+    for deployment in deployments or []:
+        if deployment.version_id == version_id:
+            colour = STATUS_COLOURS.get(deployment.status, "gray")
+            st.badge(f"{deployment.service_name}: {deployment.status}", color=colour)  # type: ignore[arg-type]
 
 
 def show_artifact(artifact: Resource) -> None:
@@ -184,9 +289,13 @@ def show_long_property(prop: ReadableProperty) -> None:
         st.code(str(prop.value), language="text")
 
 
-def run_action(settings: AppSettings, action: Callable[[RegistryClient], str]) -> None:
-    """A button's registry write; its outcome is shown as the notice above the services.
-    The draw page then reads the deployed models afresh instead of reusing its last read."""
+def run_action(
+    settings: AppSettings, action: Callable[[RegistryClient], str], version_id: str | None = None
+) -> None:
+    """A button's registry write; its outcome is shown as the notice above the services (and
+    beside the version whose button it was). The draw page then reads the deployed models
+    afresh instead of reusing its last read."""
+    st.session_state[ACTED_ON] = version_id
     try:
         st.session_state[NOTICE] = ("success", action(registry_client(settings)))
     except AppError as error:
@@ -194,6 +303,8 @@ def run_action(settings: AppSettings, action: Callable[[RegistryClient], str]) -
     except Exception as error:  # noqa: BLE001 - a callback must never show a traceback
         log.exception("registry action failed")
         st.session_state[NOTICE] = ("error", f"The action failed unexpectedly ({error}).")
+    kind, message = st.session_state[NOTICE]
+    st.toast(message, icon=":material/check_circle:" if kind == "success" else ":material/error:")
     recent_deployments(settings).forget()
 
 

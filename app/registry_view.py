@@ -53,19 +53,24 @@ def model_rows(models: Iterable[Resource]) -> list[dict[str, str]]:
 
 
 def version_rows(
-    versions: Iterable[Resource], deployments: Iterable[Deployment]
+    versions: Iterable[Resource],
+    deployments: Iterable[Deployment],
+    deleted: Mapping[str, str | None] | None = None,
 ) -> list[dict[str, str]]:
-    """One row per ModelVersion, with the InferenceServices made for it.
+    """One row per ModelVersion, with the InferenceServices made for it and whether the
+    artifact clean-up deleted its bytes (`deleted`: version id → when).
 
     Their states are left to the InferenceServices section, which refreshes itself; this
     table does not.
     """
     served = served_by(deployments)
+    gone = deleted or {}
     return [
         {
             "id": str(version.get("id", "")),
             "name": str(version.get("name", "")),
             "state": str(version.get("state", "")),
+            "artifacts": "artifacts deleted" if gone.get(str(version.get("id"))) else "stored",
             "author": str(version.get("author") or ""),
             "created": format_time(version.get("createTimeSinceEpoch")),
             "InferenceServices": served.get(str(version.get("id")), ""),

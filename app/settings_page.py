@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app.deployments import Deployment, list_deployments
+from app.deployments import DEPLOYED, Deployment, list_deployments
 from app.errors import AppError
 from app.settings import SETTINGS, AppSettings
 from app.ui import inference_client, registry_client, show_error
@@ -42,8 +42,20 @@ def settings_markdown(settings: AppSettings) -> str:
 
 
 def endpoint_state(deployment: Deployment, settings: AppSettings) -> str:
+    """What the endpoint answers, read against the desired state: a service desired
+    UNDEPLOYED that is not loaded is as it should be, not a fault."""
     if deployment.endpoint is None:
         return f"desired {deployment.desired_state}, no endpoint"
     ready = inference_client(settings).model_ready(deployment)
-    answer = {True: "ready", False: "not ready", None: "not answering"}[ready]
-    return f"desired {deployment.desired_state}, endpoint {deployment.endpoint}: {answer}"
+    return f"desired {deployment.desired_state}, endpoint {deployment.endpoint}: " + (
+        readiness(deployment.desired_state == DEPLOYED, ready)
+    )
+
+
+def readiness(wanted: bool, ready: bool | None) -> str:
+    """`ready` (True, False, None = no answer) in words, coloured by whether it is expected."""
+    if ready is None:
+        return ":red[not answering]" if wanted else ":gray[not answering (nothing to serve)]"
+    if wanted:
+        return ":green[ready]" if ready else ":orange[not ready yet (loading, or failed)]"
+    return ":orange[still loaded (unloading)]" if ready else ":gray[not loaded, as desired]"
