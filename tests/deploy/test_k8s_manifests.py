@@ -226,7 +226,7 @@ def break_service_selector(objects: list[KubeObject]) -> None:
 
 
 def break_service_target_port(objects: list[KubeObject]) -> None:
-    find(objects, "Service", "mnist-serving")["spec"]["ports"][0]["targetPort"] = "grpc"
+    find(objects, "Service", "mnist-serving")["spec"]["ports"][0]["targetPort"] = "metrics"
 
 
 def commit_a_secret(objects: list[KubeObject]) -> None:
