@@ -186,7 +186,8 @@ def publish_step(
 
 
 def push_modelcar(exported: ExportedModel, model_name: str, version: str) -> ModelcarImage | None:
-    """The version's modelcar pushed to OCI_REGISTRY, or None when that is not set."""
+    """The version's modelcar pushed to OCI_REGISTRY (default localhost:5000), or None when
+    it is set empty or nothing answers at the default (`OciSettings.from_env`)."""
     from training import publish
     from training.modelcar import OciSettings
 

@@ -18,6 +18,8 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +32,7 @@ BASE_REPOSITORY = "modelcar-base"
 BASE_TAG = "busybox"
 REFERENCE_PART = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
+DEFAULT_OCI_REGISTRY = "localhost:5000"
 
 
 class ModelcarError(RuntimeError):
@@ -44,9 +47,20 @@ class OciSettings:
 
     @classmethod
     def from_env(cls, registry: str | None = None) -> OciSettings | None:
-        """Argument > OCI_REGISTRY; None (no modelcar) when neither is set."""
-        value = (registry or os.environ.get("OCI_REGISTRY") or "").strip().rstrip("/")
-        return cls(value) if value else None
+        """Argument > OCI_REGISTRY > the documented default `localhost:5000` (where `make up`
+        runs one). None (no modelcar) when OCI_REGISTRY is set empty, or when the default is
+        used and nothing answers there: then one sentence says so. A registry that is named
+        and does not answer fails the push instead (PublishError)."""
+        named = registry if registry is not None else os.environ.get("OCI_REGISTRY")
+        value = (DEFAULT_OCI_REGISTRY if named is None else named).strip().rstrip("/")
+        if not value:
+            return None
+        if named is None and not answers(f"http://{value}/v2/"):
+            print(f"No modelcar for this version: nothing answers at {value} (the default "
+                  "OCI_REGISTRY); `make up` starts a registry there, OCI_REGISTRY= turns "
+                  "this off.", flush=True)  # fmt: skip
+            return None
+        return cls(value)
 
     @property
     def host(self) -> str:
@@ -67,6 +81,17 @@ class OciSettings:
                 "letters, digits and single . _ - separators, the version a valid tag."
             )
         return f"{self.registry}/{repository}:{version}"
+
+
+def answers(url: str, timeout: float = 2.0) -> bool:
+    """True when an HTTP server answers `url` at all (a registry asking for auth answers)."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout):  # noqa: S310
+            return True
+    except urllib.error.HTTPError:
+        return True
+    except (OSError, ValueError):
+        return False
 
 
 def is_loopback(host: str) -> bool:

@@ -76,7 +76,7 @@ def test_oci_settings_name_images_model_and_version() -> None:
 
 
 def test_oci_settings_from_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("OCI_REGISTRY", raising=False)
+    monkeypatch.setenv("OCI_REGISTRY", "")
     assert OciSettings.from_env() is None
     monkeypatch.setenv("OCI_REGISTRY", "localhost:5000/")
     assert OciSettings.from_env() == OciSettings("localhost:5000")
