@@ -36,6 +36,9 @@ INT64_MAX = 2**63 - 1
 READ_ONLY = frozenset({"id", "createTimeSinceEpoch", "lastUpdateTimeSinceEpoch"})
 ARTIFACT_READ_ONLY = READ_ONLY | {"experimentId", "experimentRunId"}
 EMPTY_MAP = orjson.Fragment(b"{}")
+# The document lets a create send an optional name "" (upstream stores it), but its entity
+# schemas give `name` minLength 1: refused, so every answer stays valid against the document.
+EMPTY_NAME = "name must not be empty: leave it out (an artifact then gets a UUID) or give one"
 
 
 @dataclass
@@ -146,12 +149,18 @@ def convert(spec: Field, value: object) -> Any:
         return finite_number(value, where)
     if kind is FieldType.STRINGS:
         return _strings(value, where)
-    text = check_text(value, where)
-    if kind is FieldType.ENUM and text not in spec.choices:
+    return _text(spec, check_text(value, where))
+
+
+def _text(spec: Field, text: str) -> str:
+    where = spec.wire
+    if spec.type is FieldType.ENUM and text not in spec.choices:
         raise BadRequest(f"{where} must be one of {', '.join(spec.choices)}, got {shown(text)}")
-    if kind is FieldType.NAME and len(text) > MAX_NAME_LENGTH:
+    if spec.type is FieldType.NAME and len(text) > MAX_NAME_LENGTH:
         raise BadRequest(f"{where} must have at most {MAX_NAME_LENGTH} characters")
-    if kind is FieldType.URI:
+    if where == "name" and not text:
+        raise BadRequest(EMPTY_NAME)
+    if spec.type is FieldType.URI:
         check_uri(text, where)
     return text
 

@@ -62,6 +62,11 @@ DIFFERENCES = {
     "`format: uri`; upstream stores any string there, and its later answers then break its own "
     "document. registry_local answers 400 for a value that is not an absolute URI (RFC 3986), "
     "so every answer it gives stays valid against the document it serves.",
+    "empty-name": "The document lets a create of an artifact, ExperimentRun, InferenceService "
+    "or ServeModel send an optional `name` of `\"\"`, and upstream stores it (an artifact "
+    "gets a UUID only when the name is absent), but the document's entity schemas give `name` "
+    "`minLength: 1`, so upstream's later answers break its own document. registry_local "
+    "answers 400; leave the name out instead.",
 }
 
 
@@ -89,6 +94,11 @@ SCHEMA_VALID_REFUSALS = {
     "foreign-page-token": Refusal(
         r"(invalid nextPageToken|nextPageToken was issued for another)\b.*",
         "a `nextPageToken` this server did not issue for this list (difference `token-scope`).",
+    ),
+    "empty-name": Refusal(
+        "name must not be empty: .*",
+        "an optional `name` of `\"\"` on a create, which the document's answers could not "
+        "carry (difference `empty-name`).",
     ),
     "name-limit": Refusal(
         r"name has [0-9]+ characters, more than .*|(name|externalId) must have at most 255 .*",
@@ -275,8 +285,11 @@ ARTIFACTS = [
     bad("POST /artifacts", "metric without value", 400,
         body={"artifactType": "metric", "name": "acc"}),
     bad("GET /artifacts/99", "unknown id", 404),
-    good("POST /model_versions/3/artifacts", "empty optional name (kept, not a UUID)", 201,
-         body={"artifactType": "doc-artifact", "name": "", "uri": "https://example.com/a.md"}),
+    bad("POST /model_versions/3/artifacts", "empty optional name", 400,
+        body={"artifactType": "doc-artifact", "name": "", "uri": "https://example.com/a.md"},
+        differs="empty-name", upstream_status=201),
+    good("POST /model_versions/3/artifacts", "empty optional externalId", 201,
+         body={"artifactType": "doc-artifact", "externalId": "", "uri": "https://e.com/b.md"}),
 ]  # fmt: skip
 
 SERVING = [
@@ -299,8 +312,8 @@ SERVING = [
     good("GET /inference_services/4/model", "existing id"),
     good("GET /inference_services/4/version", "existing id"),
     bad("GET /inference_services/99", "unknown id", 404),
-    good("POST /inference_services/4/serves", "empty optional name", 201,
-         body={"modelVersionId": "3", "name": ""}),
+    bad("POST /inference_services/4/serves", "empty optional name", 400,
+        body={"modelVersionId": "3", "name": ""}, differs="empty-name", upstream_status=201),
 ]  # fmt: skip
 
 EXPERIMENTS = [
@@ -330,8 +343,10 @@ EXPERIMENTS = [
     bad("GET /experiment_runs/99/metric_history", "unknown run", 404),
     good("GET /experiments/5/experiment_runs", "pageSize", params={"pageSize": "1"}),
     bad("GET /experiments/99/experiment_runs", "unknown experiment", 404),
-    good("POST /experiment_runs", "empty optional name and externalId", 201,
-         body={"experimentId": "5", "name": "", "externalId": ""}),
+    good("POST /experiment_runs", "empty optional externalId", 201,
+         body={"experimentId": "5", "name": "run-3", "externalId": ""}),
+    bad("POST /experiment_runs", "empty optional name", 400,
+        body={"experimentId": "5", "name": ""}, differs="empty-name", upstream_status=201),
     good("PATCH /experiments/5", "empty externalId", body={"externalId": ""}),
     good("GET /experiment_runs/metric_history", "the document's example filterQuery (state)",
          params={"filterQuery": "name='my-model' AND state='LIVE'"}),
