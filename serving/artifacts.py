@@ -2,13 +2,16 @@
 
 A location is refused unless it is `s3://<bucket>/<key>` with the bucket on the allow-list
 and a key without `..` segments, backslashes, query or fragment. Used by the inference
-server before it fetches anything and by the controller before it asks for a load.
+server before it fetches anything and by the controller before it asks for a load: parsing
+raises the neutral ReferenceRefused, which the server answers as LoadRefused (400).
 """
 
 from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +19,21 @@ from serving.errors import ArtifactUnavailable, LoadRefused
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
 FORBIDDEN_KEY_CHARACTERS = set("\\?#\x00") | {chr(code) for code in range(32)}
+
+
+class ReferenceRefused(ValueError):
+    """An artifact reference (`s3://` or `oci://` URI, recorded digest) that may not be
+    loaded, found by parsing alone; the message says why. No HTTP status: the controller
+    fails the service with it, the server answers it as LoadRefused (`refused_as_load`)."""
+
+
+@contextmanager
+def refused_as_load() -> Iterator[None]:
+    """The server's view of a refused reference: LoadRefused (400), same message."""
+    try:
+        yield
+    except ReferenceRefused as exc:
+        raise LoadRefused(str(exc)) from None
 
 
 @dataclass(frozen=True)
@@ -31,15 +49,17 @@ class S3Location:
 
     @classmethod
     def parse(cls, uri: object, allowed_buckets: frozenset[str]) -> S3Location:
-        """Parse and vet `uri`; LoadRefused says what is wrong with it."""
+        """Parse and vet `uri`; ReferenceRefused says what is wrong with it."""
         if not isinstance(uri, str) or not uri.startswith("s3://"):
-            raise LoadRefused(f"artifact location {uri!r} refused: only s3:// URIs are allowed")
+            raise ReferenceRefused(
+                f"artifact location {uri!r} refused: only s3:// URIs are allowed"
+            )
         bucket, _, key = uri.removeprefix("s3://").partition("/")
         if not BUCKET_NAME.match(bucket):
-            raise LoadRefused(f"artifact location {uri!r} refused: bad bucket name {bucket!r}")
+            raise ReferenceRefused(f"artifact location {uri!r} refused: bad bucket name {bucket!r}")
         if bucket not in allowed_buckets:
             allowed = ", ".join(sorted(allowed_buckets))
-            raise LoadRefused(
+            raise ReferenceRefused(
                 f"artifact location {uri!r} refused: bucket {bucket!r} is not allowed "
                 f"(allowed: {allowed})"
             )
@@ -51,12 +71,12 @@ def check_key(uri: str, key: str) -> None:
     """Refuse empty keys, `..` or empty segments, and characters that could redirect a fetch."""
     segments = key.split("/")
     if not key or any(segment in {"", ".", ".."} for segment in segments):
-        raise LoadRefused(
+        raise ReferenceRefused(
             f"artifact location {uri!r} refused: the key must be a plain path without "
             "'..', '.' or empty segments"
         )
     if any(char in FORBIDDEN_KEY_CHARACTERS for char in key):
-        raise LoadRefused(f"artifact location {uri!r} refused: forbidden character in the key")
+        raise ReferenceRefused(f"artifact location {uri!r} refused: forbidden character in the key")
 
 
 @dataclass(frozen=True)
@@ -82,7 +102,8 @@ class ArtifactStore:
 
     def vet(self, uri: str) -> S3Location:
         """The location of `uri` if it may be fetched; LoadRefused naming the reason if not."""
-        return S3Location.parse(uri, self.config.allowed_buckets)
+        with refused_as_load():
+            return S3Location.parse(uri, self.config.allowed_buckets)
 
     def fetch(self, uri: str) -> bytes:
         """The object's bytes; LoadRefused when it is refused or missing, ArtifactUnavailable

@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 import orjson
 
+from serving.artifacts import ReferenceRefused, refused_as_load
 from serving.errors import ArtifactUnavailable, LoadRefused
 from serving.oci_answers import (
     MAX_ERROR_BYTES,
@@ -77,19 +78,19 @@ class OciLocation:
 
     @classmethod
     def parse(cls, uri: object, allowed_registries: frozenset[str]) -> OciLocation:
-        """Parse and vet `uri`; LoadRefused says what is wrong with it."""
+        """Parse and vet `uri`; ReferenceRefused says what is wrong with it."""
         text = uri.removeprefix("oci://") if isinstance(uri, str) else ""
         match = REFERENCE.match(text) if isinstance(uri, str) and uri.startswith("oci://") else None
         if match is None:
-            raise LoadRefused(f"artifact location {uri!r} refused: not an image reference "
+            raise ReferenceRefused(f"artifact location {uri!r} refused: not an image reference "
                               "oci://host[:port]/repository[:tag][@sha256:digest]")  # fmt: skip
         if not is_allowed(match["registry"], match["repository"], allowed_registries):
             allowed = ", ".join(sorted(allowed_registries)) or "none"
             registry = match["registry"]
-            raise LoadRefused(f"artifact location {uri!r} refused: registry {registry!r} "
+            raise ReferenceRefused(f"artifact location {uri!r} refused: registry {registry!r} "
                               f"is not allowed (allowed: {allowed})")  # fmt: skip
         if not match["tag"] and not match["digest"]:
-            raise LoadRefused(f"artifact location {uri!r} refused: it names no tag or digest")
+            raise ReferenceRefused(f"artifact location {uri!r} refused: it names no tag or digest")
         return cls(match["registry"], match["repository"], match["tag"], match["digest"])
 
 
@@ -98,7 +99,7 @@ def pinned_uri(uri: str, digest: str) -> str:
     cannot change (KServe's storageUri)."""
     match = REFERENCE.match(uri.removeprefix("oci://"))
     if match is None:
-        raise LoadRefused(f"artifact location {uri!r} refused: not an image reference")
+        raise ReferenceRefused(f"artifact location {uri!r} refused: not an image reference")
     return f"oci://{match['registry']}/{match['repository']}@{digest}"
 
 
@@ -141,12 +142,14 @@ class OciPuller:
         self._lock = threading.Lock()
 
     def vet(self, uri: str) -> OciLocation:
-        return OciLocation.parse(uri, self.config.allowed_registries)
+        with refused_as_load():
+            return OciLocation.parse(uri, self.config.allowed_registries)
 
     def pull(self, uri: str, recorded_digest: str | None = None) -> Modelcar:
         """The modelcar at `uri`, pinned to `recorded_digest` (or the one in the URI)."""
         location = self.vet(uri)
-        wanted = pinned_digest(location, recorded_digest)
+        with refused_as_load():
+            wanted = pinned_digest(location, recorded_digest)
         session = PullSession(self.client(), location, self.config)
         try:
             return session.pull(wanted)
@@ -168,11 +171,13 @@ class OciPuller:
 
 
 def pinned_digest(location: OciLocation, recorded: str | None) -> str | None:
-    """The digest the pull must end at; LoadRefused when the URI and the record disagree."""
+    """The digest the pull must end at; ReferenceRefused when the URI and the record disagree."""
     if recorded is not None and not DIGEST.match(recorded):
-        raise LoadRefused(f"recorded digest {recorded!r} of {location.uri} is not sha256:<hex>")
+        raise ReferenceRefused(
+            f"recorded digest {recorded!r} of {location.uri} is not sha256:<hex>"
+        )
     if recorded and location.digest and recorded != location.digest:
-        raise LoadRefused(f"{location.uri} names digest {location.digest}, the registry "
+        raise ReferenceRefused(f"{location.uri} names digest {location.digest}, the registry "
                           f"records {recorded}")  # fmt: skip
     return recorded or location.digest
 

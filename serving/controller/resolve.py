@@ -12,14 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from serving.artifacts import S3Location
+from serving.artifacts import ReferenceRefused, S3Location
 from serving.controller.registry import (
     InferenceService,
     RegistryClient,
     RegistryNotFound,
     property_text,
 )
-from serving.errors import LoadRefused
 from serving.oci import OciLocation, pinned_digest, pinned_uri
 
 SERVED_FORMATS = {"onnx"}
@@ -98,8 +97,8 @@ def resolve_model(
             S3Location.parse(artifact.get("uri"), allowed_buckets)
         if golden_uri is not None:
             S3Location.parse(golden_uri, allowed_buckets)
-    except LoadRefused as exc:
-        raise ResolveFailed(exc.message, version_id) from None
+    except ReferenceRefused as exc:
+        raise ResolveFailed(str(exc), version_id) from None
     return ResolvedModel(
         version_id=version_id,
         version_name=str(version.get("name") or version_id),

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from hostile_registry import HostileRegistry, running_hostile_registry
 
+from serving.artifacts import ReferenceRefused
 from serving.errors import ArtifactUnavailable, LoadRefused
 from serving.oci import OciConfig, OciLocation, OciPuller
 from stack.oci_registry import RunningOciRegistry
@@ -225,7 +226,7 @@ def test_pull_from_an_unreachable_registry_is_unavailable() -> None:
     ],
 )
 def test_location_refuses_bad_references(uri: str, reason: str) -> None:
-    with pytest.raises(LoadRefused, match=reason):
+    with pytest.raises(ReferenceRefused, match=reason):
         OciLocation.parse(uri, frozenset({"localhost:5000"}))
 
 
@@ -236,7 +237,7 @@ def test_location_in_an_allowed_namespace_path_only() -> None:
     assert OciLocation.parse("oci://localhost:5000/mnist:v1", allowed).registry == "localhost:5000"
     for outside in ("oci://quay.io/acme-x/mnist:v1", "oci://quay.io/mnist:v1",
                     "oci://localhost:50/mnist:v1"):  # fmt: skip
-        with pytest.raises(LoadRefused, match="is not allowed"):
+        with pytest.raises(ReferenceRefused, match="is not allowed"):
             OciLocation.parse(outside, allowed)
 
 
@@ -256,7 +257,7 @@ def test_location_takes_a_bracketed_ipv6_registry() -> None:
     assert (local.registry, local.base_url) == ("[::1]:5000", "http://[::1]:5000/v2/mnist")
     remote = OciLocation.parse("oci://[2001:db8::1]/mnist:v1", allowed)
     assert remote.base_url == "https://[2001:db8::1]/v2/mnist"
-    with pytest.raises(LoadRefused, match="not an image reference"):
+    with pytest.raises(ReferenceRefused, match="not an image reference"):
         OciLocation.parse("oci://[::1/mnist:v1", allowed)
 
 

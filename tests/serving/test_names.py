@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import pytest
 
 from pipelines.params import PipelineParams
-from serving.artifacts import S3Location
-from serving.errors import BadRequest, LoadRefused
+from serving.artifacts import ArtifactStore, ReferenceRefused, S3Config, S3Location
+from serving.errors import BadRequest, LoadRefused, ServingError
 from serving.loader import LoadSpec
 from serving.names import BadModelName, check_model_name, model_path, repository_path, segments
-from serving.oci import OciLocation
+from serving.oci import OciConfig, OciLocation, OciPuller
 from serving.repository import checked_name
 from training.modelcar import ModelcarError, OciSettings
 
@@ -129,14 +132,14 @@ def test_load_digest_with_a_trailing_newline_refused() -> None:
 
 def test_bucket_with_a_trailing_newline_refused() -> None:
     assert S3Location.parse("s3://models/m.onnx", frozenset({"models"})).bucket == "models"
-    with pytest.raises(LoadRefused, match="bad bucket name 'models\\\\n'"):
+    with pytest.raises(ReferenceRefused, match="bad bucket name 'models\\\\n'"):
         S3Location.parse("s3://models\n/m.onnx", frozenset({"models", "models\n"}))
 
 
 def test_oci_reference_with_a_trailing_newline_refused() -> None:
     allowed = frozenset({"localhost:5000"})
     assert OciLocation.parse("oci://localhost:5000/mnist:v1", allowed).tag == "v1"
-    with pytest.raises(LoadRefused, match="not an image reference"):
+    with pytest.raises(ReferenceRefused, match="not an image reference"):
         OciLocation.parse("oci://localhost:5000/mnist:v1\n", allowed)
 
 
@@ -152,3 +155,32 @@ def test_modelcar_tag_with_a_trailing_newline_refused() -> None:
 def test_pipeline_bucket_with_a_trailing_newline_refused() -> None:
     assert PipelineParams(s3_bucket="models").problems() == []
     assert "is not a valid bucket name" in PipelineParams(s3_bucket="models\n").problems()[0]
+
+
+STORE = ArtifactStore(S3Config("http://127.0.0.1:9", "k", "s", "r", frozenset({"models"})))
+PULLER = OciPuller(OciConfig(frozenset({"localhost:5000"})))
+REFUSED_REFERENCES = {
+    "s3": ("http://evil.example/m.onnx", STORE.vet, S3Location.parse, frozenset({"models"})),
+    "oci": ("oci://evil:5000/m:v1", PULLER.vet, OciLocation.parse, frozenset({"localhost:5000"})),
+}
+
+
+@pytest.mark.parametrize(
+    ("uri", "vet", "parse", "allowed"), REFUSED_REFERENCES.values(), ids=REFUSED_REFERENCES.keys()
+)
+def test_a_refused_reference_is_neutral_to_the_controller_and_400_to_the_server(
+    uri: str, vet: Callable[[str], Any], parse: Callable[..., Any], allowed: frozenset[str]
+) -> None:
+    """Parsing raises ReferenceRefused (no HTTP status, as the controller sees it); the
+    server's vet turns the same message into LoadRefused (400)."""
+    with pytest.raises(ReferenceRefused) as neutral:
+        parse(uri, allowed)
+    assert not isinstance(neutral.value, ServingError)
+    with pytest.raises(LoadRefused) as served:
+        vet(uri)
+    assert (served.value.status, served.value.message) == (400, str(neutral.value))
+
+
+def test_an_allowed_reference_is_vetted_by_the_server() -> None:
+    assert STORE.vet("s3://models/m.onnx").key == "m.onnx"
+    assert PULLER.vet("oci://localhost:5000/m:v1").tag == "v1"
