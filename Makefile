@@ -62,7 +62,7 @@ test: install system-deps lint ## Run every test (lint, unit, real servers, note
 RELIABILITY_TESTS := tests/scale tests/registry/test_schemathesis.py tests/registry/test_auth.py \
   tests/registry/test_input_bounds.py tests/registry/test_wire_edges.py \
   tests/serving/test_serving_under_load.py \
-  tests/serving/test_controller_faults.py tests/serving/test_repository_token.py
+  tests/serving/test_controller_faults.py tests/serving/test_repository_token.py tests/serving/test_front_door.py
 
 reliability: install ## Run the reliability tests (concurrency, crashes, fuzzing, auth, load, faults) with their figures printed
 	$(PY) -m pytest -s $(RELIABILITY_TESTS) $(PYTEST_ARGS)
