@@ -106,6 +106,11 @@ lab: install ## Run only JupyterLab on the notebooks in the foreground (LAB_PORT
 pipeline: install ## Run the Kubeflow pipeline locally (train -> validate -> register)
 	$(PY) -m pipelines.run
 
+.PHONY: cleanup-artifacts
+CLEANUP_ARGS ?=
+cleanup-artifacts: install ## Dry run: list the S3/OCI bytes of ARCHIVED, unused versions; CLEANUP_ARGS=--yes deletes them
+	$(PY) -m training.cleanup $(CLEANUP_ARGS)
+
 bench: bench-registry bench-registry-threads bench-serving bench-app ## Run every benchmark (not part of make test)
 
 bench-registry: install ## Benchmark the registry against MLflow's tracking server

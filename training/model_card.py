@@ -193,16 +193,16 @@ def merged_readme(existing: str | None, generated: str) -> str:
 def update_model_card(registry_url: str, model_name: str, timeout: float = 10.0) -> str:
     """Rewrite the generated block of `model_name`'s readme from the registry; return it."""
     with httpx.Client(base_url=registry_url.rstrip("/"), timeout=timeout) as http:
-        model = _answer(http.get(f"{API}/registered_model", params={"name": model_name}))
+        model = json_answer(http.get(f"{API}/registered_model", params={"name": model_name}))
         path = f"{API}/registered_models/{model['id']}"
         params = {"pageSize": "100", "orderBy": "ID", "sortOrder": "ASC"}
-        versions = _answer(http.get(f"{path}/versions", params=params)).get("items") or []
+        versions = json_answer(http.get(f"{path}/versions", params=params)).get("items") or []
         readme = merged_readme(model.get("readme"), generated_card(model, versions))
-        _answer(http.patch(path, json={"readme": readme}))
+        json_answer(http.patch(path, json={"readme": readme}))
     return readme
 
 
-def _answer(response: httpx.Response) -> dict[str, Any]:
+def json_answer(response: httpx.Response) -> dict[str, Any]:
     if not response.is_success:
         raise ModelCardError(f"{response.request.method} {response.request.url} answered "
                              f"HTTP {response.status_code}: {response.text[:200]}")  # fmt: skip
