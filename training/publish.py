@@ -1,8 +1,8 @@
 """Publish an exported model: upload it to S3, then register it with the Model Registry.
 
-Only S3 (boto3), the upstream `model-registry` client and, when `OCI_REGISTRY` is set, an OCI
-registry (olot + skopeo) are used, so the same call works against the bundled registry and
-against a Kubeflow Model Registry on a cluster.
+Only S3 (boto3), the upstream `model-registry` client and an OCI registry (`OCI_REGISTRY`,
+default localhost:5000 when one answers there; olot + skopeo) are used, so the same call works
+against the bundled registry and against a Kubeflow Model Registry on a cluster.
 Layout in the bucket: `<model>/<version>/model.onnx`, `requirements.txt`, `golden.npz`.
 With `OCI_REGISTRY`, the same three files also go out as a modelcar image
 `<registry>/<model>:<version>` (under `/models/`), recorded as a second ModelArtifact.
@@ -36,6 +36,10 @@ DEFAULT_MODEL_NAME = "MNIST"
 DEFAULT_AUTHOR = "mnist-demo"
 MODEL_FORMAT_NAME = "onnx"
 MODEL_FORMAT_VERSION = "1"
+# What identifies the ONNX file itself goes on its ModelArtifact too (the modelcar artifact
+# carries its own); dependencies, lineage and quality stay on the ModelVersion, where
+# upstream's client puts `metadata`.
+ARTIFACT_PROPERTIES = ("sha256", "size_bytes")
 OnConflict = Literal["next", "error"]
 
 
@@ -207,7 +211,8 @@ def register_version(
     model_uri: str,
     properties: dict[str, bool | int | float | str],
 ) -> None:
-    """register_model(...) with the model contract's artifact fields."""
+    """register_model(...) with the model contract's artifact fields, then the ONNX
+    ModelArtifact's own customProperties (ARTIFACT_PROPERTIES)."""
     from model_registry.exceptions import StoreError
     from mr_openapi.exceptions import ApiException
 
@@ -223,6 +228,9 @@ def register_version(
             version_description=version_description(properties),
             metadata=properties,
         )
+        artifact = registry.get_model_artifact(settings.model_name, version)
+        artifact.custom_properties = {key: properties[key] for key in ARTIFACT_PROPERTIES}
+        registry.update(artifact)
     except (StoreError, ApiException) as exc:
         raise PublishError(f"The registry at {settings.url} refused {version!r}: {exc}") from exc
 

@@ -109,6 +109,7 @@ def assert_registered_entities(
     assert (artifact.model_format_name, artifact.model_format_version) == ("onnx", "1")
     assert artifact.storage_key == f"aws-connection-{storage.bucket}"
     assert artifact.storage_path == "MNIST/v1"
+    assert artifact.custom_properties == {"sha256": exported.sha256, "size_bytes": exported.size}
     properties = published.model_version.custom_properties
     assert set(properties) >= EXPECTED_PROPERTY_KEYS
     assert properties["sha256"] == exported.sha256
@@ -131,6 +132,10 @@ def test_publish_model_properties_are_typed_on_the_wire(
     }  # fmt: skip
     assert properties["test_accuracy"]["metadataType"] == "MetadataDoubleValue"
     assert json.loads(properties["signature"]["string_value"]) == exported_dense.signature
+    artifacts = httpx.get(f"{url}/{published.model_version.id}/artifacts").json()["items"]
+    assert artifacts[0]["customProperties"]["sha256"] == {
+        "metadataType": "MetadataStringValue", "string_value": exported_dense.sha256
+    }  # fmt: skip
 
 
 @pytest.mark.server
