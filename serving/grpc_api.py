@@ -27,7 +27,9 @@ from serving.grpc_codec import (
     encode_infer,
     load_parameters,
     model_metadata,
+    repository_answer,
     repository_index,
+    repository_model_name,
 )
 
 log = logging.getLogger("serving")
@@ -124,14 +126,16 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
     @reported
     async def RepositoryModelLoad(self, request: Any, context: Any) -> Any:
         self.authorize(context)
-        await self.dataplane.load(request.model_name, load_parameters(request.parameters))
-        return pb.RepositoryModelLoadResponse()
+        name = repository_model_name(request)
+        await self.dataplane.load(name, load_parameters(request.parameters))
+        return repository_answer(pb.RepositoryModelLoadResponse, name)
 
     @reported
     async def RepositoryModelUnload(self, request: Any, context: Any) -> Any:
         self.authorize(context)
-        await self.dataplane.unload(request.model_name)
-        return pb.RepositoryModelUnloadResponse()
+        name = repository_model_name(request)
+        await self.dataplane.unload(name)
+        return repository_answer(pb.RepositoryModelUnloadResponse, name)
 
     def authorize(self, context: Any) -> None:
         """The repository RPCs' rule, as REST's: metadata `authorization: Bearer <token>`."""

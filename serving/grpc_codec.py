@@ -173,3 +173,27 @@ def load_parameters(parameters: Any) -> dict[str, Any]:
             raise BadRequest(f"load parameter {key!r} has no value")
         values[key] = getattr(parameter, choice)  # the loader refuses all but strings
     return values
+
+
+def repository_model_name(request: Any) -> str:
+    """The model a load/unload names: Triton's `model_name` (field 2), or KServe's, whose
+    `model_name` is field 1, which Triton's message calls `repository_name`."""
+    return request.model_name or request.repository_name
+
+
+def repository_answer(message_type: Any, name: str) -> Any:
+    """Triton's empty load/unload answer, carrying KServe's fields too (`model_name` = 1,
+    `isLoaded`/`isUnloaded` = 2) as unknown fields, which Triton's clients skip."""
+    encoded = name.encode()
+    answer = message_type()
+    answer.MergeFromString(b"\x0a" + varint(len(encoded)) + encoded + b"\x10\x01")
+    return answer
+
+
+def varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
