@@ -25,6 +25,7 @@ LIFT_MIN_BYTES = 64 * 1024
 SLICE_BYTES = 1024 * 1024
 DATA_KEY = re.compile(rb'"data"\s*:\s*\[')
 NON_SPACE = re.compile(rb"\S")
+NESTED = (b"[", b"{", b'"')
 PLACEHOLDER = "\x00lifted data {}"
 Buffer = bytes | bytearray
 
@@ -40,7 +41,7 @@ class LiftedArray:
     def element_count(self) -> int:
         if NON_SPACE.search(self.buffer, self.start, self.end) is None:
             return 0
-        return self.buffer.count(b",", self.start, self.end) + 1
+        return sum(self.buffer.count(b",", *window) for window in windows(self.start, self.end)) + 1
 
     def slices(self) -> Iterator[tuple[int, int]]:
         """(start, end) of each slice of whole values, cut at commas."""
@@ -97,13 +98,21 @@ def invalid_json(message: str, buffer: Buffer, position: int) -> BadRequest:
     )
 
 
+def windows(start: int, end: int) -> Iterator[tuple[int, int]]:
+    """[start, end) in SLICE_BYTES windows: scans of megabytes let other threads in between."""
+    return ((low, min(low + SLICE_BYTES, end)) for low in range(start, end, SLICE_BYTES))
+
+
 def flat_array_end(buffer: Buffer, start: int) -> int:
     """The index of the `]` closing the array opened just before `start`, or -1 when the
     array holds arrays, objects or strings (those go through orjson whole)."""
-    end = buffer.find(b"]", start)
-    if end < 0 or any(buffer.find(mark, start, end) >= 0 for mark in (b"[", b"{", b'"')):
-        return -1
-    return end
+    for low, high in windows(start, len(buffer)):
+        end = buffer.find(b"]", low, high)
+        if any(buffer.find(mark, low, high if end < 0 else end) >= 0 for mark in NESTED):
+            return -1
+        if end >= 0:
+            return end
+    return -1
 
 
 def lift_data_arrays(buffer: Buffer) -> tuple[bytes, list[LiftedArray]]:

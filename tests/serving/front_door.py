@@ -249,6 +249,21 @@ def refused_loads(url: str, token: str, count: int) -> dict[str, Any]:
             "entries_after": len(orjson.loads(after)), "index_bytes_after": len(after)}  # fmt: skip
 
 
+def small_probes(url: str) -> dict[str, Any]:
+    """Status (and Allow) of the small attacks: absurd shapes, booleans, a wrong method."""
+    infer = f"{url}/v2/models/mnist/infer"
+    tensors = {"65 dims": {"shape": [1] * 65, "data": []},
+               "[0, 2^62, 2^62]": {"shape": [0, 2**62, 2**62], "data": []},
+               "FP32 true": {"shape": [1, 28, 28], "data": [True] + [0.5] * 783}}  # fmt: skip
+    found: dict[str, Any] = {}
+    for name, tensor in tensors.items():
+        body = {"inputs": [{"name": "x", "datatype": "FP32", **tensor}]}
+        found[name] = httpx.post(infer, json=body).status_code
+    wrong_method = httpx.get(infer)
+    found["GET infer"] = (wrong_method.status_code, wrong_method.headers.get("allow"))
+    return found
+
+
 def probe(url: str, pid: int, token: str) -> None:
     """Every attack once, with its figures printed (the 'before/after' of docs/reliability.md)."""
     for name, attack in [("URL 16 MiB", lambda: long_url(url, 16 << 20)),
@@ -273,6 +288,7 @@ def probe(url: str, pid: int, token: str) -> None:
     print("60 MiB JSON infer", large_json_infer(url, pid, body))
     print("4 x 60 MiB JSON infer", large_json_infer(url, pid, body, parallel=4))
     print("300 refused loads", refused_loads(url, token, 300))
+    print("small probes", small_probes(url))
 
 
 def flood_result(attack: Any) -> str:
