@@ -114,7 +114,7 @@ def array_from_json(name: str, shape: tuple[int, ...], dtype: np.dtype[Any], dat
 def check_values(name: str, array: np.ndarray, with_bools: bool, dtype: np.dtype[Any]) -> None:
     """InvalidTensor unless the values parsed from JSON are of `dtype`'s kind (and range);
     `with_bools`: booleans were among numbers (numpy made them numbers: refused as such)."""
-    kind = "b" if with_bools else array.dtype.kind
+    kind = "b" if with_bools and dtype.kind != "b" else array.dtype.kind
     if array.size and kind not in JSON_KINDS[dtype.kind]:
         raise InvalidTensor(
             f"tensor {name!r}: 'data' holds {KIND_NAMES.get(kind, 'mixed')} values, "
