@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sys
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -56,6 +57,17 @@ def grpc_serving(root: Path, s3: S3Settings, **env: str) -> Iterator[Servers]:
     with process.start():
         process.wait_healthy(timeout=60)
         yield Servers(url, f"127.0.0.1:{grpc_port}")
+
+
+@contextmanager
+def serving_model(
+    root: Path, s3: S3Settings, name: str, model_bytes: bytes, version: str, **env: str
+) -> Iterator[Servers]:
+    """`grpc_serving` with `model_bytes` uploaded to S3 and loaded as `name` through gRPC."""
+    with grpc_serving(root, s3, **env) as servers:
+        uri = upload(s3, f"grpc/{uuid.uuid4().hex[:8]}/{name}.onnx", model_bytes)
+        load(servers, name, uri, model_bytes, version)
+        yield servers
 
 
 def upload(s3: S3Settings, key: str, data: bytes) -> str:

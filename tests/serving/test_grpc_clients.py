@@ -18,7 +18,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from grpc_support import AUTH, Servers, grpc_serving, infer_request, load, output_array, upload
+from grpc_support import AUTH, Servers, infer_request, load, output_array, serving_model, upload
 from tritonclient.grpc import service_pb2 as pb
 from tritonclient.utils import InferenceServerException
 
@@ -33,9 +33,8 @@ def servers(
     tmp_path_factory: pytest.TempPathFactory, s3_server: S3Settings, trained_model_bytes: bytes
 ) -> Iterator[Servers]:
     """One server for the module, `digits` (version 4) loaded through gRPC."""
-    with grpc_serving(tmp_path_factory.mktemp("grpc"), s3_server) as servers:
-        uri = upload(s3_server, f"grpc/{uuid.uuid4().hex[:8]}/model.onnx", trained_model_bytes)
-        load(servers, "digits", uri, trained_model_bytes)
+    root = tmp_path_factory.mktemp("grpc")
+    with serving_model(root, s3_server, "digits", trained_model_bytes, "4") as servers:
         yield servers
 
 

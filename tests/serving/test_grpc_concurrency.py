@@ -15,7 +15,7 @@ import httpx
 import numpy as np
 import onnxruntime as ort
 import pytest
-from grpc_support import AUTH, Servers, grpc_serving, infer_request, load, output_array, upload
+from grpc_support import AUTH, Servers, infer_request, load, output_array, serving_model, upload
 
 from stack.seaweed import S3Settings
 
@@ -27,9 +27,8 @@ REQUESTS_PER_WORKER = 25
 def servers(
     tmp_path_factory: pytest.TempPathFactory, s3_server: S3Settings, mnist_model_bytes: bytes
 ) -> Iterator[Servers]:
-    with grpc_serving(tmp_path_factory.mktemp("grpc-load"), s3_server) as servers:
-        uri = upload(s3_server, f"grpc/{uuid.uuid4().hex[:8]}/model.onnx", mnist_model_bytes)
-        load(servers, "mnist", uri, mnist_model_bytes, version="1")
+    root = tmp_path_factory.mktemp("grpc-load")
+    with serving_model(root, s3_server, "mnist", mnist_model_bytes, "1") as servers:
         yield servers
 
 

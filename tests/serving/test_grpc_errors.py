@@ -6,14 +6,13 @@ from __future__ import annotations
 import socket
 import threading
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import grpc
 import numpy as np
 import pytest
-from grpc_support import AUTH, Servers, grpc_serving, infer_request, load, output_array, upload
+from grpc_support import AUTH, Servers, infer_request, output_array, serving_model
 from tritonclient.grpc import service_pb2 as pb
 
 from stack.seaweed import S3Settings
@@ -40,9 +39,8 @@ def servers(
 ) -> Iterator[Servers]:  # fmt: skip
     """`mnist` (version 1) served; modelcars may come only from the silent registry."""
     env = {"OCI_REGISTRY": silent_registry, "SERVING_OCI_TIMEOUT": "3"}
-    with grpc_serving(tmp_path_factory.mktemp("grpc-errors"), s3_server, **env) as servers:
-        uri = upload(s3_server, f"grpc/{uuid.uuid4().hex[:8]}/model.onnx", mnist_model_bytes)
-        load(servers, "mnist", uri, mnist_model_bytes, version="1")
+    root = tmp_path_factory.mktemp("grpc-errors")
+    with serving_model(root, s3_server, "mnist", mnist_model_bytes, "1", **env) as servers:
         yield servers
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,7 +13,7 @@ from typing import Any
 import numpy as np
 import onnxruntime as ort
 import pytest
-from grpc_support import TOKEN, Servers, grpc_serving, load, upload
+from grpc_support import TOKEN, Servers, serving_model
 
 from stack.seaweed import S3Settings
 
@@ -39,9 +38,8 @@ def kserve_python() -> Path:
 def servers(
     tmp_path_factory: pytest.TempPathFactory, s3_server: S3Settings, trained_model_bytes: bytes
 ) -> Iterator[Servers]:
-    with grpc_serving(tmp_path_factory.mktemp("grpc-kserve"), s3_server) as servers:
-        uri = upload(s3_server, f"grpc/{uuid.uuid4().hex[:8]}/model.onnx", trained_model_bytes)
-        load(servers, "digits", uri, trained_model_bytes)
+    root = tmp_path_factory.mktemp("grpc-kserve")
+    with serving_model(root, s3_server, "digits", trained_model_bytes, "4") as servers:
         yield servers
 
 
