@@ -102,8 +102,8 @@ def parse_custom_properties(raw: object) -> CustomProperties:
 
 def check_property_name(name: str) -> None:
     check_text(name, "a customProperties key")
-    if not 0 < len(name) <= MAX_NAME_LENGTH:
-        raise BadRequest(f"customProperties keys must have 1 to {MAX_NAME_LENGTH} characters")
+    if len(name) > MAX_NAME_LENGTH:  # "" is a key like any other, as upstream's
+        raise BadRequest(f"customProperties keys must have at most {MAX_NAME_LENGTH} characters")
 
 
 def parse_value(name: str, value: object) -> dict[str, Any]:

@@ -29,9 +29,9 @@ from registry_local.properties import (
 # Upstream parses ids with Go's `strconv.ParseInt(id, 10, 32)` (`apiutils.ValidateIDAsInt32`):
 # an optional sign, ASCII digits, any value an int32 holds. Ids outside that are a 400 there and
 # here; an id that parses but names nothing (`0`, `-1`, `1592733346`) is a 404.
-ID_PATTERN = re.compile(r"[+-]?[0-9]+")
+ID_PATTERN = re.compile(r"[+-]?[0-9]{1,64}")  # leading zeros allowed, as Go's; 64: no bignums
 INT32_RANGE = range(-(2**31), 2**31)
-INT64_PATTERN = re.compile(r"-?[0-9]{1,19}")
+INT64_PATTERN = re.compile(r"[+-]?[0-9]{1,64}")  # epoch millis: `strconv.ParseInt(t, 10, 64)`
 INT64_MAX = 2**63 - 1
 READ_ONLY = frozenset({"id", "createTimeSinceEpoch", "lastUpdateTimeSinceEpoch"})
 ARTIFACT_READ_ONLY = READ_ONLY | {"experimentId", "experimentRunId"}

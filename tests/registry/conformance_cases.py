@@ -95,6 +95,35 @@ SCHEMA_VALID_REFUSALS = {
         r"(invalid nextPageToken|nextPageToken was issued for another)\b.*",
         "a `nextPageToken` this server did not issue for this list (difference `token-scope`).",
     ),
+    "unknown-field": Refusal(
+        r'json: unknown field ".*"',
+        "a body field the schema does not name (the document does not forbid extra fields); "
+        "upstream decodes bodies with `DisallowUnknownFields` and answers this message.",
+    ),
+    "id-syntax": Refusal(
+        r".* must be a 32-bit decimal integer string, got .*",
+        "an id (in the path, a parameter or a body; the document types body ids as any string) "
+        "that Go's `strconv.ParseInt(id, 10, 32)` refuses, as upstream's "
+        "`apiutils.ValidateIDAsInt32` does (400).",
+    ),
+    "int64-syntax": Refusal(
+        r".* must be an integer in a string, got .*",
+        "a `...TimeSinceEpoch` string that is not a 64-bit integer (`\"\"` included); upstream "
+        "parses it with `strconv.ParseInt(t, 10, 64)` and answers 400.",
+    ),
+    "end-before-start": Refusal(
+        r"endTimeSinceEpoch \(.*\) cannot be less than startTimeSinceEpoch .*",
+        "an ExperimentRun that would end before it starts, upstream's rule.",
+    ),
+    "metric-value": Refusal(
+        "metric value is required",
+        "a Metric posted without a `value`, which upstream refuses too.",
+    ),
+    "type-mismatch": Refusal(
+        r"artifactType .* does not match .*",
+        "an `artifactType` other than the one of the artifact a PATCH or an upsert names (an "
+        "artifact's type never changes), as upstream.",
+    ),
     "empty-name": Refusal(
         "name must not be empty: .*",
         "an optional `name` of `\"\"` on a create, which the document's answers could not "
@@ -285,6 +314,8 @@ ARTIFACTS = [
     bad("POST /artifacts", "metric without value", 400,
         body={"artifactType": "metric", "name": "acc"}),
     bad("GET /artifacts/99", "unknown id", 404),
+    bad("PATCH /artifacts/1", "artifactType of another type", 400,
+        body={"artifactType": "doc-artifact", "uri": "s3://x"}),
     bad("POST /model_versions/3/artifacts", "empty optional name", 400,
         body={"artifactType": "doc-artifact", "name": "", "uri": "https://example.com/a.md"},
         differs="empty-name", upstream_status=201),
@@ -325,6 +356,8 @@ EXPERIMENTS = [
     bad("POST /experiment_runs", "missing required experimentId", 422, body={"name": "r"},
         message="required field 'experimentId' is zero value."),
     bad("POST /experiment_runs", "unknown experimentId", 404, body={"experimentId": "99"}),
+    bad("POST /experiment_runs", "startTimeSinceEpoch empty", 400,
+        body={"experimentId": "5", "startTimeSinceEpoch": ""}),
     bad("POST /experiment_runs", "ends before it starts", 400,
         body={"experimentId": "5", "startTimeSinceEpoch": "2000", "endTimeSinceEpoch": "1000"}),
     good("PATCH /experiment_runs/6", "status FINISHED, state ARCHIVED",
