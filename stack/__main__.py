@@ -54,27 +54,35 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def cmd_up(settings: StackSettings, args: argparse.Namespace) -> int:
-    print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)
-    start_services(settings, with_lab=not args.no_lab)
     if args.no_seed:
+        print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)
+        start_services(settings, with_lab=not args.no_lab)
         print("Services started; nothing trained (--no-seed). `make status` lists them.")
         return 0
-    from stack.bootstrap import print_welcome, seed_demo
-
-    print_welcome(settings, seed_demo(settings), with_lab=not args.no_lab, foreground=False)
+    bring_up(settings, with_lab=not args.no_lab, foreground=False)
     return 0
 
 
-def cmd_demo(settings: StackSettings, args: argparse.Namespace) -> int:
+def bring_up(settings: StackSettings, with_lab: bool, foreground: bool) -> None:
+    """`make up` and `make demo`: the services, the seed up to its first prediction, then
+    JupyterLab (not needed for that prediction, so its start-up does not delay it), then the
+    URLs and the walkthrough's commands."""
     from stack.bootstrap import print_welcome, seed_demo
 
+    print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)
+    start_services(settings, with_lab=False)
+    ids = seed_demo(settings)
+    if with_lab:
+        start_services(settings, only=frozenset({"lab"}))
+    print_welcome(settings, ids, with_lab=with_lab, foreground=foreground)
+
+
+def cmd_demo(settings: StackSettings, args: argparse.Namespace) -> int:
     # Also SIGINT: a shell starting us in the background may have set it to "ignore".
     signal.signal(signal.SIGINT, _raise_interrupt)
     signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        print(f"Starting the demo services (state in {settings.state_dir}/):", flush=True)
-        start_services(settings, with_lab=not args.no_lab)
-        print_welcome(settings, seed_demo(settings), with_lab=not args.no_lab, foreground=True)
+        bring_up(settings, with_lab=not args.no_lab, foreground=True)
         return _watch(settings)
     except KeyboardInterrupt:
         return 0

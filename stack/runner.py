@@ -42,11 +42,16 @@ def write_pids(settings: StackSettings, services: dict[str, RunningService]) -> 
     pid_file(settings).write_text(json.dumps(payload, indent=2))
 
 
-def start_services(settings: StackSettings, with_lab: bool = True) -> dict[str, RunningService]:
-    """Start every service that is not already running; wait for each to be healthy."""
+def start_services(
+    settings: StackSettings, with_lab: bool = True, only: frozenset[str] | None = None
+) -> dict[str, RunningService]:
+    """Start every service (or those named in `only`) that is not already running; wait for
+    each to be healthy."""
     settings.logs_dir.mkdir(parents=True, exist_ok=True)
     running = {n: s for n, s in read_pids(settings).items() if pid_alive(s.pid)}
     for spec in service_specs(settings, with_lab):
+        if only is not None and spec.name not in only:
+            continue
         if spec.name in running:
             print(f"  {spec.name:<10} already running (pid {running[spec.name].pid})")
             continue
