@@ -252,7 +252,7 @@ def refused_loads(url: str, token: str, count: int) -> dict[str, Any]:
 def small_probes(url: str) -> dict[str, Any]:
     """Status (and Allow) of the small attacks: absurd shapes, booleans, a wrong method."""
     infer = f"{url}/v2/models/mnist/infer"
-    tensors = {"65 dims": {"shape": [1] * 65, "data": []},
+    tensors = {"65 dims": {"shape": [1] * 65, "data": [0.5]},
                "[0, 2^62, 2^62]": {"shape": [0, 2**62, 2**62], "data": []},
                "FP32 true": {"shape": [1, 28, 28], "data": [True] + [0.5] * 783}}  # fmt: skip
     found: dict[str, Any] = {}
