@@ -163,12 +163,14 @@ def publish_step(
     from training.lineage import Lineage
     from training.model_card import refresh_model_card
     from training.storage import StorageSettings
+    from training.turn import wait_for_turn
 
     exported, lineage = ExportedModel.load(Path(directory)), Lineage.load(Path(directory))
     settings = publish.RegistrySettings.from_env(url=registry_url, model_name=model_name)
     storage = StorageSettings.from_env(endpoint=where.endpoint, bucket=where.bucket)
     publish.verify_export(exported)
     registry = publish.connect_registry(settings)
+    wait_for_turn(registry, model_name)  # PUBLISH_AFTER, for concurrent trainings
     version = publish.choose_version(registry, model_name, next_version_name(registry, model_name))
     publish.check_bucket(storage)
     modelcar = push_modelcar(exported, model_name, version)

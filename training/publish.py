@@ -30,6 +30,7 @@ from training.modelcar import (
 )
 from training.quality import onnx_quality
 from training.storage import StorageSettings, check_bucket, upload_file
+from training.turn import wait_for_turn
 
 DEFAULT_REGISTRY_URL = "http://localhost:8080"
 DEFAULT_MODEL_NAME = "MNIST"
@@ -295,6 +296,7 @@ def publish_model(
     oci = oci_settings or OciSettings.from_env()
     verify_export(exported)
     registry = connect_registry(settings)
+    wait_for_turn(registry, settings.model_name)  # PUBLISH_AFTER, for concurrent trainings
     version = choose_version(registry, settings.model_name, version, on_conflict)
     check_bucket(storage)
     modelcar = push_modelcar(exported, oci, settings.model_name, version) if oci else None
