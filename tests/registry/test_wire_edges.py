@@ -163,3 +163,23 @@ def test_empty_external_id_is_stored_and_empty_name_refused(api: Api, make: Fact
     assert empty_name.json()["message"].startswith("name must not be empty")
     assert api.post("registered_models", {"name": ""}).status_code == 422
     assert api.post("registered_models", {"name": "x", "externalId": "e" * 256}).status_code == 400
+
+
+@pytest.mark.parametrize(("given", "stored"), [("+0001000", "1000"), ("-5", "-5")])
+def test_epoch_strings_parse_as_go_parse_int(
+    api: Api, make: Factory, given: str, stored: str
+) -> None:
+    experiment = make.experiment()["id"]
+    run = api.created("experiment_runs", {"experimentId": experiment, "startTimeSinceEpoch": given})
+    assert run["startTimeSinceEpoch"] == stored
+    for bad in ("", "1.5", "1e3", "9223372036854775808", "1" * 65):
+        body = {"experimentId": experiment, "startTimeSinceEpoch": bad}
+        assert api.post("experiment_runs", body).status_code == 400, bad
+
+
+def test_custom_property_keys_may_be_empty_but_not_too_long(api: Api) -> None:
+    value = {"metadataType": "MetadataStringValue", "string_value": "v"}
+    model = api.created("registered_models", {"name": "m", "customProperties": {"": value}})
+    assert model["customProperties"] == {"": value}
+    too_long = {"name": "n", "customProperties": {"k" * 256: value}}
+    assert api.post("registered_models", too_long).status_code == 400
