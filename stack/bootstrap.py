@@ -2,7 +2,9 @@
 
 Order matters for the ids (they reproduce the seed's): the controller creates the serving
 environment `local` (id 1), notebook 01 registers `MNIST` (2) with v1 (3), notebook 02 adds v2
-(4), the pipeline adds v3 (5), and deploying the CNN creates the InferenceService (6).
+(4), the pipeline adds v3 (5), and deploying the CNN creates the InferenceService (6). The
+three trainings run at once; PUBLISH_AFTER (training.turn) keeps their registrations in that
+order.
 """
 
 from __future__ import annotations
@@ -17,9 +19,10 @@ from pathlib import Path
 
 import httpx
 
-from stack.proc import ServiceError
+from stack.proc import ServiceError, log_tail, stop_process_group
 from stack.seaweed import ensure_bucket
 from stack.settings import StackSettings
+from training.turn import PUBLISH_AFTER
 
 REPO = Path(__file__).resolve().parent.parent
 API = "/api/model_registry/v1alpha3"
@@ -83,23 +86,63 @@ def model_versions(registry: httpx.Client) -> list[dict[str, str]]:
     return list(listing.json()["items"])
 
 
-def train_and_register(settings: StackSettings) -> None:
-    """Run notebooks 01 and 02 headless, then the pipeline once: v1, v2, v3 of MNIST."""
+@dataclass(frozen=True)
+class SeedRun:
+    """One training of the seed: its command and the version it registers after."""
+
+    name: str
+    command: list[str]
+    after: str  # PUBLISH_AFTER (training.turn): "" for the first
+
+
+def seed_runs(settings: StackSettings) -> list[SeedRun]:
+    """Notebook 01 (v1), notebook 02 (v2, after v1), the pipeline (v3, after v2)."""
     out_dir = settings.state_dir / "executed-notebooks"
     out_dir.mkdir(parents=True, exist_ok=True)
-    for notebook in NOTEBOOKS:
-        print(f"Training: executing notebooks/{notebook} headless ...", flush=True)
-        _run([sys.executable, "-m", "papermill", "--log-output", "--no-progress-bar",
-              str(REPO / "notebooks" / notebook), str(out_dir / notebook)], settings)  # fmt: skip
-    print("Pipeline: train -> validate -> register (kfp.local) ...", flush=True)
-    _run([sys.executable, "-m", "pipelines.run"], settings)
+    papermill = [sys.executable, "-m", "papermill", "--log-output", "--no-progress-bar"]
+    first, second = (
+        [*papermill, str(REPO / "notebooks" / name), str(out_dir / name)] for name in NOTEBOOKS
+    )
+    return [SeedRun("notebook-01", first, ""), SeedRun("notebook-02", second, "v1"),
+            SeedRun("pipeline", [sys.executable, "-m", "pipelines.run"], "v2")]  # fmt: skip
 
 
-def _run(command: list[str], settings: StackSettings) -> None:
-    env = {**os.environ, **settings.service_env()}
-    result = subprocess.run(command, cwd=REPO, env=env, check=False)
-    if result.returncode != 0:
-        raise ServiceError(f"`{' '.join(command[1:4])}` failed (exit {result.returncode}).")
+def train_and_register(settings: StackSettings) -> None:
+    """Notebooks 01 and 02 and the pipeline train at once; PUBLISH_AFTER makes them register
+    v1, v2 and v3 in that order, so the ids stay the seed's whatever finishes first."""
+    runs = seed_runs(settings)
+    print("Training: notebooks 01 and 02 and the pipeline at once, registering v1, v2, v3 in "
+          f"that order (logs: {settings.logs_dir}/seed-*.log) ...", flush=True)  # fmt: skip
+    started = time.monotonic()
+    processes = [_start(run, settings) for run in runs]
+    try:
+        for run, process in zip(runs, processes, strict=True):
+            _finish(run, process, settings)
+            print(f"  {run.name:<12} registered after {time.monotonic() - started:.0f} s",
+                  flush=True)  # fmt: skip
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                stop_process_group(process.pid, kill_after=5.0)
+
+
+def _seed_log(run: SeedRun, settings: StackSettings) -> Path:
+    return settings.logs_dir / f"seed-{run.name}.log"
+
+
+def _start(run: SeedRun, settings: StackSettings) -> subprocess.Popen[bytes]:
+    env = {**os.environ, **settings.service_env(), PUBLISH_AFTER: run.after}
+    with _seed_log(run, settings).open("wb") as log:
+        return subprocess.Popen(run.command, cwd=REPO, env=env, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
+
+
+def _finish(run: SeedRun, process: subprocess.Popen[bytes], settings: StackSettings) -> None:
+    code = process.wait()
+    if code != 0:
+        log = _seed_log(run, settings)
+        raise ServiceError(f"{run.name} failed (exit {code}); last lines of {log}:\n"
+                           f"{log_tail(log, lines=25)}")  # fmt: skip
 
 
 def ensure_deployed(

@@ -29,6 +29,7 @@ def demo_env(state_dir: Path) -> dict[str, str]:
         "AWS_S3_ENDPOINT": f"http://localhost:{free_port()}",
         "OCI_REGISTRY": f"localhost:{free_port()}",
         "APP_PORT": str(free_port()),
+        "LAB_PORT": str(free_port()),
     }
 
 
@@ -43,11 +44,14 @@ def test_make_up_serves_a_prediction_then_make_down_stops_everything(tmp_path: P
         up = make("up", env, timeout=900)
         assert up.returncode == 0, up.stdout + up.stderr
         assert "Time to first prediction" in up.stdout
+        assert f"JupyterLab:           http://localhost:{env['LAB_PORT']}/lab?token=" in up.stdout
+        assert "`make down` stops every process" in up.stdout  # make demo's welcome, for make up
         settings = StackSettings.load({"state_dir": env["STATE_DIR"]})
         services = read_pids(settings)
-        assert set(services) == {"s3", "oci", "registry", "serving", "controller", "app"}
+        assert set(services) == {"s3", "oci", "registry", "serving", "controller", "app", "lab"}
         status = make("status", env, timeout=60)
-        assert status.stdout.count(" ok ") == 6, status.stdout
+        assert status.stdout.count(" ok ") == 7, status.stdout
+        assert_seed_ids(env["MODEL_REGISTRY_URL"])
         assert_mnist_e2e_predicts(env["SERVING_URL"])
         assert_served_from_its_modelcar(env["SERVING_URL"], env["OCI_REGISTRY"])
     finally:
@@ -56,6 +60,16 @@ def test_make_up_serves_a_prediction_then_make_down_stops_everything(tmp_path: P
     assert not any(pid_alive(s.pid) for s in services.values())
     assert not (tmp_path / "state" / "pids.json").exists()
     assert (tmp_path / "state" / "registry.db").exists()
+
+
+def assert_seed_ids(registry_url: str) -> None:
+    """The seed's ids although the three trainings ran at once (PUBLISH_AFTER kept the order)."""
+    api = f"{registry_url}/api/model_registry/v1alpha3"
+    ascending = {"orderBy": "ID", "sortOrder": "ASC"}
+    versions = httpx.get(f"{api}/model_versions", params=ascending).json()["items"]
+    assert [(v["id"], v["name"]) for v in versions] == [("3", "v1"), ("4", "v2"), ("5", "v3")]
+    service = httpx.get(f"{api}/inference_service", params={"name": "mnist-e2e"}).json()
+    assert (service["id"], service["modelVersionId"]) == ("6", "4")
 
 
 def assert_served_from_its_modelcar(serving_url: str, oci_registry: str) -> None:
