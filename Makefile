@@ -120,8 +120,9 @@ bench-registry-threads: install ## Registry on PostgreSQL: database work on the 
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) scripts/bench_registry_threads.py
 
-bench-serving: install ## Benchmark the inference server against KServe's ModelServer (needs wrk)
+bench-serving: install ## Benchmark the inference server against KServe's ModelServer, REST and gRPC (needs wrk, h2load)
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
+	@command -v h2load >/dev/null || (apt-get update -q && apt-get install -y -q nghttp2-client)
 	$(PY) scripts/bench_serving.py
 
 bench-app: install ## Time the app in Chromium, vs its streamlit-drawable-canvas past: pen-up to probabilities, live updates

@@ -14,6 +14,10 @@ thread per core, its default), and are driven by the same client, wrk (Debian pa
   after the JSON header, `Inference-Header-Content-Length`; binary output asked for), over
   1 connection. KServe 0.21 reads the binary extension too, so both get the same bytes.
 
+and on both servers' gRPC ports (OIP v2 `ModelInfer`, raw FP32 in `raw_input_contents`) by
+one C client, h2load (Debian package `nghttp2-client`; `scripts/bench_grpc.py`): one digit
+over 1 and over 32 connections, 256 digits over 1 connection.
+
 Rounds alternate between the servers so that load from other processes on the machine hits
 both alike; the table shows the median over rounds, and each server's CPU time per request
 (which load from other processes disturbs less than throughput). Raw onnxruntime
@@ -23,7 +27,7 @@ in the same run, for the batch ratio.
 Ours loads its model the way it always does, from S3: a SeaweedFS server is started for the
 run. KServe 0.21 is installed with uv into its own virtualenv (`--kserve-venv`, created on
 first use) so it never mixes with the project's dependencies; its model is the custom
-`kserve.Model` in `bench/kserve_model.py`, run with 1 worker, gRPC off and, like ours, no log
+`kserve.Model` in `bench/kserve_model.py`, run with 1 worker, gRPC on and, like ours, no log
 line per request (KServe's defaults write two: `--kserve-logging` keeps them, which costs
 it about 20%); otherwise KServe's defaults (it listens on 0.0.0.0, which it does not let one
 change).
@@ -43,13 +47,21 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import numpy as np
 import onnxruntime as ort
+from bench_grpc import (
+    GrpcCase,
+    answer_bytes,
+    check_grpc_answers,
+    grpc_cases,
+    h2load_binary,
+    run_h2load,
+)
 from peer_venv import ensure_peer_venv
 
 from serving.model import session_options
@@ -109,6 +121,7 @@ class Server:
     name: str
     url: str
     pid: int
+    grpc_address: str = ""
 
     def cpu_seconds(self) -> float:
         """User + system CPU time of the server process so far (all its threads)."""
@@ -154,14 +167,14 @@ def wrk_binary() -> str:
 
 @contextmanager
 def running(name: str, command: list[str], port: int, ready: str, log: Path,
-            env: dict[str, str] | None = None) -> Iterator[Server]:  # fmt: skip
+            env: dict[str, str] | None = None, grpc_port: int = 0) -> Iterator[Server]:  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     health = lambda: http_ok(url + ready)  # noqa: E731
     process = ServiceProcess(name, command, log, health, env=env, cwd=REPO)
     with process.start():
         process.wait_healthy(timeout=120)
         assert process.pid is not None
-        yield Server(name, url, process.pid)
+        yield Server(name, url, process.pid, f"127.0.0.1:{grpc_port}")
 
 
 @contextmanager
@@ -182,12 +195,12 @@ def seaweed_with_model(work: Path, model: Path) -> Iterator[tuple[S3Settings, st
 @contextmanager
 def ours(work: Path, model: Path, threads: tuple[int, int], extra: list[str]) -> Iterator[Server]:
     with seaweed_with_model(work, model) as (s3, uri):
-        port = free_port()
+        port, grpc_port = free_port(), free_port()
         command = [sys.executable, "-m", "serving", "--port", str(port), "--ort-threads",
                    str(threads[0]), "--ort-threads-large", str(threads[1]),
-                   "--log-level", "warning", *extra]  # fmt: skip
+                   "--grpc-port", str(grpc_port), "--log-level", "warning", *extra]  # fmt: skip
         with running("ours", command, port, "/v2/health/ready", work / "ours.log",
-                     s3.as_env()) as server:  # fmt: skip
+                     s3.as_env(), grpc_port) as server:  # fmt: skip
             sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
             body = {"parameters": {"uri": uri, "sha256": sha256}}
             url = server.url + repository_path(MODEL, "load")
@@ -197,15 +210,16 @@ def ours(work: Path, model: Path, threads: tuple[int, int], extra: list[str]) ->
 
 @contextmanager
 def kserve(work: Path, model: Path, venv: Path, threads: int, logging: bool) -> Iterator[Server]:
-    port = free_port()
+    port, grpc_port = free_port(), free_port()
     command = [str(venv / "bin" / "python"), str(REPO / "bench" / "kserve_model.py"),
                "--model-path", str(model), "--ort-threads", str(threads),
                "--model_name", MODEL, "--http_port", str(port), "--workers", "1",
-               "--enable_grpc", "false"]  # fmt: skip
+               "--grpc_port", str(grpc_port)]  # fmt: skip
     if not logging:  # like ours: no log line per request
         command += ["--enable_latency_logging", "false", "--configure_logging", "false"]
-    with running("KServe", command, port, model_path(MODEL, "ready"), work / "kserve.log") as s:
-        yield s
+    ready, log = model_path(MODEL, "ready"), work / "kserve.log"
+    with running("KServe", command, port, ready, log, None, grpc_port) as server:
+        yield server
 
 
 # --- requests ----------------------------------------------------------------------------
@@ -274,19 +288,39 @@ def run_wrk(wrk: str, server: Server, case: Case, seconds: int) -> Result:
     return Result(**json.loads(line), cpu_seconds=cpu)
 
 
-def measure(wrk: str, servers: list[Server], load: list[Case], rounds: int,
+@dataclass
+class Runner:
+    """Runs one case on one server: wrk on the REST port, h2load on the gRPC port."""
+
+    wrk: str
+    h2load: str
+    answer_sizes: dict[tuple[str, str], float] = field(default_factory=dict)
+
+    def __call__(self, server: Server, case: Case | GrpcCase, seconds: int) -> Result:
+        if isinstance(case, Case):
+            return run_wrk(self.wrk, server, case, seconds)
+        key = (server.name, case.name)
+        if key not in self.answer_sizes:
+            self.answer_sizes[key] = answer_bytes(self.h2load, server.grpc_address, case)
+        cpu_before = server.cpu_seconds()
+        n = run_h2load(self.h2load, server.grpc_address, case, seconds, self.answer_sizes[key])
+        cpu = server.cpu_seconds() - cpu_before
+        return Result(int(n["requests"]), n["seconds"], n["p50_us"], n["p99_us"],
+                      int(n["failures"]), cpu)  # fmt: skip
+
+
+def measure(run: Runner, servers: list[Server], load: list[Case | GrpcCase], rounds: int,
             seconds: int) -> dict[str, dict[str, list[Result]]]:  # fmt: skip
     """results[case][server] over `rounds` rounds, servers alternating within each case."""
     results: dict[str, dict[str, list[Result]]] = {c.name: {} for c in load}
     for case in load:
         for server in servers:
-            run_wrk(wrk, server, case, 1)  # warm-up
+            run(server, case, 1)  # warm-up
     for number in range(rounds):
         print(f"round {number + 1}/{rounds}...", flush=True)
         for case in load:
             for server in servers[:: 1 if number % 2 == 0 else -1]:
-                result = run_wrk(wrk, server, case, seconds)
-                results[case.name].setdefault(server.name, []).append(result)
+                results[case.name].setdefault(server.name, []).append(run(server, case, seconds))
     return results
 
 
@@ -325,7 +359,7 @@ def row(label: str, metric: str, mine: str, theirs: str, ratio: str) -> str:
     return f"| {label} | {metric} | {mine} | {theirs} | {ratio} |"
 
 
-def case_rows(case: Case, mine: dict[str, float], theirs: dict[str, float]) -> list[str]:
+def case_rows(case: Case | GrpcCase, mine: dict[str, float], theirs: dict[str, float]) -> list[str]:
     """Throughput, p50 and p99 latency and server CPU per request of one case."""
     rate = "images/s" if case.rows > 1 else "requests/s"
     speedup = mine["per_second"] / theirs["per_second"]
@@ -340,17 +374,19 @@ def case_rows(case: Case, mine: dict[str, float], theirs: dict[str, float]) -> l
     return rows
 
 
-def table(summary: dict[str, dict[str, dict[str, float]]], load: list[Case],
+def table(summary: dict[str, dict[str, dict[str, float]]], load: list[Case | GrpcCase],
           raw: dict[str, float], kserve_name: str) -> list[str]:  # fmt: skip
     lines = [row("case", "metric", "ours", kserve_name, "ours vs KServe"), "|---|---|---|---|---|"]
     for case in load:
         lines += case_rows(case, summary[case.name]["ours"], summary[case.name]["KServe"])
-    batch, raw_rate = summary["binary256_c1"], raw["batch_images_per_second"]
+    raw_rate = raw["batch_images_per_second"]
     raw_text = f"{raw['single_p50_us']:.0f} µs / {raw_rate:,.0f} images/s"
     lines.append(row("raw onnxruntime `session.run`", "1 image p50 / 256 images", raw_text, "", ""))
-    lines.append(row("binary batch vs raw onnxruntime", "share of its images/s",
-                     f"{batch['ours']['per_second'] * 256 / raw_rate:.0%}",
-                     f"{batch['KServe']['per_second'] * 256 / raw_rate:.0%}", ""))  # fmt: skip
+    for name, label in (("binary256_c1", "binary"), ("grpc256_c1", "gRPC raw")):
+        batch = summary[name]
+        lines.append(row(f"{label} batch vs raw onnxruntime", "share of its images/s",
+                         f"{batch['ours']['per_second'] * 256 / raw_rate:.0%}",
+                         f"{batch['KServe']['per_second'] * 256 / raw_rate:.0%}", ""))  # fmt: skip
     return lines
 
 
@@ -363,6 +399,21 @@ def targets(summary: dict[str, dict[str, dict[str, float]]], raw: dict[str, floa
         ("c=1 p50 ≤ 0.5 ms", c1["ours"]["p50_us"] <= 500),
         ("256-image binary batch ≥ 50% of raw onnxruntime images/s",
          batch["ours"]["per_second"] * 256 >= 0.5 * raw["batch_images_per_second"]),
+    ]  # fmt: skip
+    return [f"- [{'x' if met else ' '}] {text}" for text, met in checks]
+
+
+def grpc_targets(summary: dict[str, dict[str, dict[str, float]]],
+                 raw: dict[str, float]) -> list[str]:  # fmt: skip
+    """Issue 24's targets for the gRPC cases."""
+    c32, c1, batch = summary["grpc_c32"], summary["grpc_c1"], summary["grpc256_c1"]
+    checks = [
+        ("gRPC c=32 requests/s ≥ 3× KServe's gRPC",
+         c32["ours"]["per_second"] >= 3 * c32["KServe"]["per_second"]),
+        ("gRPC c=32 p99 ≤ ⅓ of KServe's", c32["ours"]["p99_us"] * 3 <= c32["KServe"]["p99_us"]),
+        ("gRPC c=1 p50 ≤ 0.3 ms", c1["ours"]["p50_us"] <= 300),
+        ("gRPC 256-image raw batch ≥ 70% of raw onnxruntime images/s",
+         batch["ours"]["per_second"] * 256 >= 0.7 * raw["batch_images_per_second"]),
     ]  # fmt: skip
     return [f"- [{'x' if met else ' '}] {text}" for text, met in checks]
 
@@ -386,7 +437,7 @@ def header(args: argparse.Namespace, model: Path, load_before: float) -> list[st
         f"runs), {args.ort_threads_large or 'one per core'} (ours and raw onnxruntime for the "
         f"256-image runs). KServe: 1 worker, log lines per request "
         f"{'on (its default)' if args.kserve_logging else 'off (like ours)'}. "
-        "Client: wrk, 1 thread, "
+        "Clients: wrk (REST) and h2load (gRPC), 1 thread each, "
         f"{args.rounds} × {args.duration:g} s per case and server, alternating; medians.",
         "",
     ]
@@ -414,7 +465,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
     load_before = os.getloadavg()[0]
-    wrk = wrk_binary()
+    run = Runner(wrk_binary(), h2load_binary())
     model = args.model or ensure_model(BENCH / "cnn")
     kserve_name = f"KServe {ensure_kserve(args.kserve_venv, args.kserve_spec)}"
     shutil.rmtree(args.work_dir, ignore_errors=True)
@@ -424,7 +475,10 @@ def main(argv: list[str] | None = None) -> None:
     raw = raw_onnxruntime(model, images, threads)
     session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     expected = session.run(["probabilities"], {"x": images[:8]})[0]
-    load = cases(args.work_dir, images)
+    load: list[Case | GrpcCase] = [
+        *cases(args.work_dir, images),
+        *grpc_cases(args.work_dir, MODEL, images),
+    ]
     with ExitStack() as stack:
         servers = [
             stack.enter_context(ours(args.work_dir, model, threads, args.ours_arg)),
@@ -436,11 +490,13 @@ def main(argv: list[str] | None = None) -> None:
         ]
         for server in servers:
             check_answers(server, images[:8], expected)
-        results = measure(wrk, servers, load, args.rounds, args.duration)
+            check_grpc_answers(server.name, server.grpc_address, MODEL, images[:8], expected)
+        results = measure(run, servers, load, args.rounds, args.duration)
     summary = {case: {name: median_result(rs) for name, rs in by.items()}
                for case, by in results.items()}  # fmt: skip
     lines = [*header(args, model, load_before), *table(summary, load, raw, kserve_name), "",
-             "Targets (issue 9):", *targets(summary, raw)]  # fmt: skip
+             "Targets (issue 9):", *targets(summary, raw), "",
+             "Targets (issue 24, gRPC):", *grpc_targets(summary, raw)]  # fmt: skip
     failures = sum(s["failures"] for by in summary.values() for s in by.values())
     if failures:
         lines.append(f"\nWARNING: {failures} requests failed or got non-2xx answers")
