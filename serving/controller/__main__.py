@@ -43,7 +43,7 @@ def placement(settings: ControllerSettings) -> Placement:
     return Placement(namespace, settings.kserve_mode, settings.environment)
 
 
-def build_target(settings: ControllerSettings, registry: RegistryClient) -> ServingTarget[Any]:
+def build_target(settings: ControllerSettings) -> ServingTarget[Any]:
     """The serving target `--target` names."""
     if settings.target == "kserve":
         from serving.controller.kserve.api import InferenceServiceApi, api_client
@@ -62,12 +62,11 @@ def build_target(settings: ControllerSettings, registry: RegistryClient) -> Serv
         settings.request_timeout,
         settings.load_timeout,
     )
-    return LocalServerTarget(settings, server, registry)
+    return LocalServerTarget(settings, server)
 
 
 def build_reconciler(settings: ControllerSettings) -> Reconciler[Any]:
-    registry = registry_client(settings)
-    return Reconciler(settings, registry, build_target(settings, registry))
+    return Reconciler(settings, registry_client(settings), build_target(settings))
 
 
 def describe(settings: ControllerSettings) -> str:

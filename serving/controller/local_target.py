@@ -13,7 +13,7 @@ import logging
 from collections.abc import Sequence
 
 from serving.controller.config import ControllerSettings
-from serving.controller.registry import InferenceService, RegistryClient
+from serving.controller.registry import InferenceService
 from serving.controller.resolve import ResolvedModel
 from serving.controller.server import LoadedModel, LoadFailed, ServingClient
 from serving.controller.target import Failed, Outcome, Ready
@@ -29,12 +29,9 @@ class LocalServerTarget:
 
     component = "inference server"
 
-    def __init__(
-        self, settings: ControllerSettings, server: ServingClient, registry: RegistryClient
-    ) -> None:
+    def __init__(self, settings: ControllerSettings, server: ServingClient) -> None:
         self.settings = settings
         self.server = server
-        self.registry = registry
 
     def observe(self) -> Index:
         return self.server.index()
@@ -45,8 +42,7 @@ class LocalServerTarget:
         except BadModelName as exc:  # never a request: the name could address another model
             return Failed(f"the inference server cannot serve this name: {exc}", retry_later=False)
         if not self.serving(seen.get(service.name), model):
-            model_name = self.registry.registered_model_name(service.registered_model_id)
-            parameters = model.load_parameters(self.settings.owner, model_name)
+            parameters = model.load_parameters(self.settings.owner)
             try:
                 self.server.load(service.name, parameters)
             except LoadFailed as exc:

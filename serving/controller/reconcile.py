@@ -86,6 +86,7 @@ class Reconciler(Generic[Snapshot]):
             self.faults.end_pass()
 
     def reconcile_pass(self) -> bool:
+        self.registry.forget_names()
         services = self.read_services()
         seen = self.observe() if services is not None else None
         if services is None or seen is None:

@@ -77,6 +77,7 @@ class RegistryClient:
         self.http = httpx.Client(
             base_url=base_url.rstrip("/") + prefix, headers=headers, timeout=timeout
         )
+        self.model_names: dict[str, str] = {}
 
     def close(self) -> None:
         self.http.close()
@@ -149,7 +150,14 @@ class RegistryClient:
         return models[0] if models else None
 
     def registered_model_name(self, registered_model_id: str) -> str:
-        return str(self.request("GET", f"/registered_models/{registered_model_id}").get("name"))
+        """The registered model's name, read once per pass (`forget_names` starts a pass)."""
+        if registered_model_id not in self.model_names:
+            found = self.request("GET", f"/registered_models/{registered_model_id}")
+            self.model_names[registered_model_id] = str(found.get("name"))
+        return self.model_names[registered_model_id]
+
+    def forget_names(self) -> None:
+        self.model_names.clear()
 
     def latest_serve(self, service_id: str) -> dict[str, Any] | None:
         path = f"/inference_services/{service_id}/serves"

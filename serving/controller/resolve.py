@@ -42,6 +42,7 @@ class ResolvedModel:
 
     version_id: str
     version_name: str
+    registered_model_name: str
     uri: str
     sha256: str | None = None
     golden_uri: str | None = None
@@ -58,11 +59,11 @@ class ResolvedModel:
             return pinned_uri(self.uri, self.digest)
         return self.uri
 
-    def load_parameters(self, owner: str, registered_model: str) -> dict[str, str]:
+    def load_parameters(self, owner: str) -> dict[str, str]:
         """The inference server's load `parameters` (see serving/README.md)."""
         parameters = {"uri": self.uri, "version": self.version_id, "owner": owner,
                       "model_version_name": self.version_name,
-                      "registered_model": registered_model}  # fmt: skip
+                      "registered_model": self.registered_model_name}  # fmt: skip
         if self.sha256:
             parameters["sha256"] = self.sha256
         if self.golden_uri:
@@ -102,6 +103,7 @@ def resolve_model(
     return ResolvedModel(
         version_id=version_id,
         version_name=str(version.get("name") or version_id),
+        registered_model_name=registry.registered_model_name(service.registered_model_id),
         uri=uri,
         sha256=custom_text(artifact, version, "sha256"),
         golden_uri=golden_uri,

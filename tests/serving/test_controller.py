@@ -48,6 +48,9 @@ def test_controller_deploys_undeploys_and_records_history(
     detail = httpx.get(f"{serving_stack.api}/inference_services/{service}").json()
     assert detail["customProperties"]["url"]["string_value"] == (
         f"{serving_stack.serving_url}/v2/models/digits")  # fmt: skip
+    metadata = httpx.get(f"{serving_stack.serving_url}/v2/models/digits").json()
+    assert metadata["properties"]["registered_model"] == "MNIST"  # carried by the resolve
+    assert metadata["properties"]["model_version_name"] == "v1"
     patch_service(serving_stack, service, desiredState="UNDEPLOYED")
     wait_until(lambda: infer(serving_stack, "digits").status_code == 404, what="unload")
     wait_until(lambda: len(serves(serving_stack, service)) == 2, what="COMPLETE record")

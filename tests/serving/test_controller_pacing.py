@@ -118,6 +118,12 @@ class ReadOnlyRegistry:
     def model_artifact(self, version_id: str) -> dict[str, Any]:
         return {"uri": "s3://models/MNIST/v1/model.onnx"}
 
+    def registered_model_name(self, registered_model_id: str) -> str:
+        return "MNIST"
+
+    def forget_names(self) -> None:
+        pass
+
     def latest_serve(self, service_id: str) -> None:
         return None
 
