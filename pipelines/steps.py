@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from training.lineage import Lineage
     from training.modelcar import ModelcarImage
 
-VERSION_NAME = re.compile(r"^v(\d+)$")
+VERSION_NAME = re.compile(r"^v(\d+)\Z")
 # upstream's ModelArtifact source fields for a model produced by a Kubeflow pipeline run
 SOURCE_KIND, SOURCE_CLASS = "kfp", "pipelinerun"
 

@@ -84,7 +84,7 @@ def test_next_version_name_follows_highest_v_number(registry_server: Any) -> Non
 
     registry = ModelRegistry(registry_server.url, author="test", is_secure=False)
     assert next_version_name(registry, "MNIST") == "v1"
-    for name in ("v1", "v7", "candidate"):
+    for name in ("v1", "v7", "candidate", "v9\n"):  # "v9\n" is not v<n>: no `$` anchor
         registry.register_model("MNIST", f"s3://models/MNIST/{name}/model.onnx", version=name,
                                 model_format_name="onnx", model_format_version="1")  # fmt: skip
     assert next_version_name(registry, "MNIST") == "v8"
