@@ -72,10 +72,10 @@ def decode_infer(body: Buffer, header_length: int | None) -> WireRequest:
     """Parse an inference request body into a WireRequest (large flat `data` arrays go
     straight into numpy, see serving.json_data)."""
     json_part, binary = split_body(body, header_length)
-    document = parse_document(json_part)
+    document, literal_bools = parse_document(json_part)
     if not isinstance(document, dict):
         raise BadRequest("request body must be a JSON object")
-    inputs, used = decode_inputs(document.get("inputs"), binary)
+    inputs, used = decode_inputs(document.get("inputs"), binary, literal_bools)
     if used != len(binary):
         raise BadRequest(
             f"binary data is {len(binary)} bytes but the inputs' binary_data_size add up to {used}"
@@ -93,20 +93,25 @@ def request_id(document: dict[str, Any]) -> str | None:
     return value
 
 
-def decode_inputs(inputs: object, binary: memoryview) -> tuple[list[RequestTensor], int]:
-    """Every input tensor, and how many bytes of the binary part they consumed."""
+def decode_inputs(
+    inputs: object, binary: memoryview, literal_bools: bool = True
+) -> tuple[list[RequestTensor], int]:
+    """Every input tensor, and how many bytes of the binary part they consumed
+    (`literal_bools`: the JSON holds a `true`/`false` somewhere)."""
     if not isinstance(inputs, list) or not inputs:
         raise BadRequest("'inputs' must be a non-empty list of tensors")
     tensors: list[RequestTensor] = []
     offset = 0
     for item in inputs:
-        tensor, size = decode_input(item, binary[offset:])
+        tensor, size = decode_input(item, binary[offset:], literal_bools)
         tensors.append(tensor)
         offset += size
     return tensors, offset
 
 
-def decode_input(item: object, binary: memoryview) -> tuple[RequestTensor, int]:
+def decode_input(
+    item: object, binary: memoryview, literal_bools: bool
+) -> tuple[RequestTensor, int]:
     if not isinstance(item, dict) or not isinstance(item.get("name"), str):
         raise BadRequest("each input must be an object with a string 'name'")
     name = item["name"]
@@ -116,7 +121,8 @@ def decode_input(item: object, binary: memoryview) -> tuple[RequestTensor, int]:
     if size is None:
         if "data" not in item:
             raise InvalidTensor(f"tensor {name!r}: 'data' is missing")
-        return RequestTensor(name, array_from_json(name, shape, dtype, item["data"])), 0
+        array = array_from_json(name, shape, dtype, item["data"], literal_bools)
+        return RequestTensor(name, array), 0
     if type(size) is not int or not 0 <= size <= len(binary):
         raise InvalidTensor(
             f"tensor {name!r}: binary_data_size {size!r} does not fit the {len(binary)} bytes "

@@ -136,8 +136,9 @@ def lift_data_arrays(buffer: Buffer) -> tuple[bytes, list[LiftedArray]]:
     return b"".join([*parts, bytes(buffer[position:])]), lifted
 
 
-def parse_document(buffer: Buffer) -> Any:
-    """The JSON document, large flat `"data"` arrays left as LiftedArray values."""
+def parse_document(buffer: Buffer) -> tuple[Any, bool]:
+    """The JSON document, large flat `"data"` arrays left as LiftedArray values, and whether
+    the rest holds a `true` or `false` at all (when not, no list needs scanning for one)."""
     document, lifted = lift_data_arrays(buffer)
     try:
         parsed = orjson.loads(document)
@@ -147,7 +148,7 @@ def parse_document(buffer: Buffer) -> Any:
         raise invalid_json(exc.msg, buffer, original_position(exc.pos, lifted)) from None
     if lifted:
         put_back(parsed, {PLACEHOLDER.format(i): array for i, array in enumerate(lifted)})
-    return parsed
+    return parsed, b"true" in document or b"false" in document
 
 
 def original_position(position: int, lifted: list[LiftedArray]) -> int:

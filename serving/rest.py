@@ -196,9 +196,10 @@ class RestApi:
         return Response(200, body, headers)
 
     async def decode(self, body: bytes | bytearray, header_length: int | None) -> WireRequest:
-        """Decode an inference body: small ones here, large ones on a worker thread (one at
+        """Decode an inference body: small JSON here, large JSON on a worker thread (one at
         a time), so the event loop keeps answering while megabytes of JSON are parsed."""
-        if len(body) <= INLINE_DECODE_BYTES:
+        json_bytes = len(body) if header_length is None else header_length
+        if json_bytes <= INLINE_DECODE_BYTES:  # binary tensor data costs no decoding
             return decode_infer(body, header_length)
         async with self.large_decodes:
             return await asyncio.to_thread(decode_infer, body, header_length)

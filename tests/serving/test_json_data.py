@@ -49,13 +49,13 @@ def test_large_data_decodes_bit_for_bit_as_the_whole_parse(
 
 def test_only_large_flat_input_data_is_lifted() -> None:
     small = body([1.0] * 10)
-    assert isinstance(parse_document(small)["inputs"][0]["data"], list)
+    assert isinstance(parse_document(small)[0]["inputs"][0]["data"], list)
     nested = body([[1.0] * LIFT_MIN_BYTES], shape=[1, LIFT_MIN_BYTES])
-    assert isinstance(parse_document(nested)["inputs"][0]["data"], list)
+    assert isinstance(parse_document(nested)[0]["inputs"][0]["data"], list)
     large = body([1.0] * LIFT_MIN_BYTES)
-    assert isinstance(parse_document(large)["inputs"][0]["data"], LiftedArray)
+    assert isinstance(parse_document(large)[0]["inputs"][0]["data"], LiftedArray)
     elsewhere = orjson.dumps({"inputs": [], "parameters": {"data": [1.0] * LIFT_MIN_BYTES}})
-    assert isinstance(parse_document(elsewhere)["parameters"]["data"], str)
+    assert isinstance(parse_document(elsewhere)[0]["parameters"]["data"], str)
 
 
 PREFIX = b'{"inputs":[{"name":"x","shape":[%d],"datatype":"FP32","data":[' % COUNT
@@ -108,3 +108,12 @@ def test_booleans_among_small_numeric_data_are_refused(data: list[Any]) -> None:
     raw = body(data, shape=[2] if not isinstance(data[0], list) else [2, 1])
     with pytest.raises(InvalidTensor, match="holds boolean values"):
         decode_infer(bytearray(raw), None)
+
+
+def test_a_true_elsewhere_in_the_body_leaves_numeric_data_alone() -> None:
+    raw = orjson.dumps({"inputs": [{"name": "x", "shape": [2], "datatype": "FP32",
+                                    "data": [1.0, 0.5]}],
+                        "parameters": {"binary_data_output": True}})  # fmt: skip
+    wire = decode_infer(bytearray(raw), None)
+    assert wire.request.inputs[0].array.tolist() == [1.0, 0.5]
+    assert wire.binary_default is True
