@@ -13,25 +13,17 @@ from typing import Any
 import httpx
 import pytest
 from stack_calls import AUTH, create_service, index, serve_records, served_version, serves
+from test_names import HOSTILE_NAMES
 
 pytestmark = pytest.mark.server
 
 Wait = Callable[..., Any]
 
-# Each would address another model or route if it reached a URL unescaped, or only looks
-# like `victim` (lookalikes); the registry holds them all (not a 254-character name: it
-# refuses those itself, and the server and `serving.names` tests cover them).
+# The registry holds them all but a 254-character name (it refuses that itself; the server
+# and `serving.names` tests cover it): at the limit, a newline instead.
 HOSTILE_SERVICES = {
-    "unload-query": "victim/unload?",
-    "load-query": "victim/load?",
-    "dot-dot-path": "a/../victim",
-    "unload-fragment": "victim/unload#",
-    "encoded-slash": "victim%2Funload",
-    "dot-dot": "..",
-    "trailing-newline": "victim\n",
+    **{case: name for case, name in HOSTILE_NAMES.items() if case != "too-long"},
     "newline-at-the-limit": "v" * 252 + "\n",
-    "cyrillic-i": "v\u0456ctim",
-    "fullwidth-v": "\uff56ictim",
 }
 REASON = "the inference server cannot serve this name: bad model name"
 

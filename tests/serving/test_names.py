@@ -19,7 +19,7 @@ from training.modelcar import ModelcarError, OciSettings
 LONGEST = "m" * 253
 
 # Names a registry InferenceService may carry that the server must never hold: each would
-# address another model, another route, or a name that only looks like another one.
+# address another model or route if it reached a URL unescaped, or only looks like `victim`.
 HOSTILE_NAMES = {
     "unload-query": "victim/unload?",
     "load-query": "victim/load?",
@@ -27,11 +27,11 @@ HOSTILE_NAMES = {
     "unload-fragment": "victim/unload#",
     "encoded-slash": "victim%2Funload",
     "dot-dot": "..",
-    "trailing-newline": "mnist\n",
-    "too-long": "m" * 254,
-    "cyrillic-i": "mn\u0456st",
-    "fullwidth-m": "\uff4dnist",
-    "zero-width-space": "mnist\u200b",
+    "trailing-newline": "victim\n",
+    "too-long": "v" * 254,
+    "cyrillic-i": "v\u0456ctim",
+    "fullwidth-v": "\uff56ictim",
+    "zero-width-space": "victim\u200b",
 }
 REFUSED_NAMES = {
     **HOSTILE_NAMES,
