@@ -10,6 +10,7 @@ InferenceService 4 with ServeModel 1, Experiment 5, ExperimentRun 6 with metric 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,7 +64,7 @@ DIFFERENCES = {
     "document. registry_local answers 400 for a value that is not an absolute URI (RFC 3986), "
     "so every answer it gives stays valid against the document it serves.",
     "empty-name": "The document lets a create of an artifact, ExperimentRun, InferenceService "
-    "or ServeModel send an optional `name` of `\"\"`, and upstream stores it (an artifact "
+    'or ServeModel send an optional `name` of `""`, and upstream stores it (an artifact '
     "gets a UUID only when the name is absent), but the document's entity schemas give `name` "
     "`minLength: 1`, so upstream's later answers break its own document. registry_local "
     "answers 400; leave the name out instead.",
@@ -76,6 +77,9 @@ class Refusal:
 
     message: str  # a regular expression over the whole error message
     reason: str
+
+    def matches(self, status: int, message: str) -> bool:
+        return status == 400 and re.fullmatch(self.message, message, re.DOTALL) is not None
 
 
 SCHEMA_VALID_REFUSALS = {
@@ -108,7 +112,7 @@ SCHEMA_VALID_REFUSALS = {
     ),
     "int64-syntax": Refusal(
         r".* must be an integer in a string, got .*",
-        "a `...TimeSinceEpoch` string that is not a 64-bit integer (`\"\"` included); upstream "
+        'a `...TimeSinceEpoch` string that is not a 64-bit integer (`""` included); upstream '
         "parses it with `strconv.ParseInt(t, 10, 64)` and answers 400.",
     ),
     "end-before-start": Refusal(
@@ -126,7 +130,7 @@ SCHEMA_VALID_REFUSALS = {
     ),
     "empty-name": Refusal(
         "name must not be empty: .*",
-        "an optional `name` of `\"\"` on a create, which the document's answers could not "
+        'an optional `name` of `""` on a create, which the document\'s answers could not '
         "carry (difference `empty-name`).",
     ),
     "name-limit": Refusal(
