@@ -5,6 +5,7 @@ Area-specific fixtures live in tests/<area>/conftest.py.
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
@@ -17,10 +18,15 @@ import pytest
 from stack.oci_registry import RunningOciRegistry, running_oci_registry
 from stack.proc import ServiceProcess, free_port, http_ok
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
-from training import modelcar
 from training.modelcar import ModelcarImage, OciSettings, publish_modelcar
 
 REPO = Path(__file__).resolve().parent.parent
+
+# No test, nor any process a test starts (notebook kernels, the pipeline, scripts), pushes a
+# modelcar to whatever answers at the default OCI_REGISTRY (localhost:5000: a developer's
+# `make up`, whose tags it would move): empty means no modelcar. A test that wants modelcars
+# starts its own registry and names it.
+os.environ["OCI_REGISTRY"] = ""
 
 
 @dataclass(frozen=True)
@@ -31,13 +37,6 @@ class RunningRegistry:
     port: int
     database_url: str
     process: ServiceProcess
-
-
-@pytest.fixture(autouse=True)
-def no_default_oci_registry(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test pushes a modelcar to whatever answers at the default OCI_REGISTRY
-    (localhost:5000: a developer's `make up`); a test that wants modelcars names a registry."""
-    monkeypatch.setattr(modelcar, "DEFAULT_OCI_REGISTRY", "")
 
 
 @pytest.fixture(scope="session")

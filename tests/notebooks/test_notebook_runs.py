@@ -37,7 +37,6 @@ def test_notebooks_train_publish_and_walk_rest_api(
 ) -> None:
     for name, value in s3_server.as_env().items():
         monkeypatch.setenv(name, value)
-    monkeypatch.setenv("OCI_REGISTRY", "")  # the kernels push no modelcar to a running demo
     servers = {"registry_url": registry_server.url, "s3_endpoint": s3_server.endpoint,
                "s3_bucket": s3_server.bucket}  # fmt: skip
     small = {"epochs": 1, "verbose": 2, "allow_download": False, **servers}
