@@ -24,7 +24,10 @@ from app.compare import (
 from app.deployments import Deployment
 from app.registry_client import Resource
 
-WRAP_CELLS = "<style>.st-key-compare td {word-break: break-all;}</style>"
+WRAP_CELLS = (
+    "<style>.st-key-compare td:nth-child(2), .st-key-compare td:nth-child(3) "
+    "{word-break: break-all;} .st-key-compare td:nth-child(4) {white-space: nowrap;}</style>"
+)
 """Digests and URIs are long words: let the comparison's table cells break them."""
 
 

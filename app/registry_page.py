@@ -174,9 +174,9 @@ def show_version(
     facts_column, button_column = st.columns([4, 1], vertical_alignment="center")
     facts_column.caption(" · ".join(version_facts(version)))
     if is_archived(version):
-        facts_column.badge("archived", color="gray", icon=":material/archive:")
+        facts_column.badge("archived", color="gray")
     if deleted:
-        facts_column.badge("artifacts deleted", color="gray", icon=":material/delete:")
+        facts_column.badge("artifacts deleted", color="gray")
     with button_column:
         deploy_button(settings, version, model_name, deployments, deleted)
         archive_button(settings, version, model_name, deployments)
