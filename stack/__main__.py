@@ -12,6 +12,7 @@ from stack.proc import ServiceError
 from stack.runner import (
     dead_services,
     describe_death,
+    refuse_taken_port,
     start_services,
     status_table,
     stop_services,
@@ -142,6 +143,7 @@ def _run_alone(
     from stack.services import service_specs
 
     spec = next(spec for spec in service_specs(settings) if spec.name == name)
+    refuse_taken_port(spec)
     process = spec.build(settings).start()
     try:
         process.wait_healthy(timeout=120)

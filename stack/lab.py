@@ -35,9 +35,11 @@ def lab_health_url(settings: StackSettings) -> str:
 
 
 def lab_arguments(settings: StackSettings, as_root: bool) -> list[str]:
-    """`jupyter lab`'s arguments; `--allow-root` only for root, which Jupyter refuses otherwise."""
+    """`jupyter lab`'s arguments: exactly LAB_PORT (no silent move to the next port, so the
+    printed URL is right); `--allow-root` only for root, which Jupyter refuses otherwise."""
     arguments = ["-m", "jupyter", "lab", "--ip", "127.0.0.1", "--port", str(settings.lab_port),
-                 "--no-browser", f"--IdentityProvider.token={lab_token(settings)}",
+                 "--no-browser", "--ServerApp.port_retries=0",
+                 f"--IdentityProvider.token={lab_token(settings)}",
                  f"--ServerApp.root_dir={NOTEBOOKS}"]  # fmt: skip
     return [*arguments, "--allow-root"] if as_root else arguments
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 import time
@@ -37,6 +38,7 @@ def test_lab_binds_loopback_on_lab_port(tmp_path: Path, monkeypatch: pytest.Monk
     arguments = lab_arguments(settings, as_root=False)
     assert arguments[arguments.index("--ip") + 1] == "127.0.0.1"
     assert arguments[arguments.index("--port") + 1] == "8777"
+    assert "--ServerApp.port_retries=0" in arguments  # never another port than the URL's
     assert lab_url(settings).startswith("http://localhost:8777/lab?token=")
 
 
@@ -70,6 +72,20 @@ def test_stack_lab_prints_the_url_that_opens(tmp_path: Path) -> None:
     finally:
         stop_process_group(lab.pid, kill_after=10)
         lab.wait(timeout=15)
+
+
+@pytest.mark.server
+def test_stack_lab_on_a_taken_port_names_lab_port(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {**os.environ, "STATE_DIR": str(tmp_path), "LAB_PORT": str(port)}
+        lab = subprocess.run([sys.executable, "-m", "stack", "lab"], cwd=REPO, env=env,
+                             capture_output=True, text=True, timeout=60, check=False)  # fmt: skip
+    assert lab.returncode == 1
+    assert f"port {port} for lab is already in use" in lab.stderr
+    assert "set LAB_PORT" in lab.stderr
 
 
 def printed_lab_url(lab: subprocess.Popen[str], timeout: float = 120) -> str:
