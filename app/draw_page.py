@@ -1,22 +1,26 @@
-"""The drawing page: draw a digit, see what every deployed model makes of it."""
+"""The drawing page: draw a digit, see what every deployed model makes of it.
+
+The page only renders: the drawing comes from the canvas (`reported_drawing`, a CanvasDrawing
+that carries its 28×28 `image`), the deployed models from `recent_deployments`, each answer
+from the inference client, and every problem is said by `ui.show_error`.
+"""
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass
 
 import numpy as np
 import streamlit as st
 from PIL import Image
 
-from app.deployments import Deployment, deployed
+from app.deployments import Deployment
 from app.digit_canvas import digit_canvas, reported_drawing
-from app.drawing import canvas_rgba
+from app.drawing import CanvasDrawing
 from app.errors import AppError
 from app.inference_client import Prediction
-from app.preprocess import canvas_to_mnist
+from app.recent_deployments import deployed_models, recent_deployments
 from app.settings import AppSettings
-from app.ui import inference_client, read_registry, recent_deployments, show_error
+from app.ui import inference_client, registry_client, show_error
 
 MODEL_VIEW_SIZE = 140
 
@@ -59,46 +63,20 @@ def draw_page(settings: AppSettings) -> None:
         show_model_view(drawing.image if drawing else None)
 
 
-@dataclass(frozen=True)
-class Drawing:
-    """What is on the canvas: the 28×28 model input (None when empty), and which drawing."""
-
-    image: np.ndarray | None
-    key: str
-    """`<canvas generation>-<strokes>` (see CanvasDrawing.key): new with every stroke, Undo
-    and Clear, and with every live report while a stroke is drawn. Each answer carries it
-    (`data-drawing`), so a page reader knows which drawing an answer is for."""
-    seq: int
-    """The report's sequence number (`data-seq`): a later drawing has a larger one."""
-
-
-def drawing_and_answers(settings: AppSettings) -> tuple[Drawing | None, bool]:
-    """The canvas's last drawing and every deployed model's answer to it; False when any
-    of that was a problem (its sentence is on the page)."""
+def drawing_and_answers(settings: AppSettings) -> tuple[CanvasDrawing | None, bool]:
+    """The canvas's last drawing, and every deployed model's answer to it on the page; False
+    when any of that was a problem worth asking again about (its sentence is on the page)."""
+    drawing = None
     try:
-        drawing = current_drawing()
+        drawing = reported_drawing(CANVAS_KEY)
+        deployments = deployed_models(registry_client(settings), settings)
     except AppError as error:
         show_error(error)
-        return None, True  # asking again would not help
-    recent = recent_deployments(settings)
-    deployments = read_registry(
-        settings, lambda registry: recent.get(lambda: deployed(registry, settings.environment))
-    )
-    if deployments is None:
-        return drawing, False
+        return drawing, not error.ask_again
     answered = show_answers(deployments, drawing, settings)
     if not answered:
-        recent.forget()  # the registry may know why: read it again next time
+        recent_deployments(settings).forget()  # the registry may know why: read it again
     return drawing, answered
-
-
-def current_drawing() -> Drawing | None:
-    """The drawing the canvas reported last, as the models' input (None before any)."""
-    reported = reported_drawing(CANVAS_KEY)
-    if reported is None:
-        return None
-    image = canvas_to_mnist(canvas_rgba(reported.strokes)) if reported.strokes else None
-    return Drawing(image, reported.key, reported.seq)
 
 
 def show_model_view(image: np.ndarray | None) -> None:
@@ -118,13 +96,14 @@ def model_view(image: np.ndarray) -> Image.Image:
 
 
 def show_answers(
-    deployments: list[Deployment], drawing: Drawing | None, settings: AppSettings
+    deployments: list[Deployment], drawing: CanvasDrawing | None, settings: AppSettings
 ) -> bool:
     """One column per deployed model, side by side, each with its answer or its problem;
     False when any answer was a problem."""
     names = ", ".join(d.label for d in deployments)
     st.subheader("Deployed models' answers" if len(deployments) > 1 else "The model's answer")
-    if drawing is None or drawing.image is None:
+    image = drawing.image if drawing else None
+    if drawing is None or image is None:
         st.info(f"Deployed and waiting for your drawing: {names}.", icon=":material/draw:")
         return True
     answered = True
@@ -132,7 +111,7 @@ def show_answers(
         with column, st.container(border=True):
             st.markdown(f"**{deployment.label}**")
             try:
-                prediction = inference_client(settings).predict(deployment, drawing.image)
+                prediction = inference_client(settings).predict(deployment, image)
                 show_prediction(prediction, drawing)
             except AppError as error:
                 show_error(error)
@@ -140,7 +119,7 @@ def show_answers(
     return answered
 
 
-def show_prediction(prediction: Prediction, drawing: Drawing) -> None:
+def show_prediction(prediction: Prediction, drawing: CanvasDrawing) -> None:
     st.html(answer_html(prediction, drawing.key, drawing.seq))
 
 
@@ -172,7 +151,7 @@ def answer_facts(prediction: Prediction) -> str:
 
 def probability_bars(prediction: Prediction, drawing_key: str) -> str:
     """All 10 probabilities as horizontal bars with their values, the predicted digit's in
-    orange. Plain HTML: on screen with the digit, where a Vega-Lite chart came ~30 ms later."""
+    orange: plain HTML, so that they reach the page in the same frame as the digit."""
     rows = "".join(
         f'<div class="{"predicted" if digit == prediction.digit else ""}">'
         f'<span>{digit}</span><span><i style="width: {p:.1%}"></i></span>'

@@ -1,21 +1,24 @@
-"""What the digit canvas reports, read and checked, and painted back into the canvas's pixels.
+"""What the digit canvas reports, read and checked, and turned into the models' input.
 
 The canvas (app/frontend/digit_canvas.js) reports a drawing as its strokes, each a flat list
-of integer canvas points `[x0, y0, x1, y1, ...]`, never as pixels: `canvas_rgba` paints them
-with the canvas's own pen (white, 18 px, round ends and joins) on a black 280×280 field, the
-RGBA array `canvas_to_mnist` takes. Pure numpy and Pillow: the tests import it without
-Streamlit.
+of integer canvas points `[x0, y0, x1, y1, ...]`, never as pixels. `strokes_to_mnist` is the
+one way from strokes to the 28×28 image the models get: `canvas_rgba` paints them with the
+canvas's own pen (white, 18 px, round ends and joins) on a black 280×280 field, and
+`canvas_to_mnist` makes MNIST's picture of that. A `CanvasDrawing` carries its own `image`.
+Pure numpy and Pillow: the tests import it without Streamlit.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 from app.errors import DrawingUnreadable
+from app.preprocess import canvas_to_mnist
 
 CANVAS_SIZE = 280
 PEN_WIDTH = 18
@@ -24,6 +27,7 @@ MAX_POINTS = 20_000
 """Bounds on what one drawing may hold (a digit has a few strokes of a few hundred points)."""
 
 Point = tuple[int, int]
+Strokes = tuple[tuple[Point, ...], ...]
 Pen = Literal["up", "down"]
 
 
@@ -32,20 +36,26 @@ class CanvasDrawing:
     """One drawing as the canvas reported it."""
 
     seq: int
-    """Rises with every report of the page: a later drawing has a larger one."""
+    """Rises with every report of the page: a later drawing has a larger one (`data-seq`)."""
     generation: int
     """One more with every Clear."""
     pen: Pen
     """"down" while a stroke is being drawn (a live report), "up" once it has ended."""
-    strokes: tuple[tuple[Point, ...], ...]
+    strokes: Strokes
 
     @property
     def key(self) -> str:
         """`<generation>-<strokes>` once the pen is up; while a stroke is being drawn (its
         strokes counting the one in progress) `<generation>-<strokes>~<seq>`, so that each
-        live report has a key of its own."""
+        live report has a key of its own. Each answer carries it (`data-drawing`), so a page
+        reader knows which drawing an answer is for."""
         key = f"{self.generation}-{len(self.strokes)}"
         return key if self.pen == "up" else f"{key}~{self.seq}"
+
+    @cached_property
+    def image(self) -> np.ndarray | None:
+        """The 28×28 model input (`strokes_to_mnist`), made once; None when nothing is drawn."""
+        return strokes_to_mnist(self.strokes)
 
 
 def read_drawing(value: object) -> CanvasDrawing | None:
@@ -62,7 +72,7 @@ def read_drawing(value: object) -> CanvasDrawing | None:
     return CanvasDrawing(seq, generation, pen, read_strokes(value.get("strokes")))
 
 
-def read_strokes(value: object) -> tuple[tuple[Point, ...], ...]:
+def read_strokes(value: object) -> Strokes:
     """Strokes as point tuples from flat `[x0, y0, x1, y1, ...]` lists, within the bounds."""
     if not isinstance(value, list) or len(value) > MAX_STROKES:
         raise DrawingUnreadable(f"strokes must be a list of at most {MAX_STROKES} strokes")
@@ -86,7 +96,12 @@ def _count(drawing: dict, name: str) -> int:
     return value
 
 
-def canvas_rgba(strokes: tuple[tuple[Point, ...], ...]) -> np.ndarray:
+def strokes_to_mnist(strokes: Strokes) -> np.ndarray | None:
+    """The strokes as the float32 28×28 MNIST image the models get; None without strokes."""
+    return canvas_to_mnist(canvas_rgba(strokes)) if strokes else None
+
+
+def canvas_rgba(strokes: Strokes) -> np.ndarray:
     """The 280×280 RGBA pixels of the strokes painted as the canvas paints them."""
     image = Image.new("RGBA", (CANVAS_SIZE, CANVAS_SIZE), (0, 0, 0, 255))
     pen = ImageDraw.Draw(image)

@@ -2,7 +2,9 @@
 
 Every error is an AppError whose message is one sentence a person can act on (what is
 wrong and which `make` target fixes it); the pages render them all with one handler
-(`pages.show_error`), never as a traceback. `status` is the HTTP status that caused it, if any.
+(`app.ui.show_error`), never as a traceback. `status` is the HTTP status that caused it, if
+any; `ask_again` says whether asking again may end it (the draw page then asks again 1.5 s
+later).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ class AppError(Exception):
     """Something the person can fix; `str(error)` says what and how in one sentence."""
 
     status: int | None = None
+    ask_again = True
+    """A part that is down or busy may be back in a moment; a bad drawing stays bad."""
 
     def __init__(self, message: str, status: int | None = None) -> None:
         super().__init__(message)
@@ -104,6 +108,8 @@ class InferenceFailed(AppError):
 
 class DrawingUnreadable(AppError):
     """What the canvas reported is not a drawing (only a hand-made message can do that)."""
+
+    ask_again = False
 
     def __init__(self, detail: str) -> None:
         super().__init__(f"The drawing could not be read ({detail}); press Clear and draw again.")

@@ -1,11 +1,11 @@
-"""The deployed models as last read from the registry, reused for a moment.
+"""The deployed models, as a browser session last read them from the registry.
 
-While a digit is drawn the draw page reruns up to ten times a second, and each run read the
-InferenceServices from the registry again: 3-4 ms on a quiet machine, 5-50 ms on a busy one,
-before the model could be asked. A session now reuses its read for MAX_AGE seconds (a deploy
-or an undeploy made elsewhere shows on a draw page at most that much later; a page load reads
-afresh), and forgets it as soon as an answer fails or the session's registry page writes a
-desired state, so that the next run reads again.
+This module owns that read and its reuse. While a digit is drawn the draw page reruns up to
+ten times a second; reading the InferenceServices costs 3-4 ms on a quiet machine and 5-50 ms
+on a busy one, before any model is asked. So a session reuses its read for MAX_AGE seconds (a
+deploy or an undeploy made elsewhere shows on an open draw page at most that much later). A
+page load, a new session, reads afresh, and `forget` makes the next run read again: after an
+answer failed, and after the session's Registry page wrote a desired state.
 """
 
 from __future__ import annotations
@@ -13,8 +13,13 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from functools import partial
 
-from app.deployments import Deployment
+import streamlit as st
+
+from app.deployments import Deployment, deployed
+from app.registry_client import RegistryClient
+from app.settings import AppSettings
 
 MAX_AGE = 2.0
 """Seconds a read of the deployed models is reused."""
@@ -43,3 +48,17 @@ class RecentDeployments:
         """Read again next time."""
         with self._lock:
             self._deployments = None
+
+
+def recent_deployments(settings: AppSettings) -> RecentDeployments:
+    """This session's last read of the deployed models of this registry and environment."""
+    key = f"recent-deployments {settings.registry_url} {settings.environment}"
+    recent: RecentDeployments = st.session_state.setdefault(key, RecentDeployments())
+    return recent
+
+
+def deployed_models(registry: RegistryClient, settings: AppSettings) -> list[Deployment]:
+    """The models DEPLOYED in the settings' environment, as this session read them less than
+    MAX_AGE seconds ago, else as `registry` says now (an AppError when it cannot say)."""
+    read = partial(deployed, registry, settings.environment)
+    return recent_deployments(settings).get(read)

@@ -10,7 +10,7 @@ import streamlit as st
 
 from app.errors import AppError
 from app.inference_client import InferenceClient
-from app.recent_deployments import RecentDeployments
+from app.recent_deployments import recent_deployments as recent_deployments  # registry_page
 from app.registry_client import RegistryClient
 from app.settings import AppSettings
 
@@ -58,14 +58,6 @@ def _registry_client(registry_url: str, timeout: float) -> RegistryClient:
 @st.cache_resource(show_spinner=False)
 def _inference_client(timeout: float) -> InferenceClient:
     return InferenceClient(timeout=timeout)
-
-
-def recent_deployments(settings: AppSettings) -> RecentDeployments:
-    """The deployed models this session last read from this registry and environment (a new
-    session, a page load, always reads them afresh)."""
-    key = f"recent-deployments {settings.registry_url} {settings.environment}"
-    recent: RecentDeployments = st.session_state.setdefault(key, RecentDeployments())
-    return recent
 
 
 def read_registry(settings: AppSettings, read: Callable[[RegistryClient], T]) -> T | None:

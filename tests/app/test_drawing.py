@@ -15,6 +15,7 @@ from app.drawing import (
     CanvasDrawing,
     canvas_rgba,
     read_drawing,
+    strokes_to_mnist,
 )
 from app.errors import DrawingUnreadable
 from app.preprocess import canvas_to_mnist
@@ -100,10 +101,30 @@ def test_canvas_rgba_single_point_is_a_dot() -> None:
 
 def test_canvas_rgba_of_nothing_is_empty_for_the_models() -> None:
     assert canvas_to_mnist(canvas_rgba(())) is None
+    assert strokes_to_mnist(()) is None
 
 
-def test_painted_strokes_give_the_models_a_digit() -> None:
-    image = canvas_to_mnist(canvas_rgba(((( 70, 60), (210, 60), (120, 235)),)))  # fmt: skip
+def test_strokes_to_mnist_gives_the_models_a_digit() -> None:
+    image = strokes_to_mnist(((( 70, 60), (210, 60), (120, 235)),))  # fmt: skip
     assert image is not None
     assert image.shape == (28, 28)
+    assert image.dtype == np.float32
     assert image.max() == pytest.approx(1.0)
+
+
+def test_strokes_to_mnist_is_the_painted_canvas_made_mnist() -> None:
+    strokes = (((70, 60), (210, 60), (120, 235)), ((90, 150), (170, 150)))
+    assert np.array_equal(strokes_to_mnist(strokes), canvas_to_mnist(canvas_rgba(strokes)))
+
+
+def test_drawing_carries_its_model_input_made_once() -> None:
+    drawing = read_drawing(report())
+    assert drawing is not None
+    assert drawing.image is drawing.image
+    assert np.array_equal(drawing.image, strokes_to_mnist(drawing.strokes))
+
+
+def test_drawing_of_a_cleared_canvas_gives_the_models_nothing() -> None:
+    drawing = read_drawing(report(strokes=[], generation=4))
+    assert drawing is not None
+    assert drawing.image is None

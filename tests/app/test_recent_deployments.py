@@ -6,10 +6,10 @@ import pytest
 
 from app.deployments import Deployment
 from app.errors import RegistryUnavailable
-from app.recent_deployments import RecentDeployments
+from app.recent_deployments import RecentDeployments, deployed_models, recent_deployments
+from app.registry_client import RegistryClient
 from app.registry_page import run_action
 from app.settings import AppSettings
-from app.ui import recent_deployments
 
 
 class Registry:
@@ -70,3 +70,17 @@ def test_deploy_or_undeploy_on_the_registry_page_makes_the_draw_page_read_again(
     run_action(settings, lambda client: str(client.registered_models()))  # nothing there
     recent_deployments(settings).get(registry.read)
     assert registry.reads == 3
+
+
+def test_deployed_models_reuse_the_sessions_read_without_asking_the_registry() -> None:
+    """The registry is down: a fresh read fails (and is not kept); a read this session made
+    a moment ago is answered without asking it."""
+    settings = AppSettings("http://127.0.0.1:1", "deployed-models", "mmserver1", timeout=1)
+    with RegistryClient(settings.registry_url, timeout=1) as registry:
+        with pytest.raises(RegistryUnavailable):
+            deployed_models(registry, settings)
+        read = recent_deployments(settings).get(Registry().read)
+        assert deployed_models(registry, settings) is read
+        recent_deployments(settings).forget()
+        with pytest.raises(RegistryUnavailable):
+            deployed_models(registry, settings)
