@@ -119,7 +119,7 @@ def test_registry_page_shows_artifact_dependencies(
     newest = page.locator("[data-testid='stExpander']").first
     expect(newest.get_by_text("s3://models/MNIST/v2/model.onnx")).to_be_visible()
     for heading in ("Metrics", "Dependencies", "Integrity"):
-        expect(newest.get_by_text(heading, exact=True)).to_be_visible()
+        expect(newest.get_by_text(heading, exact=True).first).to_be_visible()  # version, artifacts
     expect(newest.get_by_text("test_accuracy")).to_be_visible()
     requirements = newest.locator("pre").filter(has_text=re.compile(r"tensorflow==\d"))
     expect(requirements).to_be_visible()
