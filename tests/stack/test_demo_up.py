@@ -50,9 +50,10 @@ def test_make_up_serves_a_prediction_then_make_down_stops_everything(tmp_path: P
         services = read_pids(settings)
         assert set(services) == {"s3", "oci", "registry", "serving", "controller", "app", "lab"}
         status = make("status", env, timeout=60)
-        assert status.stdout.count(" ok ") == 7, status.stdout
+        assert status.stdout.count(" ok ") == 8, status.stdout  # 7 services + serving's gRPC
         assert_seed_ids(env["MODEL_REGISTRY_URL"])
         assert_mnist_e2e_predicts(env["SERVING_URL"])
+        assert_mnist_e2e_predicts_over_grpc(int(env["SERVING_GRPC_PORT"]))
         assert_served_from_its_modelcar(env["SERVING_URL"], env["OCI_REGISTRY"])
     finally:
         down = make("down", env, timeout=120)
@@ -92,3 +93,17 @@ def assert_mnist_e2e_predicts(serving_url: str) -> None:
     probabilities = response.json()["outputs"][0]["data"]
     assert len(probabilities) == 10
     assert max(range(10), key=lambda i: probabilities[i]) == label
+
+
+def assert_mnist_e2e_predicts_over_grpc(port: int) -> None:
+    """The serving contract's other half: `ModelInfer` on the gRPC port (tritonclient)."""
+    import numpy as np
+    import tritonclient.grpc as triton
+
+    from stack.bootstrap import _first_test_digit
+
+    image, label = _first_test_digit()
+    tensor = triton.InferInput("x", [1, 28, 28], "FP32")
+    tensor.set_data_from_numpy(np.asarray(image, np.float32).reshape(1, 28, 28))
+    result = triton.InferenceServerClient(f"127.0.0.1:{port}").infer("mnist-e2e", [tensor])
+    assert int(result.as_numpy("probabilities").argmax()) == label
