@@ -172,16 +172,17 @@ def show_version(
     version_id = str(version["id"])
     deleted = deleted_at(artifacts.get(version_id, []))
     facts_column, button_column = st.columns([4, 1], vertical_alignment="center")
-    facts_column.caption(" · ".join(version_facts(version)))
-    if is_archived(version):
-        facts_column.badge("archived", color="gray")
-    if deleted:
-        facts_column.badge("artifacts deleted", color="gray")
+    with facts_column:
+        st.caption(" · ".join(version_facts(version)))
+        if is_archived(version):
+            st.badge("archived", color="gray")
+        if deleted:
+            st.badge("artifacts deleted", color="gray")
+        if st.session_state.get(ACTED_ON) == version_id:
+            version_services(settings, version_id)  # in the buttons' row: in view after a click
     with button_column:
         deploy_button(settings, version, model_name, deployments, deleted)
         archive_button(settings, version, model_name, deployments)
-    if st.session_state.get(ACTED_ON) == version_id:
-        version_services(settings, version_id)
     if version.get("description"):
         st.markdown(str(version["description"]))
     show_properties(version.get("customProperties"))
@@ -251,7 +252,6 @@ def archive_button(
 def version_services(settings: AppSettings, version_id: str) -> None:
     """The outcome of the button just pressed, and the version's InferenceServices, refreshed
     here so they are in view where the button was pressed (the section above scrolls away)."""
-    show_notice()
     deployments = read_registry(
         settings, lambda registry: deployments_or_none(registry, settings.environment)
     )
@@ -259,6 +259,7 @@ def version_services(settings: AppSettings, version_id: str) -> None:
         if deployment.version_id == version_id:
             colour = STATUS_COLOURS.get(deployment.status, "gray")
             st.badge(f"{deployment.service_name}: {deployment.status}", color=colour)  # type: ignore[arg-type]
+    show_notice()
 
 
 def show_artifact(artifact: Resource) -> None:
