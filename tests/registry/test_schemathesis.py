@@ -19,7 +19,7 @@ analysis infers (create a model, then get / patch / find it, create a version un
 for a fixed number of deterministic scenarios.
 
 CI runs a fixed, small budget. For a longer run set `REGISTRY_FUZZ_EXAMPLES` (fuzzed examples
-per operation, default 5; stateful scenarios are 20 times that) and optionally
+per operation, default 5; stateful scenarios are 10 times that) and optionally
 `REGISTRY_FUZZ_SEED` (an integer: other examples than CI's derandomized ones), e.g.
 
     REGISTRY_FUZZ_EXAMPLES=200 REGISTRY_FUZZ_SEED=7 .venv/bin/python -m pytest \
@@ -67,7 +67,7 @@ FUZZ_SETTINGS = settings(
     suppress_health_check=list(HealthCheck),
     database=None,
 )
-STATEFUL_SETTINGS = settings(FUZZ_SETTINGS, max_examples=20 * EXAMPLES, stateful_step_count=10)
+STATEFUL_SETTINGS = settings(FUZZ_SETTINGS, max_examples=10 * EXAMPLES, stateful_step_count=10)
 
 
 def fuzz_seed(test: Any) -> Any:
