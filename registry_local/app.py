@@ -224,10 +224,21 @@ def create_app(settings: Settings, engine: Engine) -> RegistryApi:
     return RegistryApi(settings, Registry(store), fallback, executor)
 
 
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def method_rank(method: str) -> tuple[int, str]:
+    """Where `method` stands in an `Allow` header: RFC 9110's usual order, others last."""
+    known = method in METHOD_ORDER
+    return (METHOD_ORDER.index(method) if known else len(METHOD_ORDER), method)
+
+
 def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
     if exc.status_code == 405:
-        allowed = tuple((exc.headers or {}).get("Allow", "GET, HEAD").split(", "))
+        # Starlette joins a set, whose order moves with the hash seed: name them in one order.
+        named = (exc.headers or {}).get("Allow", "GET, HEAD").split(", ")
+        allowed = tuple(sorted(named, key=method_rank))
         return error_response(MethodNotAllowed(f"method not allowed: {exc.detail}", allowed))
     if exc.status_code == 404:
         return error_response(NotFound("no such path"))
