@@ -25,7 +25,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 MAX_URL_BYTES = 65535  # httptools keeps URL offsets in 16 bits: longer ones never parse
 MAX_HEADER_BYTES = 65536
-MAX_HEAD_BYTES = MAX_URL_BYTES + MAX_HEADER_BYTES
+HEAD_FRAMING_BYTES = 8192  # request line and header framing (": ", CRLFs) beside the counts
 LINGER_SECONDS = 2.0
 DEFAULT_READ_TIMEOUT = 30.0
 MALFORMED = (400, "malformed HTTP request")
@@ -46,6 +46,7 @@ class ServingHttpProtocol(HttpToolsProtocol):
     head_bytes = 0
     reading_head = False
     reading_request = False
+    completed_in_chunk = False
     lingering = False
     read_deadline: asyncio.TimerHandle | None = None
 
@@ -61,10 +62,14 @@ class ServingHttpProtocol(HttpToolsProtocol):
         if self.lingering:  # once refused, the rest of the request is dropped unread
             return
         head_was_under_way = self.reading_head
+        self.completed_in_chunk = False
         super().data_received(data)
-        if self.reading_head and head_was_under_way and not self.lingering:
-            self.head_bytes += len(data)  # a head that began in this chunk is not counted yet
-            if self.head_bytes > MAX_HEAD_BYTES:
+        # A head that began in this chunk is counted whole unless an earlier request ended
+        # in the same chunk (its bytes would count too); then it is counted from the next.
+        counted = head_was_under_way or not self.completed_in_chunk
+        if self.reading_head and counted and not self.lingering:
+            self.head_bytes += len(data)
+            if self.head_bytes > len(self.url) + MAX_HEADER_BYTES + HEAD_FRAMING_BYTES:
                 self.send_refusal(HEADERS_TOO_LARGE)
 
     def on_message_begin(self) -> None:
@@ -89,7 +94,8 @@ class ServingHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
-        self.reading_request = False
+        self.reading_request = self.reading_head = False
+        self.completed_in_chunk = True
         self.disarm_read_deadline()
         super().on_message_complete()
 
