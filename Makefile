@@ -114,20 +114,20 @@ cleanup-artifacts: install ## Dry run: list the S3/OCI bytes of ARCHIVED, unused
 bench: bench-registry bench-registry-threads bench-serving bench-app ## Run every benchmark (not part of make test)
 
 bench-registry: install ## Benchmark the registry against MLflow's tracking server
-	$(PY) scripts/bench_registry.py
+	$(PY) -m bench.registry
 
 bench-registry-threads: install ## Registry on PostgreSQL: database work on the event loop vs in threads (needs wrk)
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
-	$(PY) scripts/bench_registry_threads.py
+	$(PY) -m bench.registry_threads
 
 bench-serving: install ## Benchmark the inference server against KServe's ModelServer, REST and gRPC (needs wrk, h2load)
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	@command -v h2load >/dev/null || (apt-get update -q && apt-get install -y -q nghttp2-client)
-	$(PY) scripts/bench_serving.py
+	$(PY) -m bench.serving
 
 bench-app: install ## Time the app in Chromium, vs its streamlit-drawable-canvas past: pen-up to probabilities, live updates
 	@[ -x /usr/bin/chromium ] || (apt-get update -q && apt-get install -y -q chromium)
-	$(PY) scripts/bench_app.py
+	$(PY) -m bench.app
 
 clean: ## Remove the state directory, caches and test artifacts (keeps .venv)
 	rm -rf $(STATE_DIR) test-artifacts .pytest_cache .mypy_cache .ruff_cache

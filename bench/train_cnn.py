@@ -1,4 +1,4 @@
-"""Train the benchmark CNN with `training` and export it: `python bench/train_cnn.py DIR`.
+"""Train the benchmark CNN with `training` and export it: `python -m bench.train_cnn DIR`.
 
 3 epochs on the offline MNIST sample (about 30 s on 2 cores); writes DIR/model.onnx and the
 rest of training's export (golden.npz, export.json, requirements.txt).

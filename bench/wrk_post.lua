@@ -1,4 +1,4 @@
--- wrk script of scripts/bench_serving.py: POST one body over and over, report as JSON.
+-- wrk script of bench.serving: POST one body over and over, report as JSON.
 -- Environment: BODY_FILE (the request body), CONTENT_TYPE, HEADER_LENGTH (optional: the
 -- Inference-Header-Content-Length of a binary tensor data body).
 wrk.method = "POST"

@@ -1,7 +1,7 @@
 """Drive the app's draw page in Debian's Chromium the way a person does, with the mouse or
 a finger.
 
-Shared by the browser tests and `scripts/bench_app.py`.
+Shared by the browser tests and `bench.app`.
 """
 
 from __future__ import annotations
@@ -17,9 +17,10 @@ from itertools import pairwise
 from typing import Any
 
 import numpy as np
-from app_stack import CHROMIUM, CHROMIUM_ARGS, Stroke
 from PIL import Image
 from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+
+from tests.app.app_stack import CHROMIUM, CHROMIUM_ARGS, Stroke
 
 
 @contextmanager

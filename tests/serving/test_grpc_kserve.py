@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ import onnxruntime as ort
 import pytest
 from grpc_support import TOKEN, Servers, serving_model
 
+from bench.peers import ensure_peer_venv
 from stack.seaweed import S3Settings
 
 pytestmark = pytest.mark.server
@@ -25,11 +25,6 @@ KSERVE_SPEC = "kserve==0.21.*"
 
 def kserve_python() -> Path:
     """KServe's virtualenv (`.bench/kserve-venv`, shared with the benchmark; built on first use)."""
-    sys.path.insert(0, str(REPO / "scripts"))
-    try:
-        from peer_venv import ensure_peer_venv
-    finally:
-        sys.path.remove(str(REPO / "scripts"))
     packages = [KSERVE_SPEC, f"onnxruntime=={ort.__version__}", f"numpy=={np.__version__}"]
     return ensure_peer_venv(REPO / ".bench" / "kserve-venv", packages)
 

@@ -1,7 +1,7 @@
 """Benchmark registry_local against MLflow's tracking server (model registry API), side by side.
 
-    python scripts/bench_registry.py                 # 1k and 100k versions
-    python scripts/bench_registry.py --sizes 1000    # quicker
+    python -m bench.registry                 # 1k and 100k versions
+    python -m bench.registry --sizes 1000    # quicker
 
 Both servers run on this machine with SQLite backends and are driven by the same sequential
 keep-alive HTTP client (`http.client`). At each size it prints, for both: the rate of
@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import os
 import random
 import shutil
 import socket
@@ -38,13 +37,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from peer_venv import ensure_peer_venv
 from sqlalchemy import create_engine, insert
 
+from bench import REPO
+from bench.peers import ensure_peer_venv
+from bench.processes import group_cpu_seconds, running_server
+from bench.report import ratio
 from registry_local.schema import contexts
-from stack.proc import ServiceProcess, free_port, http_ok
+from stack.proc import free_port
 
-REPO = Path(__file__).resolve().parent.parent
 MR_PREFIX = "/api/model_registry/v1alpha3"
 ML_PREFIX = "/api/2.0/mlflow"
 ROUND = 25  # requests per server before switching to the other one
@@ -209,7 +210,8 @@ def registry_local(work: Path) -> Iterator[Server]:
     port = free_port()
     command = [sys.executable, "-m", "registry_local", "--port", str(port)]
     command += ["--database-url", f"sqlite:///{database}", "--log-level", "warning"]
-    with start(command, port, "/readyz/health", work / "registry.log") as pid:
+    url, log = f"http://127.0.0.1:{port}", work / "registry.log"
+    with running_server("registry_local", command, url, "/readyz/health", log, cwd=work) as pid:
         yield RegistryLocal(Client(port), database, pid)
 
 
@@ -224,47 +226,13 @@ def mlflow_server(work: Path, venv: Path) -> Iterator[Server]:
     # MLflow 3 also starts a job runner with seven huey consumers that import for a minute
     # and use CPU the registry never needs: off, so neither server competes with them.
     environment = {"MLFLOW_SERVER_ENABLE_JOB_EXECUTION": "false"}
-    with start(command, port, "/health", work / "mlflow.log", timeout=600, env=environment) as pid:
+    url, log = f"http://127.0.0.1:{port}", work / "mlflow.log"
+    with running_server("mlflow", command, url, "/health", log, env=environment, timeout=600,
+                        cwd=work) as pid:  # fmt: skip
         yield Mlflow(Client(port), database, pid)
 
 
-@contextmanager
-def start(
-    command: list[str],
-    port: int,
-    health: str,
-    log: Path,
-    timeout: float = 120,
-    env: dict[str, str] | None = None,
-) -> Iterator[int]:
-    process = ServiceProcess(
-        name=Path(command[0]).name,
-        command=command,
-        log_path=log,
-        health=lambda: http_ok(f"http://127.0.0.1:{port}{health}"),
-        env=env,
-        cwd=log.parent,
-    )
-    with process.start():
-        process.wait_healthy(timeout=timeout)
-        assert process.pid is not None
-        yield process.pid
-
-
 # -- measurements ------------------------------------------------------------------------------
-
-
-def cpu_seconds(process_group: int) -> float:
-    """User + system CPU time of every live process in a process group (Linux /proc)."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == process_group:
-            total += int(fields[11]) + int(fields[12])
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -286,10 +254,10 @@ def alternate(
     for start_index in range(0, total, ROUND):
         for server in servers:
             record = timings[server.name]
-            cpu_before = cpu_seconds(server.process_group)
+            cpu_before = group_cpu_seconds(server.process_group)
             for index in range(start_index, min(total, start_index + ROUND)):
                 record.durations.append(step(server, index))
-            record.server_cpu += cpu_seconds(server.process_group) - cpu_before
+            record.server_cpu += group_cpu_seconds(server.process_group) - cpu_before
     return timings
 
 
@@ -350,11 +318,6 @@ ROWS = (
 )
 
 
-def speedup(ours: float, theirs: float, higher_is_better: bool) -> float:
-    """How many times better registry_local is (rates: ours/theirs; latencies: theirs/ours)."""
-    return ours / theirs if higher_is_better else theirs / ours
-
-
 def report(results: dict[int, dict[str, dict[str, float]]]) -> None:
     for size, by_server in results.items():
         print(f"\n== {size:,} model versions ==")
@@ -362,12 +325,12 @@ def report(results: dict[int, dict[str, dict[str, float]]]) -> None:
         ours, theirs = by_server["registry_local"], by_server.get("MLflow")
         for label, key, unit, higher_is_better in ROWS:
             other = f"{theirs[key]:>9.2f}{unit:>3}" if theirs else f"{'-':>12}"
-            ratio = f"{speedup(ours[key], theirs[key], higher_is_better):>10.1f}" if theirs else ""
-            print(f"{label:30}{ours[key]:>13.2f}{unit:>3}{other}{ratio}")
+            times = f"{ratio(ours[key], theirs[key], higher_is_better):>10.1f}" if theirs else ""
+            print(f"{label:30}{ours[key]:>13.2f}{unit:>3}{other}{times}")
     sizes = sorted(results)
     if len(sizes) > 1:
         small, large = results[sizes[0]]["registry_local"], results[sizes[-1]]["registry_local"]
-        slowdown = [speedup(large[key], small[key], better) for _l, key, _u, better in ROWS[:3]]
+        slowdown = [ratio(large[key], small[key], better) for _l, key, _u, better in ROWS[:3]]
         print(f"\nregistry_local at {sizes[-1]:,} versions vs {sizes[0]:,} (x slower, 1.0 = same):")
         print("  create {:.2f}, get {:.2f}, list {:.2f}".format(*[1 / value for value in slowdown]))
 

@@ -5,15 +5,13 @@ MR_TEST_POSTGRES_URL's server), reached directly and through a TCP proxy that de
 chunk by `--delay-ms` each way (a database on another host, as on a cluster), seeds one model
 with 120 versions, and drives each with wrk (GET one version, list 100 versions; 1 and 8
 connections, `--seconds` each). Prints requests/s per setting and the ratio threads/loop.
-Run: `make bench-registry-threads`.
+Run: `make bench-registry-threads` or `python -m bench.registry_threads`.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
-import platform
 import re
 import secrets
 import subprocess
@@ -22,18 +20,15 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 from sqlalchemy.engine import make_url
 
-from stack.proc import ServiceProcess, free_port, http_ok
-
-REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO / "tests"))  # the tests' scratch databases (MR_TEST_POSTGRES_URL)
-
-from registry.backends import scratch_database  # noqa: E402
+from bench.processes import running_server, tool
+from bench.report import machine, started, table_row
+from stack.proc import free_port
+from tests.registry.backends import scratch_database  # on MR_TEST_POSTGRES_URL's server
 
 CASES = [("get one version", "model_versions/{version}"),
          ("list 100 versions", "model_versions?pageSize=100")]  # fmt: skip
@@ -88,12 +83,9 @@ def registry(database_url: str, threads: str, log: Path) -> Iterator[str]:
     port = free_port()
     command = [sys.executable, "-m", "registry_local", "--port", str(port),
                "--database-url", database_url, "--db-threads", threads]  # fmt: skip
-    health = f"http://127.0.0.1:{port}/readyz/health"
-    process = ServiceProcess(f"registry ({threads})", command, log, lambda: http_ok(health),
-                             cwd=REPO)  # fmt: skip
-    with process.start():
-        process.wait_healthy(timeout=60)
-        yield f"http://127.0.0.1:{port}/api/model_registry/v1alpha3"
+    url = f"http://127.0.0.1:{port}"
+    with running_server(f"registry ({threads})", command, url, "/readyz/health", log, timeout=60):
+        yield f"{url}/api/model_registry/v1alpha3"
 
 
 def seed(api: str) -> str:
@@ -107,7 +99,7 @@ def seed(api: str) -> str:
 
 
 def wrk_rate(url: str, connections: int, seconds: int) -> float:
-    command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url]
+    command = [tool("wrk", "wrk"), "-t1", f"-c{connections}", f"-d{seconds}s", url]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     found = re.search(r"Requests/sec:\s+([\d.]+)", output)
     if found is None:
@@ -132,10 +124,10 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=5, help="wrk duration per case")
     parser.add_argument("--threads", default="4", help="--db-threads compared with 0")
     args = parser.parse_args()
-    print(f"registry_local on PostgreSQL, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; "
-          f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs; "
+    print(f"registry_local on PostgreSQL, {started()}; {machine()}; "
           f"wrk, 1 thread, {args.seconds} s per case; requests/s")  # fmt: skip
-    print(f"\n| database | case | on the loop (0) | {args.threads} threads | ratio |")
+    print("\n" + table_row("database", "case", "on the loop (0)", f"{args.threads} threads",
+                           "ratio"))  # fmt: skip
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as tmp, scratch_database("postgresql") as engine:
         direct = engine.url.render_as_string(hide_password=False)
@@ -148,8 +140,8 @@ def main() -> None:
             threaded = measure(url, args.threads, args.seconds, Path(tmp))
             for case, rate in loop.items():
                 ratio = threaded[case] / rate
-                print(f"| {route} | {case} | {rate:,.0f} | {threaded[case]:,.0f} | {ratio:.2f}× |",
-                      flush=True)  # fmt: skip
+                cells = (route, case, f"{rate:,.0f}", f"{threaded[case]:,.0f}", f"{ratio:.2f}×")
+                print(table_row(*cells), flush=True)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
-"""KServe's Python ModelServer serving one ONNX model: the peer of `scripts/bench_serving.py`.
+"""KServe's Python ModelServer serving one ONNX model: the peer of `bench.serving`.
 
 Run by the benchmark's own virtualenv (kserve installed there, never in the project's):
 
-    .bench/kserve-venv/bin/python bench/kserve_model.py --model-path model.onnx \
+    .bench/kserve-venv/bin/python bench/peer_models/kserve_model.py --model-path model.onnx \
         --model_name mnist --http_port 8080 --workers 1
 
 A custom `kserve.Model` as KServe's docs write one: `load()` builds an onnxruntime session,

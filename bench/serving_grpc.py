@@ -1,4 +1,4 @@
-"""The gRPC half of `scripts/bench_serving.py`: ModelInfer bodies and h2load runs.
+"""The gRPC half of `bench.serving`: ModelInfer bodies and h2load runs.
 
 One C client drives both servers' gRPC ports (ours and KServe ModelServer's), so neither is
 limited by a Python client: h2load (Debian package `nghttp2-client`) posts a pre-framed
@@ -13,7 +13,6 @@ answer being as long as the one the server gave in the check before the timed ru
 
 from __future__ import annotations
 
-import shutil
 import statistics
 import subprocess
 import tempfile
@@ -24,6 +23,8 @@ import grpc
 import numpy as np
 from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc as pb_grpc
+
+from bench.processes import tool
 
 METHOD = "/inference.GRPCInferenceService/ModelInfer"
 
@@ -81,10 +82,7 @@ def check_grpc_answers(name: str, address: str, model: str, images: np.ndarray,
 
 
 def h2load_binary() -> str:
-    found = shutil.which("h2load")
-    if found is None:
-        raise SystemExit("h2load not found: install it with `apt-get install nghttp2-client`")
-    return found
+    return tool("h2load", "nghttp2-client")
 
 
 def h2load_command(h2load: str, address: str, case: GrpcCase, load: list[str],

@@ -5,8 +5,8 @@ probabilities change while a stroke is being drawn.
 
 Debian's Chromium draws on the draw page with the mouse, against the whole real stack.
 
-    python scripts/bench_app.py                  # this checkout vs the app at 6e7ef58, ~4 min
-    python scripts/bench_app.py --baseline ''    # this checkout alone, about 2 minutes
+    python -m bench.app                  # this checkout vs the app at 6e7ef58, about 4 minutes
+    python -m bench.app --baseline ''    # this checkout alone, about 2 minutes
 
 It starts what the browser tests start (tests/app/app_stack.py): SeaweedFS, registry_local,
 the inference server and the model controller on free loopback ports; publishes the dense
@@ -50,7 +50,6 @@ import argparse
 import hashlib
 import math
 import os
-import platform
 import re
 import shutil
 import statistics
@@ -61,14 +60,16 @@ import tomllib
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from io import BytesIO
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO / "tests" / "app"))  # the app tests' stack and browser helpers
+from playwright.sync_api import Browser, Locator, Page
 
-from app_stack import (  # noqa: E402
+from bench import BENCH, REPO
+from bench.peers import ensure_peer_venv
+from bench.report import load_average, loads, machine, save_last_run, started, table_row
+from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from tests.app.app_stack import (  # the app tests' stack and browser helpers
     DIGIT_STROKES,
     running_app,
     running_stack,
@@ -76,13 +77,8 @@ from app_stack import (  # noqa: E402
     train_and_publish,
     wait_until_ready,
 )
-from draw_page_driver import CANVAS, Pace, chromium, draw, open_draw_page  # noqa: E402
-from peer_venv import ensure_peer_venv  # noqa: E402
-from playwright.sync_api import Browser, Locator, Page  # noqa: E402
+from tests.app.draw_page_driver import CANVAS, Pace, chromium, draw, open_draw_page
 
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint  # noqa: E402
-
-BENCH = REPO / ".bench"
 BASELINE = "6e7ef58"
 """The last revision of the app with streamlit-drawable-canvas (its canvas waited 200 ms)."""
 SERVICE = "mnist-e2e"
@@ -346,7 +342,7 @@ def percentile(values: list[float], share: float) -> float:
 
 def phase_row(label: str, values: list[float]) -> str:
     stats = (statistics.median(values), percentile(values, 0.9), min(values), max(values))
-    return f"| {label} | " + " | ".join(f"{v:.0f} ms" for v in stats) + " |"
+    return table_row(label, *(f"{v:.0f} ms" for v in stats))
 
 
 def table(samples: list[Sample]) -> list[str]:
@@ -372,18 +368,10 @@ def live_rate(samples: list[Sample]) -> str:
             f"time, {answers / seconds:.1f} updates/s (per digit: {spread}).")  # fmt: skip
 
 
-def machine() -> str:
-    cpus = [line for line in Path("/proc/cpuinfo").read_text().splitlines()
-            if line.startswith("model name")]  # fmt: skip
-    cpu = cpus[0].split(":", 1)[1].strip() if cpus else platform.processor()
-    return f"{platform.system()} {platform.machine()}, {os.cpu_count()} CPUs ({cpu})"
-
-
 def report(results: dict[str, list[Sample]], browser_version: str, load_before: float) -> str:
-    started = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     count = len(next(iter(results.values())))
-    lines = [f"App benchmark, {started}; {machine()}; load average {load_before:.1f} before, "
-             f"{os.getloadavg()[0]:.1f} after. Chromium {browser_version} (headless), "
+    lines = [f"App benchmark, {started()}; {machine()}; {loads(load_before)}. "
+             f"Chromium {browser_version} (headless), "
              f"{count} digits per app ({', '.join(map(str, sorted(DIGIT_STROKES)))} in turn) "
              f"drawn with the mouse; CNN v2 deployed as {SERVICE}.", ""]  # fmt: skip
     for label, samples in results.items():
@@ -413,7 +401,7 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> None:
     args = arguments(argv)
-    load_before = os.getloadavg()[0]
+    load_before = load_average()
     shutil.rmtree(args.work_dir, ignore_errors=True)
     args.work_dir.mkdir(parents=True)
     sources = {"this checkout": AppSource(REPO)}
@@ -429,7 +417,7 @@ def main(argv: list[str] | None = None) -> None:
         results = run(pages, args.digits, args.warmup)
         text = report(results, browser.version, load_before)
     print("\n" + text)
-    (BENCH / "app-last-run.md").write_text(text + "\n")
+    save_last_run("app", text)
 
 
 if __name__ == "__main__":
