@@ -29,6 +29,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         access_log=settings.access_log,
         server_header=False,
         http=RegistryHttpProtocol,  # unparsable requests get the one error shape too
+        ws="none",  # no websockets: an upgrade request is a plain HTTP request here
         proxy_headers=False,  # nothing here reads client addresses; saves a middleware hop
     )
 

@@ -1,9 +1,16 @@
-"""The ASGI application: API prefixes, health, the OpenAPI document and the one error shape.
+"""The ASGI application: one router, one exception handler, one error shape.
 
-API requests (`/api/model_registry/{version}/...`) are served by `RegistryApi`, a plain ASGI
-callable: it is the hot path, and skipping the framework's request/response objects and
-middleware saves about a fifth of the server time per request. Everything else (health, the
-OpenAPI document, unknown paths) goes through a small Starlette app.
+Every request goes through `RegistryApp`: the bearer-token check, then `/readyz/health` or a
+path below `/api/model_registry/{version}/`, which the route table of `handlers.py` maps to a
+handler (the OpenAPI document `{version}/openapi.yaml` is one of its routes). Whatever goes
+wrong on the way (an error a handler raises, an unknown path, a wrong method, a bug) becomes
+an answer in `handle_exception` and nowhere else: `{"code": ..., "message": ...}` with the
+error's status and headers (`Allow` on 405, `WWW-Authenticate` on 401; a bug is logged and
+answered 500). The HTTP protocol (`http_protocol.py`) answers a request it cannot parse
+through the same function.
+
+No web framework: this is the hot path, and a framework's request/response objects and
+middleware cost about a fifth of the server time per request.
 
 With a bearer token configured, every HTTP request but the health probe must carry it
 (API calls, the OpenAPI documents and unknown paths alike): a request without it gets 401
@@ -17,19 +24,13 @@ import asyncio
 import hmac
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from concurrent.futures import Executor, ThreadPoolExecutor
-from contextlib import asynccontextmanager
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 from sqlalchemy import Engine
-from starlette.applications import Starlette
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import Response
-from starlette.routing import Route
 
 from registry_local.errors import (
     BadRequest,
@@ -40,23 +41,20 @@ from registry_local.errors import (
     RegistryError,
     Unauthorized,
     shown,
-    status_text,
 )
 from registry_local.handlers import build_router
-from registry_local.http_api import DIALECTS, Call, Registry, Router
-from registry_local.openapi import served_yaml
+from registry_local.http_api import DIALECTS, JSON_HEADERS, READ_METHODS, Call, Document, Registry
 from registry_local.settings import Settings, database_threads
 from registry_local.store import Store
 
 logger = logging.getLogger("registry_local")
 API_ROOT = "/api/model_registry/"
 HEALTH_PATH = "/readyz/health"
+HEALTHY = b'{"status":"OK"}'
 MAX_QUERY_BYTES = 65536  # what fits a URL through the HTTP parser (see http_protocol.py)
-JSON_HEADERS = [(b"content-type", b"application/json")]
-CHALLENGE = [(b"www-authenticate", b'Bearer realm="model-registry"')]
 DIGITS = re.compile(rb"[0-9]+")
-CLIENT_GONE = ClientGone("the connection closed before the whole request body arrived")
-UNAUTHORIZED = Unauthorized("missing or wrong bearer token: send 'Authorization: Bearer TOKEN'")
+CLIENT_GONE = "the connection closed before the whole request body arrived"
+NO_TOKEN = "missing or wrong bearer token: send 'Authorization: Bearer TOKEN'"
 
 Scope = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
@@ -64,61 +62,59 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 Answer = tuple[int, bytes, list[tuple[bytes, bytes]]]
 
 
-def error_body(error: RegistryError) -> bytes:
-    return orjson.dumps({"code": error.code, "message": error.message})
+def handle_exception(error: Exception, scope: Scope | None = None) -> Answer:
+    """The one place an exception becomes an answer: status, `{"code", "message"}`, headers."""
+    if not isinstance(error, RegistryError):
+        where = f"{scope.get('method')} {scope.get('path')}" if scope else "a request"
+        logger.error("unexpected error serving %s", where, exc_info=error)
+        error = RegistryError("internal server error")
+    body = orjson.dumps({"code": error.code, "message": error.message})
+    return error.status, body, [*JSON_HEADERS, *error.headers()]
 
 
-def error_headers(error: RegistryError) -> list[tuple[bytes, bytes]]:
-    """A 405 names the methods the path has in `Allow` (RFC 9110)."""
-    if isinstance(error, MethodNotAllowed):
-        return [(b"allow", ", ".join(error.allowed).encode())]
-    return []
+class RegistryApp:
+    """The registry over ASGI: HTTP requests, and the lifespan that ends the database threads."""
 
-
-def error_response(error: RegistryError) -> Response:
-    headers = {name.decode(): value.decode() for name, value in error_headers(error)}
-    return Response(error_body(error), error.status, headers=headers, media_type="application/json")
-
-
-class RegistryApi:
-    """Serves `/api/model_registry/{version}/...`; anything else goes to `fallback`."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        registry: Registry,
-        fallback: Starlette,
-        database_executor: Executor | None = None,
-    ) -> None:
+    def __init__(self, settings: Settings, store: Store, executor: Executor | None) -> None:
         self.settings = settings
-        self.registry = registry
-        self.database_executor = database_executor
-        self.router: Router = build_router()
-        self.fallback = fallback
+        self.store = store
+        self.registry = Registry(store)
+        self.database_executor = executor
+        self.router = build_router()
         self.token = settings.auth_token.encode() if settings.auth_token else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        path: str = scope.get("path", "")
-        if scope["type"] != "http":
-            await self.fallback(scope, receive, send)
-        elif not self.authorized(scope):
-            await send_json(send, UNAUTHORIZED.status, error_body(UNAUTHORIZED), CHALLENGE)
-        elif not path.startswith(API_ROOT) or path.endswith("/openapi.yaml"):
-            await self.fallback(scope, receive, send)
-        else:
-            await send_json(send, *await self.serve(scope, receive, path[len(API_ROOT) :]))
+        if scope["type"] == "http":
+            await send_answer(send, await self.answer(scope, receive))
+        elif scope["type"] == "lifespan":
+            await self.lifespan(receive, send)
+        else:  # a websocket: none is served (uvicorn runs with ws="none")
+            await send({"type": "websocket.close"})
 
-    async def serve(self, scope: Scope, receive: Receive, below_root: str) -> Answer:
-        """Status, JSON body and extra headers of one API request; failures in one shape."""
+    async def answer(self, scope: Scope, receive: Receive) -> Answer:
         try:
-            status, payload = await self.dispatch(scope, receive, below_root)
-            return status, orjson.dumps(payload), []
-        except RegistryError as error:
-            return error.status, error_body(error), error_headers(error)
-        except Exception as exc:  # any bug becomes a 500 in the one error shape
-            method = scope["method"]
-            logger.error("unexpected error serving %s %s", method, scope["path"], exc_info=exc)
-            return 500, error_body(RegistryError("internal server error")), []
+            return await self.route(scope, receive)
+        except Exception as error:
+            return handle_exception(error, scope)
+
+    async def route(self, scope: Scope, receive: Receive) -> Answer:
+        path: str = scope["path"]
+        if not self.authorized(scope):
+            raise Unauthorized(NO_TOKEN)
+        if path == HEALTH_PATH:
+            return self.health(scope["method"])
+        if not path.startswith(API_ROOT):
+            raise NotFound(f"no such path: {shown(path)}")
+        status, payload = await self.dispatch(scope, receive, path[len(API_ROOT) :])
+        if type(payload) is Document:
+            return status, payload.body, payload.headers
+        return status, orjson.dumps(payload), JSON_HEADERS
+
+    def health(self, method: str) -> Answer:
+        if method not in READ_METHODS:
+            raise MethodNotAllowed(f"{method} is not allowed here; use GET, HEAD", READ_METHODS)
+        self.store.ping()
+        return 200, HEALTHY, JSON_HEADERS
 
     async def dispatch(self, scope: Scope, receive: Receive, below_root: str) -> tuple[int, Any]:
         version, _, rest = below_root.partition("/")
@@ -130,7 +126,7 @@ class RegistryApi:
         handler, entity_id = self.router.match(method, rest)
         query = parse_query(scope["query_string"])
         body = await self.read_body(headers, receive) if method in ("POST", "PATCH") else b""
-        call = Call(self.registry, dialect, query, body, entity_id, rest.strip("/"))
+        call = Call(self.registry, dialect, query, body, entity_id, rest.strip("/"), version)
         if self.database_executor is None:
             return handler(call)
         return await asyncio.get_running_loop().run_in_executor(
@@ -156,7 +152,7 @@ class RegistryApi:
         while more:
             message = await receive()
             if message["type"] == "http.disconnect":
-                raise CLIENT_GONE  # a body cut short is never stored
+                raise ClientGone(CLIENT_GONE)  # a body cut short is never stored
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
@@ -164,6 +160,13 @@ class RegistryApi:
             chunks.append(chunk)
             more = message.get("more_body", False)
         return b"".join(chunks)
+
+    async def lifespan(self, receive: Receive, send: Send) -> None:
+        while (await receive())["type"] != "lifespan.shutdown":
+            await send({"type": "lifespan.startup.complete"})
+        if self.database_executor is not None:
+            self.database_executor.shutdown(wait=True)
+        await send({"type": "lifespan.shutdown.complete"})
 
 
 def parse_query(raw: bytes) -> dict[str, str]:
@@ -180,73 +183,15 @@ def body_too_large(limit: int) -> PayloadTooLarge:
     )
 
 
-async def send_json(
-    send: Send, status: int, body: bytes, extra_headers: list[tuple[bytes, bytes]] | None = None
-) -> None:
-    headers = [*JSON_HEADERS, (b"content-length", str(len(body)).encode()), *(extra_headers or [])]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
+async def send_answer(send: Send, answer: Answer) -> None:
+    status, body, headers = answer
+    length = (b"content-length", str(len(body)).encode())
+    await send({"type": "http.response.start", "status": status, "headers": [*headers, length]})
     await send({"type": "http.response.body", "body": body})
 
 
-def create_app(settings: Settings, engine: Engine) -> RegistryApi:
+def create_app(settings: Settings, engine: Engine) -> RegistryApp:
     """The registry app on an engine whose schema is already migrated."""
-    store = Store(engine)
-
-    async def health(_request: Request) -> Response:
-        store.ping()
-        return Response(b'{"status":"OK"}', media_type="application/json")
-
-    async def openapi(request: Request) -> Response:
-        version = request.path_params["version"]
-        if version not in DIALECTS:
-            raise NotFound(f"no such API version: {shown(version)}")
-        return Response(served_yaml(version), media_type="application/yaml")
-
-    routes = [
-        Route(HEALTH_PATH, health),
-        Route("/api/model_registry/{version}/openapi.yaml", openapi),
-    ]
-    handlers = {
-        RegistryError: lambda _request, exc: error_response(exc),
-        HTTPException: _http_error,
-        Exception: _crash,
-    }
     threads = database_threads(settings, engine.dialect.name)
     executor = ThreadPoolExecutor(threads, "registry-db") if threads else None
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        yield
-        if executor is not None:
-            executor.shutdown(wait=True)
-
-    fallback = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
-    return RegistryApi(settings, Registry(store), fallback, executor)
-
-
-METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
-
-
-def method_rank(method: str) -> tuple[int, str]:
-    """Where `method` stands in an `Allow` header: RFC 9110's usual order, others last."""
-    known = method in METHOD_ORDER
-    return (METHOD_ORDER.index(method) if known else len(METHOD_ORDER), method)
-
-
-def _http_error(_request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    if exc.status_code == 405:
-        # Starlette joins a set, whose order moves with the hash seed: name them in one order.
-        named = (exc.headers or {}).get("Allow", "GET, HEAD").split(", ")
-        allowed = tuple(sorted(named, key=method_rank))
-        return error_response(MethodNotAllowed(f"method not allowed: {exc.detail}", allowed))
-    if exc.status_code == 404:
-        return error_response(NotFound("no such path"))
-    error = RegistryError(str(exc.detail))
-    error.status, error.code = exc.status_code, status_text(exc.status_code)
-    return error_response(error)
-
-
-def _crash(_request: Request, exc: Exception) -> Response:
-    logger.error("unexpected error", exc_info=exc)
-    return error_response(RegistryError("internal server error"))
+    return RegistryApp(settings, Store(engine), executor)

@@ -1,9 +1,10 @@
 """Errors the registry answers with: each class carries its HTTP status and error code.
 
-One handler (see `app.py`) renders every one of them as `{"code": ..., "message": ...}`. As
-upstream's server does, `code` is the status text Go's `http.StatusText` gives (`"Bad Request"`,
-`"Not Found"`, ...), and a missing required field is 422 with the code `"Bad Request"`
-(upstream builds that body with 400's text; see docs/conformance.md).
+One handler (`app.handle_exception`) renders every one of them as `{"code": ..., "message":
+...}` with the headers the class adds (`Allow`, `WWW-Authenticate`). As upstream's server
+does, `code` is the status text Go's `http.StatusText` gives (`"Bad Request"`, `"Not Found"`,
+...), and a missing required field is 422 with the code `"Bad Request"` (upstream builds that
+body with 400's text; see docs/conformance.md).
 """
 
 from __future__ import annotations
@@ -40,6 +41,10 @@ class RegistryError(Exception):
         super().__init__(message)
         self.message = message
 
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """Headers the answer carries besides its content type."""
+        return []
+
 
 class BadRequest(RegistryError):
     """Malformed JSON, unknown field, wrong type, bad enum value, bad id or query parameter."""
@@ -53,6 +58,9 @@ class Unauthorized(RegistryError):
 
     status = 401
     code = "Unauthorized"
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        return [(b"www-authenticate", b'Bearer realm="model-registry"')]
 
 
 class NotFound(RegistryError):
@@ -71,6 +79,10 @@ class MethodNotAllowed(RegistryError):
     def __init__(self, message: str, allowed: tuple[str, ...]) -> None:
         super().__init__(message)
         self.allowed = allowed
+
+    def headers(self) -> list[tuple[bytes, bytes]]:
+        """The methods the path has, in `Allow` (RFC 9110)."""
+        return [(b"allow", ", ".join(self.allowed).encode())]
 
 
 class ClientGone(RegistryError):

@@ -1,4 +1,4 @@
-"""Handlers of every Model Registry operation, and the route table binding them to paths.
+"""Handlers of every Model Registry operation (and the OpenAPI document), and the route table.
 
 Handlers are thin: decode with `wire`, call the store, encode with `Call.entity/page`.
 """
@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from registry_local.errors import BadRequest, NotFound
-from registry_local.http_api import Call, Handler, Reply, Router
+from registry_local.http_api import READ_METHODS, Call, Document, Handler, Reply, Router
 from registry_local.kinds import (
     ARTIFACT_KINDS,
     EXPERIMENT,
@@ -23,6 +23,7 @@ from registry_local.kinds import (
     Kind,
 )
 from registry_local.listing import ListQuery, parse_list_query
+from registry_local.openapi import served_yaml
 from registry_local.rules import check_posted
 from registry_local.store import Scope
 from registry_local.store_artifacts import (
@@ -34,6 +35,7 @@ from registry_local.store_artifacts import (
 from registry_local.wire import decode_create, decode_update, parse_id
 
 ALL_ARTIFACTS = tuple(ARTIFACT_KINDS.values())
+YAML_HEADERS = [(b"content-type", b"application/yaml")]
 
 
 @dataclass(frozen=True)
@@ -200,8 +202,15 @@ def metric_history(call: Call, run_id: int | None) -> Reply:
     return 200, {**reply, "pageSize": page.page_size, "size": len(items)}
 
 
+def openapi_document(call: Call) -> Reply:
+    """The OpenAPI document of the prefix the request came in on."""
+    return 200, Document(served_yaml(call.version), YAML_HEADERS)
+
+
 def build_router() -> Router:
     router = Router()
+    for method in READ_METHODS:
+        router.add(method, "openapi.yaml", openapi_document)
     router.add("GET", "experiment_runs/metric_history", lambda call: metric_history(call, None))
     for resource in RESOURCES:
         router.add("GET", resource.plural, list_handler(resource))

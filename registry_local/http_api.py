@@ -1,7 +1,9 @@
 """The REST layer between HTTP and the store: path routing, dialects, JSON rendering.
 
 Paths below a prefix have at most three segments and ids only ever sit in the second one
-(`/registered_models/{id}/versions`), so a route is found with two dictionary lookups.
+(`/registered_models/{id}/versions`), so a route is found with two dictionary lookups. A
+path with no handler for the method raises MethodNotAllowed naming the methods it has in
+METHOD_ORDER, RFC 9110's usual order.
 """
 
 from __future__ import annotations
@@ -15,6 +17,16 @@ from registry_local.kinds import ALL_KINDS, INFERENCE_SERVICE, Kind
 from registry_local.listing import ListQuery, Page, list_key, parse_list_query
 from registry_local.store import Row, Store
 from registry_local.wire import Codec, parse_id, parse_json_object
+
+JSON_HEADERS = [(b"content-type", b"application/json")]
+READ_METHODS = ("GET", "HEAD")
+METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "TRACE")
+
+
+def method_rank(method: str) -> tuple[int, str]:
+    """Where `method` stands in an `Allow` header: METHOD_ORDER, others last."""
+    known = method in METHOD_ORDER
+    return (METHOD_ORDER.index(method) if known else len(METHOD_ORDER), method)
 
 
 @dataclass(frozen=True)
@@ -53,6 +65,7 @@ class Call:
     raw_body: bytes = b""
     entity_id: int = 0
     path: str = ""  # below the prefix, e.g. `registered_models/2/versions`
+    version: str = ""  # the prefix's version segment, e.g. `v1alpha3`
 
     def list_query(self) -> ListQuery:
         """The list parameters; page tokens are only valid for the list that issued them."""
@@ -80,7 +93,15 @@ class Call:
         }
 
 
-Reply = tuple[int, Any]
+@dataclass(frozen=True)
+class Document:
+    """A reply body that is not JSON: its bytes and headers (the content type)."""
+
+    body: bytes
+    headers: list[tuple[bytes, bytes]]
+
+
+Reply = tuple[int, Any]  # the status and a JSON-encodable payload, or a Document
 Handler = Callable[[Call], Reply]
 
 
@@ -121,6 +142,7 @@ class Router:
             raise NotFound(f"no such path: {shown(path)}")
         handler = methods.get(method)
         if handler is None:
-            allowed = ", ".join(methods)
-            raise MethodNotAllowed(f"{method} is not allowed here; use {allowed}", tuple(methods))
+            allowed = tuple(sorted(methods, key=method_rank))
+            message = f"{method} is not allowed here; use {', '.join(allowed)}"
+            raise MethodNotAllowed(message, allowed)
         return handler, entity_id

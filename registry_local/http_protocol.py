@@ -3,16 +3,17 @@
 uvicorn (with httptools) buffers a request line and headers of any size, and answers what its
 parser refuses with a plain-text `Invalid HTTP request received.`. This subclass refuses a URL
 over 65535 bytes (httptools keeps URL offsets in 16 bits: longer ones never parse anyway) and
-headers over 64 KiB as soon as they arrive, and says why in `{"code", "message"}`. After the
-answer it half-closes and drops what the client still sends (for up to LINGER_SECONDS), so a
-client still sending its oversized request reads the 400 instead of a connection reset.
+headers over 64 KiB as soon as they arrive, and says why in `{"code", "message"}`, the answer
+the app's one exception handler gives. After the answer it half-closes and drops what the
+client still sends (for up to LINGER_SECONDS), so a client still sending its oversized
+request reads the 400 instead of a connection reset.
 """
 
 from __future__ import annotations
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
-from registry_local.app import error_body
+from registry_local.app import handle_exception
 from registry_local.errors import BadRequest
 
 MAX_URL_BYTES = 65535
@@ -58,15 +59,11 @@ class RegistryHttpProtocol(HttpToolsProtocol):
         raise RequestHeadTooLarge(reason)
 
     def send_400_response(self, msg: str) -> None:
-        body = error_body(BadRequest(self.refusal))
-        defaults = self.server_state.default_headers
-        head = [STATUS_LINE[400], *[name + b": " + value + b"\r\n" for name, value in defaults]]
-        head += [
-            b"content-type: application/json\r\n",
-            b"content-length: " + str(len(body)).encode() + b"\r\n",
-            b"connection: close\r\n\r\n",
-        ]
-        self.transport.write(b"".join([*head, body]))
+        status, body, headers = handle_exception(BadRequest(self.refusal))
+        length = (b"content-length", str(len(body)).encode())
+        fields = [*self.server_state.default_headers, *headers, length, (b"connection", b"close")]
+        head = [STATUS_LINE[status], *[name + b": " + value + b"\r\n" for name, value in fields]]
+        self.transport.write(b"".join([*head, b"\r\n", body]))
         self.lingering = True
         if self.transport.can_write_eof():
             self.transport.write_eof()
