@@ -26,12 +26,6 @@ def running_server(name: str, command: Sequence[str], url: str, ready: str, log:
         yield process.pid
 
 
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU time of one process so far (all its threads)."""
-    _group, ticks = stat_ticks(Path(f"/proc/{pid}/stat"))
-    return ticks / os.sysconf("SC_CLK_TCK")
-
-
 def group_cpu_seconds(group: int) -> float:
     """User + system CPU time of every live process in a process group."""
     total = 0

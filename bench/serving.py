@@ -1,4 +1,4 @@
-"""Benchmark the inference server against KServe's Python ModelServer, side by side.
+"""Benchmark the inference server against KServe's Python ModelServer (and Triton on gRPC).
 
     python -m bench.serving                  # about 2 minutes
     python -m bench.serving --duration 3 --rounds 1
@@ -31,31 +31,30 @@ first use) so it never mixes with the project's dependencies; its model is the c
 ours, no log line per request (KServe's defaults write two: `--kserve-logging` keeps them,
 which costs it about 20%); otherwise KServe's defaults (it listens on 0.0.0.0, which it does
 not let one change).
+
+A third peer joins the gRPC cases (a table of its own): NVIDIA Triton, the tritonserver that
+ships inside the `nvidia-pytriton` wheel, serving the same file through a PyTriton
+onnxruntime callable on CPU (`bench/peer_models/triton_model.py`, one intra-op thread). Its
+virtualenv (`--triton-venv`) is built on Debian's Python 3.11 (`--triton-python`; the
+tritonserver in the wheel needs it, not a pyenv build) with numpy<2; `--no-triton` leaves it
+out.
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import os
 import shutil
 import statistics
-import subprocess
-import sys
 import time
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import AbstractContextManager, ExitStack
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import httpx
 import numpy as np
 import onnxruntime as ort
 
-from bench import BENCH, REPO
-from bench.peers import PEER_MODELS, ensure_peer_venv, installed_version
-from bench.processes import running_server
+from bench import BENCH
 from bench.report import load_average, save_last_run
 from bench.serving_grpc import (
     GrpcCase,
@@ -77,88 +76,8 @@ from bench.serving_rest import (
     test_images,
     wrk_binary,
 )
+from bench.serving_servers import ensure_kserve, ensure_model, ensure_triton, kserve, ours, triton
 from serving.model import session_options
-from serving.names import model_path, repository_path
-from stack.proc import free_port
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
-
-# --- environment -------------------------------------------------------------------------
-
-
-def ensure_model(directory: Path) -> Path:
-    """The benchmark CNN, trained and exported by `training` on first use."""
-    path = directory / "model.onnx"
-    if path.exists():
-        return path
-    print(f"training a CNN into {directory} (first run only, about 30 s)...", flush=True)
-    directory.mkdir(parents=True, exist_ok=True)
-    environment = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
-    with (directory / "train.log").open("w") as log:
-        command = [sys.executable, "-m", "bench.train_cnn", str(directory)]
-        subprocess.run(command, cwd=REPO, env=environment, stdout=log, stderr=log, check=True)
-    return path
-
-
-def ensure_kserve(venv: Path, spec: str) -> str:
-    """KServe in its own virtualenv (created with uv on first use); returns its version."""
-    packages = [spec, f"onnxruntime=={ort.__version__}", f"numpy=={np.__version__}"]
-    return installed_version(ensure_peer_venv(venv, packages), "kserve")
-
-
-# --- servers -----------------------------------------------------------------------------
-
-
-@contextmanager
-def running(name: str, command: list[str], port: int, ready: str, log: Path,
-            env: dict[str, str] | None = None, grpc_port: int = 0) -> Iterator[Server]:  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    with running_server(name, command, url, ready, log, env=env) as pid:
-        yield Server(name, url, pid, f"127.0.0.1:{grpc_port}")
-
-
-@contextmanager
-def seaweed_with_model(work: Path, model: Path) -> Iterator[tuple[S3Settings, str]]:
-    """A SeaweedFS S3 server holding `model`; yields its settings and the model's URI."""
-    import boto3
-
-    with running_seaweed(work / "s3") as process:
-        s3 = S3Settings(endpoint=s3_endpoint(process))
-        client = boto3.client(
-            "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
-            aws_secret_access_key=s3.secret_key, region_name=s3.region,
-        )  # fmt: skip
-        client.put_object(Bucket=s3.bucket, Key=f"{MODEL}/1/model.onnx", Body=model.read_bytes())
-        yield s3, f"s3://{s3.bucket}/{MODEL}/1/model.onnx"
-
-
-@contextmanager
-def ours(work: Path, model: Path, threads: tuple[int, int], extra: list[str]) -> Iterator[Server]:
-    with seaweed_with_model(work, model) as (s3, uri):
-        port, grpc_port = free_port(), free_port()
-        command = [sys.executable, "-m", "serving", "--port", str(port), "--ort-threads",
-                   str(threads[0]), "--ort-threads-large", str(threads[1]),
-                   "--grpc-port", str(grpc_port), "--log-level", "warning", *extra]  # fmt: skip
-        with running("ours", command, port, "/v2/health/ready", work / "ours.log",
-                     s3.as_env(), grpc_port) as server:  # fmt: skip
-            sha256 = hashlib.sha256(model.read_bytes()).hexdigest()
-            body = {"parameters": {"uri": uri, "sha256": sha256}}
-            url = server.url + repository_path(MODEL, "load")
-            httpx.post(url, json=body, timeout=60).raise_for_status()
-            yield server
-
-
-@contextmanager
-def kserve(work: Path, model: Path, venv: Path, threads: int, logging: bool) -> Iterator[Server]:
-    port, grpc_port = free_port(), free_port()
-    command = [str(venv / "bin" / "python"), str(PEER_MODELS / "kserve_model.py"),
-               "--model-path", str(model), "--ort-threads", str(threads),
-               "--model_name", MODEL, "--http_port", str(port), "--workers", "1",
-               "--grpc_port", str(grpc_port)]  # fmt: skip
-    if not logging:  # like ours: no log line per request
-        command += ["--enable_latency_logging", "false", "--configure_logging", "false"]
-    ready, log = model_path(MODEL, "ready"), work / "kserve.log"
-    with running("KServe", command, port, ready, log, None, grpc_port) as server:
-        yield server
 
 
 @dataclass
@@ -188,11 +107,14 @@ def measure(run: Runner, servers: list[Server], load: list[Case | GrpcCase], rou
     results: dict[str, dict[str, list[Result]]] = {c.name: {} for c in load}
     for case in load:
         for server in servers:
-            run(server, case, 1)  # warm-up
+            if server.serves(case):
+                run(server, case, 1)  # warm-up
     for number in range(rounds):
         print(f"round {number + 1}/{rounds}...", flush=True)
         for case in load:
             for server in servers[:: 1 if number % 2 == 0 else -1]:
+                if not server.serves(case):
+                    continue
                 results[case.name].setdefault(server.name, []).append(run(server, case, seconds))
     return results
 
@@ -228,10 +150,27 @@ def arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--kserve-spec", default="kserve==0.21.*", help="what uv installs")
     parser.add_argument("--kserve-logging", action="store_true",
                         help="keep KServe's log lines per request (~20%% slower)")  # fmt: skip
+    parser.add_argument("--triton-venv", type=Path, default=BENCH / "triton-venv")
+    parser.add_argument("--triton-spec", default="nvidia-pytriton==0.7.*", help="what uv installs")
+    parser.add_argument("--triton-python", default="/usr/bin/python3.11",
+                        help="the interpreter Triton's virtualenv is built on")  # fmt: skip
+    parser.add_argument("--no-triton", action="store_true", help="leave Triton (gRPC) out")
     parser.add_argument("--ours-arg", action="append", default=[],
                         help="extra flag for `python -m serving` (repeatable)")  # fmt: skip
     parser.add_argument("--json", type=Path, help="also write the numbers to this file")
     return parser.parse_args(argv)
+
+
+def started_servers(args: argparse.Namespace, model: Path) -> list[AbstractContextManager[Server]]:
+    """Ours, KServe and (unless --no-triton) Triton, to be entered in this order."""
+    work, threads = args.work_dir, (args.ort_threads, args.ort_threads_large)
+    servers: list[AbstractContextManager[Server]] = [
+        ours(work, model, threads, args.ours_arg),
+        kserve(work, model, args.kserve_venv, args.ort_threads, args.kserve_logging),
+    ]
+    if not args.no_triton:
+        servers.append(triton(work, model, args.triton_venv, args.ort_threads))
+    return servers
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -239,7 +178,10 @@ def main(argv: list[str] | None = None) -> None:
     load_before = load_average()
     run = Runner(wrk_binary(), h2load_binary())
     model = args.model or ensure_model(BENCH / "cnn")
-    kserve_name = f"KServe {ensure_kserve(args.kserve_venv, args.kserve_spec)}"
+    names = {"KServe": f"KServe {ensure_kserve(args.kserve_venv, args.kserve_spec)}"}
+    if not args.no_triton:
+        version = ensure_triton(args.triton_venv, args.triton_spec, args.triton_python)
+        names["Triton"] = f"Triton (nvidia-pytriton {version})"
     shutil.rmtree(args.work_dir, ignore_errors=True)
     args.work_dir.mkdir(parents=True)
     images = test_images(256)
@@ -252,21 +194,15 @@ def main(argv: list[str] | None = None) -> None:
         *grpc_cases(args.work_dir, MODEL, images),
     ]
     with ExitStack() as stack:
-        servers = [
-            stack.enter_context(ours(args.work_dir, model, threads, args.ours_arg)),
-            stack.enter_context(
-                kserve(
-                    args.work_dir, model, args.kserve_venv, args.ort_threads, args.kserve_logging
-                )
-            ),  # fmt: skip
-        ]
+        servers = [stack.enter_context(server) for server in started_servers(args, model)]
         for server in servers:
-            check_answers(server, images[:8], expected)
+            if server.rest:
+                check_answers(server, images[:8], expected)
             check_grpc_answers(server.name, server.grpc_address, MODEL, images[:8], expected)
         results = measure(run, servers, load, args.rounds, args.duration)
     summary = {case: {name: median_result(rs) for name, rs in by.items()}
                for case, by in results.items()}  # fmt: skip
-    lines = [*header(args, model, load_before), *table(summary, load, raw, kserve_name), "",
+    lines = [*header(args, model, load_before), *table(summary, load, raw, names), "",
              "Targets (issue 9, REST):",
              *targets(summary, raw, ("json_c32", "json_c1", "binary256_c1"), 500, 0.5), "",
              "Targets (issue 24, gRPC):",

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+from collections.abc import Sequence
 from pathlib import Path
 
 import onnxruntime as ort
@@ -44,22 +45,38 @@ def case_rows(case: Case | GrpcCase, mine: dict[str, float], theirs: dict[str, f
 
 
 def table(summary: Summary, load: list[Case | GrpcCase], raw: dict[str, float],
-          kserve_name: str) -> list[str]:  # fmt: skip
-    lines = [table_row("case", "metric", "ours", kserve_name, "ours vs KServe"),
-             "|---|---|---|---|---|"]  # fmt: skip
-    for case in load:
-        lines += case_rows(case, summary[case.name]["ours"], summary[case.name]["KServe"])
+          names: dict[str, str]) -> list[str]:  # fmt: skip
+    """Ours vs KServe on every case, raw onnxruntime, and ours vs Triton on the gRPC cases when
+    Triton ran (`names`: each peer's name with its version)."""
+    lines = peer_table(summary, load, "KServe", names["KServe"])
     raw_rate = raw["batch_images_per_second"]
     raw_text = f"{raw['single_p50_us']:.0f} µs / {raw_rate:,.0f} images/s"
     lines.append(table_row("raw onnxruntime `session.run`", "1 image p50 / 256 images",
                            raw_text, "", ""))  # fmt: skip
     for name, label in (("binary256_c1", "binary"), ("grpc256_c1", "gRPC raw")):
-        batch = summary[name]
-        lines.append(table_row(f"{label} batch vs raw onnxruntime", "share of its images/s",
-                               f"{batch['ours']['per_second'] * 256 / raw_rate:.0%}",
-                               f"{batch['KServe']['per_second'] * 256 / raw_rate:.0%}",
-                               ""))  # fmt: skip
+        lines.append(batch_share_row(summary[name], label, "KServe", raw_rate))
+    if "Triton" in names:
+        grpc = [case for case in load if isinstance(case, GrpcCase)]
+        lines += ["", *peer_table(summary, grpc, "Triton", names["Triton"])]
+        lines.append(batch_share_row(summary["grpc256_c1"], "gRPC raw", "Triton", raw_rate))
     return lines
+
+
+def peer_table(summary: Summary, load: Sequence[Case | GrpcCase], peer: str,
+               peer_name: str) -> list[str]:  # fmt: skip
+    lines = [table_row("case", "metric", "ours", peer_name, f"ours vs {peer}"),
+             "|---|---|---|---|---|"]  # fmt: skip
+    for case in load:
+        lines += case_rows(case, summary[case.name]["ours"], summary[case.name][peer])
+    return lines
+
+
+def batch_share_row(batch: dict[str, dict[str, float]], label: str, peer: str,
+                    raw_rate: float) -> str:  # fmt: skip
+    """A 256-image case's images/s as a share of raw onnxruntime's, ours and the peer's."""
+    return table_row(f"{label} batch vs raw onnxruntime", "share of its images/s",
+                     f"{batch['ours']['per_second'] * 256 / raw_rate:.0%}",
+                     f"{batch[peer]['per_second'] * 256 / raw_rate:.0%}", "")  # fmt: skip
 
 
 def targets(summary: Summary, raw: dict[str, float], names: tuple[str, str, str],
@@ -87,7 +104,15 @@ def header(args: argparse.Namespace, model: Path, load_before: float) -> list[st
         f"runs), {args.ort_threads_large or 'one per core'} (ours and raw onnxruntime for the "
         f"256-image runs). KServe: 1 worker, log lines per request "
         f"{'on (its default)' if args.kserve_logging else 'off (like ours)'}. "
-        "Clients: wrk (REST) and h2load (gRPC), 1 thread each, "
+        f"{triton_note(args)}Clients: wrk (REST) and h2load (gRPC), 1 thread each, "
         f"{args.rounds} × {args.duration:g} s per case and server, alternating; medians.",
         "",
     ]
+
+
+def triton_note(args: argparse.Namespace) -> str:
+    if args.no_triton:
+        return ""
+    return (f"Triton: the tritonserver inside nvidia-pytriton, the model as a PyTriton "
+            f"onnxruntime callable ({args.ort_threads} intra-op thread(s), no dynamic batching), "
+            "gRPC cases only. ")  # fmt: skip

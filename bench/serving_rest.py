@@ -13,7 +13,7 @@ import httpx
 import numpy as np
 
 from bench import REPO
-from bench.processes import cpu_seconds, tool
+from bench.processes import group_cpu_seconds, tool
 from serving.names import model_path
 from training.data import REPO_TEST_DIR, read_idx_split
 
@@ -67,10 +67,17 @@ class Server:
     url: str
     pid: int
     grpc_address: str = ""
+    rest: bool = True
+    """False for a peer measured on its gRPC port only."""
+
+    def serves(self, case: object) -> bool:
+        """Whether `case` runs on this server: gRPC cases on every one, REST ones where `rest`."""
+        return self.rest or not isinstance(case, Case)
 
     def cpu_seconds(self) -> float:
-        """User + system CPU time of the server process so far (all its threads)."""
-        return cpu_seconds(self.pid)
+        """User + system CPU time so far of the server's processes (its process group: Triton
+        answers in tritonserver and runs the model in PyTriton's processes), all threads."""
+        return group_cpu_seconds(self.pid)
 
 
 def wrk_binary() -> str:
