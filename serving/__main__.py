@@ -1,6 +1,7 @@
 """`python -m serving`: run the inference server (see `--help` for every setting).
 
-REST (uvicorn) and gRPC (`grpc.aio`) serve on one uvloop event loop, over one data plane.
+REST (uvicorn) and gRPC (our own HTTP/2 server, `serving.http2`) serve on one uvloop event
+loop, over one data plane.
 """
 
 from __future__ import annotations

@@ -58,6 +58,7 @@ def create_servers(settings: ServerSettings) -> tuple[RestApi, GrpcServer | None
     if not settings.grpc_port:
         return rest, None
     grpc_settings = GrpcSettings(
-        settings.host, settings.grpc_port, settings.max_body_bytes, settings.auth_token
-    )
+        settings.host, settings.grpc_port, settings.max_body_bytes, settings.auth_token,
+        settings.request_read_timeout,
+    )  # fmt: skip
     return rest, GrpcServer(rest.dataplane, grpc_settings)

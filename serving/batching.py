@@ -22,7 +22,6 @@ import sys
 from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Executor
-from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,11 +73,6 @@ def can_batch(model: OnnxModel) -> bool:
 ALL_TASKS = getattr(asyncio.tasks, "_all_tasks", None)
 
 
-REQUEST_TASKS: ContextVar[int] = ContextVar("request_tasks", default=1)
-"""Tasks one request of the front end that runs it occupies: 1 for REST; the gRPC front end
-sets its own (grpc.aio runs each call in more than one task)."""
-
-
 def task_count() -> int:
     """Tasks of the event loop (the server runs one): CPython 3.11 keeps them in a WeakSet,
     whose size costs nothing; `asyncio.all_tasks()` copies and filters it (~5 µs a request)."""
@@ -104,7 +98,7 @@ class TaskCount:
         self.fewest = task_count() + 1
 
     def others_under_way(self) -> bool:
-        count = task_count() - (REQUEST_TASKS.get() - 1)
+        count = task_count()
         self.fewest = min(self.fewest, count)
         return count > self.fewest
 

@@ -1,12 +1,14 @@
 """The gRPC front end: KServe v2 / Open Inference Protocol `inference.GRPCInferenceService`.
 
 A thin servicer over the same `DataPlane` as REST: protobuf → `serving.types` (by
-`grpc_codec`) → data plane → protobuf. Also `grpc.health.v1` health checking and server
-reflection, so `grpcurl` and `grpc_health_probe` work. Runs on the REST server's event loop.
+`grpc_codec`) → data plane → protobuf. Beside it `grpc.health.v1` health checking and server
+reflection (`grpc_services`), so `grpcurl` and `grpc_health_probe` work. Served by our own
+HTTP/2 + gRPC server (`http2`, `grpc_calls`) on the REST server's event loop.
 """
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hmac
 import logging
@@ -14,15 +16,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-import grpc
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
+from google.protobuf.message_factory import GetMessageClass
 from tritonclient.grpc import service_pb2 as pb
-from tritonclient.grpc import service_pb2_grpc as pb_grpc
 
-from serving.batching import REQUEST_TASKS
 from serving.dataplane import DataPlane
 from serving.errors import ModelNotFound, ModelNotReady, ServingError, Unauthorized
+from serving.grpc_calls import PREFIX_BYTES, CallContext, GrpcRouter, Method, RpcError, StatusCode
 from serving.grpc_codec import (
     decode_infer,
     encode_infer,
@@ -32,22 +31,31 @@ from serving.grpc_codec import (
     repository_index,
     repository_model_name,
 )
+from serving.grpc_services import (
+    HEALTH_SERVICE,
+    NOT_SERVING,
+    REFLECTION_SERVICE,
+    SERVING,
+    HealthService,
+    ReflectionService,
+)
+from serving.http2 import Http2Connection, Http2Limits
+from serving.http2_frames import MAX_WINDOW
 
 log = logging.getLogger("serving")
 
-SERVICE = pb.DESCRIPTOR.services_by_name["GRPCInferenceService"].full_name
+SERVICE_DESCRIPTOR = pb.DESCRIPTOR.services_by_name["GRPCInferenceService"]
+SERVICE = SERVICE_DESCRIPTOR.full_name
 # The HTTP status on each `ServingError` class → the gRPC code Triton and KServe give.
 STATUS_CODES = {
-    400: grpc.StatusCode.INVALID_ARGUMENT,
-    401: grpc.StatusCode.UNAUTHENTICATED,
-    404: grpc.StatusCode.NOT_FOUND,
-    413: grpc.StatusCode.RESOURCE_EXHAUSTED,
-    415: grpc.StatusCode.INVALID_ARGUMENT,
-    503: grpc.StatusCode.UNAVAILABLE,
+    400: StatusCode.INVALID_ARGUMENT,
+    401: StatusCode.UNAUTHENTICATED,
+    404: StatusCode.NOT_FOUND,
+    413: StatusCode.RESOURCE_EXHAUSTED,
+    415: StatusCode.INVALID_ARGUMENT,
+    503: StatusCode.UNAVAILABLE,
 }
-# Tasks one unary call occupies in grpc.aio 1.8x (measured: a lone call sees 2 more tasks
-# than a lone REST request), so the batcher can tell a lone call from concurrent ones.
-GRPC_CALL_TASKS = 3
+MIN_RECEIVE_WINDOW = 1 << 20
 Handler = TypeVar("Handler", bound=Callable[..., Awaitable[Any]])
 
 
@@ -57,29 +65,27 @@ class GrpcSettings:
     port: int = 8033
     max_message_bytes: int = 64 * 1024 * 1024
     auth_token: str = ""
+    read_timeout: float = 30.0
 
 
-def status_code(error: ServingError) -> grpc.StatusCode:
-    return STATUS_CODES.get(error.status, grpc.StatusCode.INTERNAL)
+def status_code(error: ServingError) -> StatusCode:
+    return STATUS_CODES.get(error.status, StatusCode.INTERNAL)
 
 
 def reported(handler: Handler) -> Handler:
-    """Turn a `ServingError` into its gRPC status, and anything else into INTERNAL."""
+    """Turn a `ServingError` into its gRPC status (anything else: INTERNAL, by grpc_calls)."""
 
     @functools.wraps(handler)
-    async def wrapper(self: InferenceServicer, request: Any, context: Any) -> Any:
+    async def wrapper(self: InferenceServicer, request: Any, context: CallContext) -> Any:
         try:
             return await handler(self, request, context)
         except ServingError as exc:
-            await context.abort(status_code(exc), exc.message)
-        except Exception:
-            log.exception("unexpected error in gRPC %s", handler.__name__)
-            await context.abort(grpc.StatusCode.INTERNAL, "internal server error")
+            raise RpcError(status_code(exc), exc.message) from None
 
     return wrapper  # type: ignore[return-value]
 
 
-class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
+class InferenceServicer:
     """`inference.GRPCInferenceService` over the data plane (RPCs it lacks: UNIMPLEMENTED)."""
 
     def __init__(self, dataplane: DataPlane, auth_token: str = "") -> None:
@@ -112,7 +118,6 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
 
     @reported
     async def ModelInfer(self, request: Any, context: Any) -> Any:
-        REQUEST_TASKS.set(GRPC_CALL_TASKS)  # this call's task only: a copied context
         name, version = request.model_name, request.model_version or None
         try:
             self.dataplane.model_ready(name, version)
@@ -142,56 +147,81 @@ class InferenceServicer(pb_grpc.GRPCInferenceServiceServicer):
         await self.dataplane.unload(name)
         return repository_answer(pb.RepositoryModelUnloadResponse, name)
 
-    def authorize(self, context: Any) -> None:
+    def authorize(self, context: CallContext) -> None:
         """The repository RPCs' rule, as REST's: metadata `authorization: Bearer <token>`."""
         if not self.auth_token:
             return
-        metadata = dict(context.invocation_metadata() or ())
-        scheme, _, credentials = str(metadata.get("authorization", "")).partition(" ")
+        scheme, _, credentials = context.metadata().get("authorization", "").partition(" ")
         if scheme.lower() != "bearer" or not hmac.compare_digest(
             credentials.encode(), self.auth_token.encode()
         ):
             raise Unauthorized("the repository RPCs need metadata 'authorization: Bearer <token>'")
+
+    def methods(self) -> dict[str, Method]:
+        """Each RPC of the service this class implements, by its request path."""
+        return {
+            f"/{SERVICE}/{rpc.name}": Method(
+                GetMessageClass(rpc.input_type), getattr(self, rpc.name)
+            )
+            for rpc in SERVICE_DESCRIPTOR.methods
+            if hasattr(self, rpc.name)
+        }
 
 
 class GrpcServer:
     """The gRPC listener of the inference server: inference service, health, reflection."""
 
     def __init__(self, dataplane: DataPlane, settings: GrpcSettings) -> None:
-        self.server = grpc.aio.server(
-            options=[
-                ("grpc.max_receive_message_length", settings.max_message_bytes),
-                ("grpc.max_send_message_length", -1),
-                ("grpc.so_reuseport", 0),  # a taken port fails the start, as for REST
-            ]
+        self.settings = settings
+        services = (SERVICE, HEALTH_SERVICE, REFLECTION_SERVICE)
+        self.health = HealthService((SERVICE,))
+        methods = {
+            **InferenceServicer(dataplane, settings.auth_token).methods(),
+            **self.health.methods(),
+            **ReflectionService(services).methods(),
+        }
+        self.router = GrpcRouter(methods, settings.max_message_bytes)
+        window = max(MIN_RECEIVE_WINDOW, settings.max_message_bytes + PREFIX_BYTES)
+        self.limits = Http2Limits(
+            receive_window=min(window, MAX_WINDOW), read_timeout=settings.read_timeout
         )
-        servicer = InferenceServicer(dataplane, settings.auth_token)
-        pb_grpc.add_GRPCInferenceServiceServicer_to_server(servicer, self.server)
-        self.health = health.aio.HealthServicer()
-        health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)
-        services = (SERVICE, health.SERVICE_NAME, reflection.SERVICE_NAME)
-        reflection.enable_server_reflection(services, self.server)
+        self.connections: set[Http2Connection] = set()
+        self.listener: asyncio.Server | None = None
         self.address = f"{bracketed(settings.host)}:{settings.port}"
 
+    def connection(self) -> Http2Connection:
+        return Http2Connection(self.router, self.limits, self.connections)
+
     async def start(self) -> None:
-        """Listen (RuntimeError when the port is taken) and report every service serving."""
+        """Listen (SystemExit naming the setting when the port is taken); report SERVING."""
+        loop = asyncio.get_running_loop()
         try:
-            self.server.add_insecure_port(self.address)
-        except RuntimeError:
+            self.listener = await loop.create_server(
+                self.connection, self.settings.host, self.settings.port
+            )
+        except OSError:
             raise SystemExit(
                 f"cannot listen for gRPC on {self.address} (port taken?): set "
                 "SERVING_GRPC_PORT / --grpc-port to another port, or 0 for no gRPC"
             ) from None
-        await self.server.start()
-        for service in ("", SERVICE):
-            await self.health.set(service, health_pb2.HealthCheckResponse.SERVING)
+        self.health.set_all(SERVING)
         log.info("gRPC inference service on %s", self.address)
 
     async def stop(self, grace: float) -> None:
-        await self.health.enter_graceful_shutdown()
-        await self.server.stop(grace)
+        """NOT_SERVING, no new connections, GOAWAY; calls under way get `grace` seconds."""
+        self.health.set_all(NOT_SERVING)
+        if self.listener is not None:
+            self.listener.close()
+        for connection in list(self.connections):
+            connection.shutdown()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + grace
+        while self.connections and loop.time() < deadline:
+            await asyncio.sleep(0.05)
+        for connection in list(self.connections):
+            connection.transport.close()
 
 
 def bracketed(host: str) -> str:
-    """An IPv6 literal in brackets, as a gRPC listen address needs."""
+    """An IPv6 literal in brackets, as in a gRPC address."""
     return f"[{host}]" if ":" in host and not host.startswith("[") else host

@@ -1,0 +1,519 @@
+"""A minimal HTTP/2 server connection (cleartext, prior knowledge) as an asyncio Protocol.
+
+What gRPC clients need and no more (RFC 9113): the connection preface, SETTINGS and their
+ACK, HEADERS + CONTINUATION (HPACK-decoded by the `hpack` package), DATA, flow control both
+ways, PING, RST_STREAM and GOAWAY. Each request stream is handed to a `StreamCall` that the
+`Router` opens from the request headers; the call answers through `Http2Connection.send`.
+
+Bounds, so a hostile client costs bounded memory and never stalls the loop: frames up to
+the default 16 KiB, header blocks up to `max_header_block_bytes` (a bigger one ends the
+connection: HPACK state cannot skip it), at most `max_streams` open streams (more are
+refused), request bytes not yet taken by their call up to the receive window (the client
+must wait for WINDOW_UPDATE), `read_timeout` seconds to send the preface and each request,
+and a client that does not read its PING/SETTINGS answers is dropped. A protocol error
+answers GOAWAY with its code, then closes; a stream error resets only that stream.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import hpack
+
+from serving.http2_frames import (
+    ACK,
+    DEFAULT_HEADER_TABLE,
+    DEFAULT_MAX_FRAME,
+    DEFAULT_WINDOW,
+    END_HEADERS,
+    END_STREAM,
+    FRAME_HEADER_BYTES,
+    MAX_WINDOW,
+    PREFACE,
+    TABLE_SIZE_ZERO,
+    ConnectionFailure,
+    ErrorCode,
+    FrameType,
+    Setting,
+    StreamFailure,
+    frame,
+    goaway,
+    header_fragment,
+    padding_stripped,
+    peer_settings,
+    rst_stream,
+    settings_frame,
+    window_update,
+)
+
+LINGER_SECONDS = 1.0
+MAX_CONTROL_BACKLOG = 1 << 20  # unread PING/SETTINGS answers before the client is dropped
+Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True)
+class Http2Limits:
+    receive_window: int = 16 << 20
+    max_streams: int = 128
+    max_header_block_bytes: int = 65536
+    read_timeout: float = 30.0
+
+
+class StreamCall(Protocol):
+    """One request stream's handler: request body chunks in, answer out via `send`."""
+
+    def data(self, chunk: bytes) -> None: ...
+
+    def end(self) -> None: ...
+
+    def cancel(self) -> None: ...
+
+
+class Router(Protocol):
+    def open_call(
+        self, connection: Http2Connection, stream_id: int, headers: Headers
+    ) -> StreamCall: ...
+
+
+class Stream:
+    """A stream's state on the connection: flow-control windows and what waits to be sent."""
+
+    __slots__ = (
+        "call",
+        "id",
+        "opened",
+        "outbox",
+        "receiving",
+        "send_window",
+        "trailers",
+        "unreturned",
+    )
+
+    def __init__(self, stream_id: int, send_window: int) -> None:
+        self.id = stream_id
+        self.call: StreamCall | None = None
+        self.receiving = True
+        self.send_window = send_window
+        self.outbox: list[memoryview] = []
+        self.trailers: bytes | None = None
+        self.unreturned = 0
+        self.opened = time.monotonic()
+
+
+class Http2Connection(asyncio.Protocol):
+    """One client connection: frames in, calls opened by the router, frames out."""
+
+    def __init__(
+        self, router: Router, limits: Http2Limits, connections: set[Http2Connection]
+    ) -> None:
+        self.router = router
+        self.limits = limits
+        self.connections = connections
+        self.decoder = hpack.Decoder()
+        self.decoder.max_header_list_size = limits.max_header_block_bytes
+        self.inbox = bytearray()
+        self.streams: dict[int, Stream] = {}
+        self.blocked: dict[int, Stream] = {}
+        self.last_stream_id = 0
+        self.header_stream = 0  # the stream whose header block is being continued, or 0
+        self.header_parts: list[bytes] = []
+        self.header_flags = 0
+        self.preface_seen = False
+        self.closing = False
+        self.going_away = False
+        self.peer_window = DEFAULT_WINDOW  # peer's initial stream window (its SETTINGS)
+        self.peer_max_frame = DEFAULT_MAX_FRAME
+        self.send_window = DEFAULT_WINDOW
+        self.receive_window = limits.receive_window
+        self.unreturned = 0
+        self.table_update_due = False
+        self.transport: Any = None
+        self.sweeper: asyncio.TimerHandle | None = None
+        self.opened = time.monotonic()
+        self.frame_handlers = (
+            self.on_data, self.on_headers, self.on_priority, self.on_rst_stream,
+            self.on_settings, self.on_push_promise, self.on_ping, self.on_goaway,
+            self.on_window_update, self.on_continuation,
+        )  # fmt: skip
+
+    # --- connection life -------------------------------------------------------------
+
+    def connection_made(self, transport: Any) -> None:
+        self.transport = transport
+        self.connections.add(self)
+        window = self.limits.receive_window
+        ours = {Setting.MAX_CONCURRENT_STREAMS: self.limits.max_streams,
+                Setting.INITIAL_WINDOW_SIZE: window,
+                Setting.MAX_HEADER_LIST_SIZE: self.limits.max_header_block_bytes,
+                Setting.ENABLE_PUSH: 0}  # fmt: skip
+        transport.write(settings_frame(ours) + window_update(0, window - DEFAULT_WINDOW))
+        self.schedule_sweep()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closing = True
+        self.connections.discard(self)
+        if self.sweeper is not None:
+            self.sweeper.cancel()
+        for stream in list(self.streams.values()):
+            self.drop(stream)
+
+    def data_received(self, data: bytes) -> None:
+        if self.closing:
+            return
+        self.inbox += data
+        try:
+            if not self.preface_seen and not self.read_preface():
+                return
+            self.read_frames()
+        except ConnectionFailure as failure:
+            self.fail(failure.code, failure.reason)
+
+    def read_preface(self) -> bool:
+        seen = bytes(self.inbox[: len(PREFACE)])
+        if not PREFACE.startswith(seen):
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "not an HTTP/2 connection preface")
+        if len(seen) < len(PREFACE):
+            return False
+        del self.inbox[: len(PREFACE)]
+        self.preface_seen = True
+        return True
+
+    def read_frames(self) -> None:
+        inbox, position = self.inbox, 0
+        view = memoryview(inbox)
+        try:
+            while len(inbox) - position >= FRAME_HEADER_BYTES and not self.closing:
+                length = int.from_bytes(view[position : position + 3], "big")
+                if length > DEFAULT_MAX_FRAME:
+                    raise ConnectionFailure(ErrorCode.FRAME_SIZE_ERROR, f"frame of {length} bytes")
+                start = position + FRAME_HEADER_BYTES
+                if len(inbox) - start < length:
+                    break
+                kind, flags = inbox[position + 3], inbox[position + 4]
+                stream_id = int.from_bytes(view[position + 5 : start], "big") & 0x7FFFFFFF
+                position = start + length
+                self.on_frame(kind, flags, stream_id, bytes(view[start:position]))
+        finally:
+            view.release()
+            del inbox[:position]
+
+    def on_frame(self, kind: int, flags: int, stream_id: int, payload: bytes) -> None:
+        if self.header_stream and kind != FrameType.CONTINUATION:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "a header block was interrupted")
+        if kind >= len(self.frame_handlers):
+            return  # unknown frame types are ignored (§5.5)
+        try:
+            self.frame_handlers[kind](flags, stream_id, payload)
+        except StreamFailure as failure:
+            self.reset(stream_id, failure.code)
+
+    def fail(self, code: ErrorCode, reason: str) -> None:
+        """A connection error: GOAWAY, cancel every call, drop further input, then close."""
+        if self.closing:
+            return
+        self.closing = True
+        self.transport.write(goaway(self.last_stream_id, code, reason))
+        for stream in list(self.streams.values()):
+            self.drop(stream)
+        if self.transport.can_write_eof():
+            self.transport.write_eof()
+        asyncio.get_running_loop().call_later(LINGER_SECONDS, self.transport.close)
+
+    def shutdown(self) -> None:
+        """Graceful stop: GOAWAY(NO_ERROR); calls under way finish, then the connection closes."""
+        if self.closing or self.going_away:
+            return
+        self.going_away = True
+        self.transport.write(goaway(self.last_stream_id, ErrorCode.NO_ERROR))
+        self.close_if_idle()
+
+    def close_if_idle(self) -> None:
+        if self.going_away and not self.streams and not self.closing:
+            self.closing = True
+            self.transport.close()
+
+    def schedule_sweep(self) -> None:
+        if self.limits.read_timeout > 0:
+            loop = asyncio.get_running_loop()
+            self.sweeper = loop.call_later(self.limits.read_timeout / 2, self.sweep)
+
+    def sweep(self) -> None:
+        """Close a connection without its preface, reset requests not sent in time."""
+        oldest = time.monotonic() - self.limits.read_timeout
+        if not self.preface_seen and self.opened <= oldest:
+            self.fail(ErrorCode.PROTOCOL_ERROR, "no connection preface in time")
+            return
+        for stream in [s for s in self.streams.values() if s.receiving and s.opened <= oldest]:
+            self.reset(stream.id, ErrorCode.CANCEL)
+        self.schedule_sweep()
+
+    # --- frames ------------------------------------------------------------------------
+
+    def on_headers(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if stream_id == 0:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0")
+        fragment = header_fragment(flags, payload)
+        self.header_parts, self.header_flags = [fragment], flags
+        if flags & END_HEADERS:
+            self.headers_complete(stream_id)
+        else:
+            self.header_stream = stream_id
+            self.check_header_bytes(len(fragment))
+
+    def on_continuation(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if not self.header_stream or stream_id != self.header_stream:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without HEADERS")
+        self.header_parts.append(payload)
+        self.check_header_bytes(sum(map(len, self.header_parts)))
+        if flags & END_HEADERS:
+            self.header_stream = 0
+            self.headers_complete(stream_id)
+
+    def check_header_bytes(self, size: int) -> None:
+        if size > self.limits.max_header_block_bytes:
+            limit = self.limits.max_header_block_bytes
+            raise ConnectionFailure(ErrorCode.ENHANCE_YOUR_CALM, f"header block over {limit} bytes")
+
+    def headers_complete(self, stream_id: int) -> None:
+        try:
+            headers: Headers = list(self.decoder.decode(b"".join(self.header_parts), raw=True))
+        except hpack.OversizedHeaderListError:
+            raise ConnectionFailure(ErrorCode.ENHANCE_YOUR_CALM, "header list too large") from None
+        except hpack.HPACKError:
+            raise ConnectionFailure(
+                ErrorCode.COMPRESSION_ERROR, "undecodable header block"
+            ) from None
+        self.header_parts = []
+        ended = bool(self.header_flags & END_STREAM)
+        stream = self.streams.get(stream_id)
+        if stream is not None:
+            self.request_trailers(stream, ended)
+        elif stream_id <= self.last_stream_id:
+            raise StreamFailure(ErrorCode.STREAM_CLOSED, "HEADERS on a closed stream")
+        else:
+            self.open_stream(stream_id, headers, ended)
+
+    def request_trailers(self, stream: Stream, ended: bool) -> None:
+        if not stream.receiving or not ended:
+            raise StreamFailure(
+                ErrorCode.PROTOCOL_ERROR, "a second header block not ending the stream"
+            )
+        self.end_of_request(stream)
+
+    def open_stream(self, stream_id: int, headers: Headers, ended: bool) -> None:
+        if stream_id % 2 == 0:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "a client stream id must be odd")
+        self.last_stream_id = stream_id
+        if self.going_away or len(self.streams) >= self.limits.max_streams:
+            raise StreamFailure(ErrorCode.REFUSED_STREAM, "too many streams")
+        stream = self.streams[stream_id] = Stream(stream_id, self.peer_window)
+        stream.call = self.router.open_call(self, stream_id, headers)
+        if ended:
+            self.end_of_request(stream)
+
+    def end_of_request(self, stream: Stream) -> None:
+        stream.receiving = False
+        if stream.call is not None:
+            stream.call.end()
+
+    def on_data(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if stream_id == 0:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "DATA on stream 0")
+        self.receive_window -= len(payload)
+        if self.receive_window < 0:
+            raise ConnectionFailure(ErrorCode.FLOW_CONTROL_ERROR, "DATA beyond the window")
+        stream = self.streams.get(stream_id)
+        if stream is None or not stream.receiving:
+            self.consumed(stream_id, len(payload))
+            if stream_id > self.last_stream_id:
+                raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "DATA on an idle stream")
+            if stream is not None:
+                raise StreamFailure(ErrorCode.STREAM_CLOSED, "DATA after the end of the stream")
+            return  # a stream already answered and reset: its data is dropped
+        data = padding_stripped(flags, payload)
+        self.consumed(stream_id, len(payload) - len(data))
+        if data and stream.call is not None:
+            stream.call.data(data)
+        if flags & END_STREAM:
+            self.end_of_request(stream)
+
+    def on_priority(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 5:
+            raise StreamFailure(ErrorCode.FRAME_SIZE_ERROR, "PRIORITY is 5 bytes")
+
+    def on_rst_stream(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 4:
+            raise ConnectionFailure(ErrorCode.FRAME_SIZE_ERROR, "RST_STREAM is 4 bytes")
+        if stream_id == 0 or stream_id > self.last_stream_id:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "RST_STREAM on an idle stream")
+        stream = self.streams.get(stream_id)
+        if stream is not None:
+            self.drop(stream)
+
+    def on_settings(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if stream_id != 0:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "SETTINGS on a stream")
+        if flags & ACK:
+            if payload:
+                raise ConnectionFailure(ErrorCode.FRAME_SIZE_ERROR, "SETTINGS ACK with a payload")
+            return
+        values = peer_settings(payload)
+        if Setting.INITIAL_WINDOW_SIZE in values:
+            self.peer_window_changed(values[Setting.INITIAL_WINDOW_SIZE])
+        self.peer_max_frame = values.get(Setting.MAX_FRAME_SIZE, self.peer_max_frame)
+        if values.get(Setting.HEADER_TABLE_SIZE, DEFAULT_HEADER_TABLE) < DEFAULT_HEADER_TABLE:
+            self.table_update_due = True
+        self.answer_control(frame(FrameType.SETTINGS, ACK, 0))
+        self.flush_blocked()
+
+    def peer_window_changed(self, window: int) -> None:
+        delta, self.peer_window = window - self.peer_window, window
+        for stream in self.streams.values():
+            stream.send_window += delta
+            if stream.send_window > MAX_WINDOW:
+                raise ConnectionFailure(ErrorCode.FLOW_CONTROL_ERROR, "stream window overflow")
+
+    def on_push_promise(self, flags: int, stream_id: int, payload: bytes) -> None:
+        raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "a client cannot push")
+
+    def on_ping(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 8:
+            raise ConnectionFailure(ErrorCode.FRAME_SIZE_ERROR, "PING is 8 bytes")
+        if stream_id != 0:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "PING on a stream")
+        if not flags & ACK:
+            self.answer_control(frame(FrameType.PING, ACK, 0, payload))
+
+    def answer_control(self, answer: bytes) -> None:
+        if self.transport.get_write_buffer_size() > MAX_CONTROL_BACKLOG:
+            raise ConnectionFailure(ErrorCode.ENHANCE_YOUR_CALM, "the client does not read")
+        self.transport.write(answer)
+
+    def on_goaway(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if stream_id != 0:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "GOAWAY on a stream")
+        self.going_away = True
+        self.close_if_idle()
+
+    def on_window_update(self, flags: int, stream_id: int, payload: bytes) -> None:
+        if len(payload) != 4:
+            raise ConnectionFailure(ErrorCode.FRAME_SIZE_ERROR, "WINDOW_UPDATE is 4 bytes")
+        increment = int.from_bytes(payload, "big") & 0x7FFFFFFF
+        if stream_id == 0:
+            self.connection_window_update(increment)
+            return
+        if increment == 0:
+            raise StreamFailure(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0")
+        stream = self.streams.get(stream_id)
+        if stream is not None:
+            stream.send_window += increment
+            if stream.send_window > MAX_WINDOW:
+                raise StreamFailure(ErrorCode.FLOW_CONTROL_ERROR, "stream window overflow")
+            self.flush(stream)
+
+    def connection_window_update(self, increment: int) -> None:
+        if increment == 0:
+            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0")
+        self.send_window += increment
+        if self.send_window > MAX_WINDOW:
+            raise ConnectionFailure(ErrorCode.FLOW_CONTROL_ERROR, "connection window overflow")
+        self.flush_blocked()
+
+    # --- what calls use ----------------------------------------------------------------
+
+    def consumed(self, stream_id: int, size: int) -> None:
+        """`size` request bytes were taken by their call: the client may send as many more."""
+        threshold = self.limits.receive_window // 4
+        self.unreturned += size
+        if self.unreturned >= threshold:
+            self.receive_window += self.unreturned
+            self.transport.write(window_update(0, self.unreturned))
+            self.unreturned = 0
+        stream = self.streams.get(stream_id)
+        if stream is not None and stream.receiving:
+            stream.unreturned += size
+            if stream.unreturned >= threshold:
+                self.transport.write(window_update(stream_id, stream.unreturned))
+                stream.unreturned = 0
+
+    def send(self, stream_id: int, head: bytes | None = None, body: bytes | None = None,
+             trailers: bytes | None = None) -> None:  # fmt: skip
+        """Send a header block, then `body` as DATA (within the windows; the rest when the
+        client opens them), then `trailers` ending the stream. Calls may send in parts."""
+        stream = self.streams.get(stream_id)
+        if stream is None or self.closing:
+            return  # reset by the client, or the connection is gone
+        out: list[bytes] = []
+        if head is not None:
+            out.append(frame(FrameType.HEADERS, END_HEADERS, stream_id, self.header_block(head)))
+        if body:
+            stream.outbox.append(memoryview(body))
+        if trailers is not None:
+            stream.trailers = trailers
+        self.write_stream(stream, out)
+        self.transport.write(b"".join(out))
+
+    def header_block(self, block: bytes) -> bytes:
+        if self.table_update_due:
+            self.table_update_due = False
+            return TABLE_SIZE_ZERO + block
+        return block
+
+    def write_stream(self, stream: Stream, out: list[bytes]) -> None:
+        """Frame what `stream` has to send, as far as the windows allow."""
+        while stream.outbox:
+            size = min(
+                len(stream.outbox[0]), self.send_window, stream.send_window, self.peer_max_frame
+            )
+            if size <= 0:
+                self.blocked[stream.id] = stream
+                return
+            chunk = stream.outbox[0]
+            out.append(frame(FrameType.DATA, 0, stream.id, bytes(chunk[:size])))
+            self.send_window -= size
+            stream.send_window -= size
+            if size == len(chunk):
+                stream.outbox.pop(0)
+            else:
+                stream.outbox[0] = chunk[size:]
+        self.blocked.pop(stream.id, None)
+        if stream.trailers is not None:
+            out.append(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, stream.id,
+                             self.header_block(stream.trailers)))  # fmt: skip
+            self.finished(stream, out)
+
+    def finished(self, stream: Stream, out: list[bytes]) -> None:
+        """Our side is closed: a client still sending is told to stop (RST_STREAM NO_ERROR)."""
+        del self.streams[stream.id]
+        if stream.receiving:
+            out.append(rst_stream(stream.id, ErrorCode.NO_ERROR))
+        self.close_if_idle()
+
+    def flush(self, stream: Stream) -> None:
+        out: list[bytes] = []
+        self.write_stream(stream, out)
+        if out:
+            self.transport.write(b"".join(out))
+
+    def flush_blocked(self) -> None:
+        for stream in list(self.blocked.values()):
+            if self.send_window <= 0:
+                return
+            self.flush(stream)
+
+    def reset(self, stream_id: int, code: ErrorCode) -> None:
+        """A stream error: RST_STREAM, and the call (if any) is cancelled."""
+        stream = self.streams.get(stream_id)
+        if stream is not None:
+            self.drop(stream)
+        self.transport.write(rst_stream(stream_id, code))
+
+    def drop(self, stream: Stream) -> None:
+        self.streams.pop(stream.id, None)
+        self.blocked.pop(stream.id, None)
+        if stream.call is not None:
+            stream.call.cancel()
+        self.close_if_idle()
