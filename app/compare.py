@@ -10,13 +10,13 @@ sentence saying what is wrong with it); it never stops the comparison.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from app.deployments import DEPLOYED, Deployment
-from app.properties import format_number, metadata_value
-from app.registry_client import Resource
+from app.properties import format_number
+from mr_client import ModelArtifact, ModelVersion
 
 DIGITS = 10
 MISSING = "—"
@@ -41,7 +41,7 @@ class VersionFacts:
     name: str
     state: str
     properties: dict[str, Any]
-    artifacts: list[Resource] = field(default_factory=list)
+    artifacts: list[ModelArtifact] = field(default_factory=list)
     created: str = ""
 
 
@@ -70,25 +70,13 @@ class Confusion:
     problem: str = ""
 
 
-def typed_properties(custom: object) -> dict[str, Any]:
-    """customProperties as Python values; entries that are not readable MetadataValues skipped."""
-    typed: dict[str, Any] = {}
-    for name, value in (custom if isinstance(custom, Mapping) else {}).items():
-        if isinstance(value, Mapping):
-            try:
-                typed[str(name)] = metadata_value(value)
-            except (TypeError, ValueError):
-                continue
-    return typed
-
-
-def version_facts(version: Resource, artifacts: Iterable[Resource] = ()) -> VersionFacts:
+def version_facts(version: ModelVersion, artifacts: Iterable[ModelArtifact] = ()) -> VersionFacts:
     return VersionFacts(
-        id=str(version.get("id", "")),
-        name=str(version.get("name") or version.get("id", "")),
-        state=str(version.get("state") or "LIVE"),
-        properties=typed_properties(version.get("customProperties")),
-        artifacts=[a for a in artifacts if isinstance(a, Mapping)],
+        id=version.id,
+        name=version.name or version.id,
+        state=version.state,
+        properties=version.properties,
+        artifacts=list(artifacts),
     )
 
 
@@ -150,8 +138,8 @@ def artifact_summary(facts: VersionFacts) -> dict[str, str]:
                "modelcar digest": shown(props.get("modelcar_digest")),
                "modelcar size (bytes)": shown(props.get("modelcar_size_bytes"))}  # fmt: skip
     for artifact in facts.artifacts:
-        kind = "modelcar" if str(artifact.get("uri", "")).startswith("oci://") else "S3"
-        summary[f"{kind} artifact URI"] = shown(artifact.get("uri"))
+        kind = "modelcar" if artifact.uri.startswith("oci://") else "S3"
+        summary[f"{kind} artifact URI"] = shown(artifact.uri)
         deleted = bytes_deleted_at(artifact)
         if deleted:
             summary[f"{kind} artifact bytes"] = f"deleted {deleted}"
@@ -164,9 +152,9 @@ def artifact_rows(a: VersionFacts, b: VersionFacts) -> list[Row]:
     return [Row(label, left.get(label, MISSING), right.get(label, MISSING)) for label in labels]
 
 
-def bytes_deleted_at(artifact: Mapping[str, Any]) -> str | None:
+def bytes_deleted_at(artifact: ModelArtifact) -> str | None:
     """When the artifact clean-up deleted the artifact's bytes (None when it has not)."""
-    value = typed_properties(artifact.get("customProperties")).get("bytes_deleted_at")
+    value = artifact.properties.get("bytes_deleted_at")
     return str(value) if value else None
 
 
@@ -261,12 +249,12 @@ def _cell(text: str) -> str:
 
 
 def default_pair(
-    versions: Sequence[Resource], deployments: Iterable[Deployment]
+    versions: Sequence[ModelVersion], deployments: Iterable[Deployment]
 ) -> tuple[int, int]:
     """Indexes into `versions` (oldest first) of A and B: the deployed version vs the newest;
     when the newest is the one deployed (or none is), the one before it vs the newest."""
     newest = len(versions) - 1
-    ids = [str(v.get("id")) for v in versions]
+    ids = [v.id for v in versions]
     deployed = [ids.index(d.version_id) for d in deployments
                 if d.desired_state == DEPLOYED and d.version_id in ids]  # fmt: skip
     older = [index for index in deployed if index != newest]

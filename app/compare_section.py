@@ -22,7 +22,7 @@ from app.compare import (
     version_facts,
 )
 from app.deployments import Deployment
-from app.registry_client import Resource
+from mr_client import ModelArtifact, ModelVersion
 
 WRAP_CELLS = (
     "<style>.st-key-compare td:nth-child(2), .st-key-compare td:nth-child(3) "
@@ -33,8 +33,8 @@ WRAP_CELLS = (
 
 def compare_section(
     model_id: str,
-    versions: list[Resource],
-    artifacts: dict[str, list[Resource]],
+    versions: list[ModelVersion],
+    artifacts: dict[str, list[ModelArtifact]],
     deployments: list[Deployment],
 ) -> None:
     """Pick A and B (at first: the deployed version vs the newest), then compare them."""
@@ -43,13 +43,13 @@ def compare_section(
                 "only with “Show archived versions”).")  # fmt: skip
         return
     first_a, first_b = default_pair(versions, deployments)
-    names = [f"{v.get('name')} (version id {v.get('id')})" for v in versions]
+    names = [f"{v.name} (version id {v.id})" for v in versions]
     pick_a, pick_b = st.columns(2)
     a = pick_a.selectbox("Version A", range(len(versions)), index=first_a,
                          format_func=names.__getitem__, key=f"compare-a-{model_id}")  # fmt: skip
     b = pick_b.selectbox("Version B", range(len(versions)), index=first_b,
                          format_func=names.__getitem__, key=f"compare-b-{model_id}")  # fmt: skip
-    facts = [version_facts(versions[i], artifacts.get(str(versions[i]["id"]), [])) for i in (a, b)]
+    facts = [version_facts(versions[i], artifacts.get(versions[i].id, [])) for i in (a, b)]
     with st.container(key="compare"):
         st.html(WRAP_CELLS)
         compare_versions(facts[0], facts[1])

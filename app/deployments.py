@@ -12,8 +12,8 @@ import re
 from dataclasses import dataclass
 
 from app.errors import NothingDeployed, ServingEnvironmentMissing
-from app.properties import string_property
-from app.registry_client import RegistryClient, Resource
+from app.registry_client import RegistryClient
+from mr_client import InferenceService, ModelVersion
 from serving.names import BadModelName, model_path
 
 DEPLOYED = "DEPLOYED"
@@ -93,10 +93,10 @@ def deployment_status(
 
 def find_environment_id(registry: RegistryClient, environment: str) -> str:
     """The id of the ServingEnvironment; ServingEnvironmentMissing when it does not exist."""
-    found = registry.serving_environment(environment)
+    found = registry.find_serving_environment(environment)
     if found is None:
         raise ServingEnvironmentMissing(environment)
-    return str(found["id"])
+    return found.id
 
 
 def list_deployments(registry: RegistryClient, environment: str) -> list[Deployment]:
@@ -114,25 +114,24 @@ def deployed(registry: RegistryClient, environment: str) -> list[Deployment]:
     return found
 
 
-def _deployment(registry: RegistryClient, names: _NameCache, service: Resource) -> Deployment:
-    service_id = str(service["id"])
-    version_id = service.get("modelVersionId")
-    model_id = str(service.get("registeredModelId", ""))
-    serves = registry.serve_models(service_id)
-    newest = serves[0] if serves else {}
+def _deployment(
+    registry: RegistryClient, names: _NameCache, service: InferenceService
+) -> Deployment:
+    version_id = service.model_version_id
+    newest = next(iter(registry.serve_models(service.id)), None)
     return Deployment(
-        service_id=service_id,
-        service_name=str(service.get("name") or f"inference service {service_id}"),
-        model_id=model_id,
-        model_name=names.model(model_id),
-        version_id=str(version_id) if version_id else None,
-        version_name=names.version(str(version_id)) if version_id else "latest",
-        runtime=str(service.get("runtime") or ""),
-        desired_state=str(service.get("desiredState") or DEPLOYED),
-        observed_state=str(newest["lastKnownState"]) if newest.get("lastKnownState") else None,
-        observed_version_id=str(newest["modelVersionId"]) if newest.get("modelVersionId") else None,
-        observed_reason=str(newest.get("description") or ""),
-        endpoint=string_property(service, ENDPOINT_PROPERTY),
+        service_id=service.id,
+        service_name=service.name or f"inference service {service.id}",
+        model_id=service.registered_model_id,
+        model_name=names.model(service.registered_model_id),
+        version_id=version_id,
+        version_name=names.version(version_id) if version_id else "latest",
+        runtime=service.runtime or "",
+        desired_state=service.desired_state,
+        observed_state=(newest.last_known_state or None) if newest else None,
+        observed_version_id=(newest.model_version_id or None) if newest else None,
+        observed_reason=newest.description if newest else "",
+        endpoint=service.property_text(ENDPOINT_PROPERTY),
     )
 
 
@@ -146,12 +145,12 @@ class _NameCache:
 
     def model(self, model_id: str) -> str:
         if model_id not in self._models:
-            self._models[model_id] = str(self._registry.registered_model(model_id)["name"])
+            self._models[model_id] = self._registry.registered_model(model_id).name
         return self._models[model_id]
 
     def version(self, version_id: str) -> str:
         if version_id not in self._versions:
-            self._versions[version_id] = str(self._registry.model_version(version_id)["name"])
+            self._versions[version_id] = self._registry.model_version(version_id).name
         return self._versions[version_id]
 
 
@@ -171,21 +170,25 @@ def services_deploying(deployments: list[Deployment], version_id: str) -> list[s
 
 
 def deploy_version(
-    registry: RegistryClient, environment: str, runtime: str, version: Resource, model_name: str
+    registry: RegistryClient,
+    environment: str,
+    runtime: str,
+    version: ModelVersion,
+    model_name: str,
 ) -> str:
     """Mark `version` DEPLOYED: PATCH its InferenceService if it has one, else POST a new one.
 
     Returns a sentence saying what was done; the controller does the actual deploying.
     """
     environment_id = find_environment_id(registry, environment)
-    version_id = str(version["id"])
     for service in registry.inference_services(environment_id):
-        if str(service.get("modelVersionId")) == version_id:
-            registry.set_desired_state(str(service["id"]), version_id, runtime, DEPLOYED)
-            return f"InferenceService {service.get('name')} is now desired DEPLOYED."
-    name = service_name_for(model_name, str(version["name"]))
-    model_id = str(version["registeredModelId"])
-    registry.create_inference_service(environment_id, name, model_id, version_id, runtime)
+        if service.model_version_id == version.id:
+            registry.set_desired_state(service.id, version.id, runtime, DEPLOYED)
+            return f"InferenceService {service.name} is now desired DEPLOYED."
+    name = service_name_for(model_name, version.name)
+    registry.create_inference_service(
+        environment_id, name, version.registered_model_id, version.id, runtime
+    )
     return f"Created InferenceService {name}, desired DEPLOYED."
 
 

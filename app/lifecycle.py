@@ -14,7 +14,8 @@ from collections.abc import Iterable, Sequence
 from app.compare import bytes_deleted_at
 from app.deployments import Deployment, deploy_version, services_deploying
 from app.errors import AppError
-from app.registry_client import RegistryClient, Resource
+from app.registry_client import RegistryClient
+from mr_client import ModelArtifact, ModelVersion
 
 LIVE, ARCHIVED = "LIVE", "ARCHIVED"
 
@@ -54,51 +55,58 @@ class VersionInUse(AppError):
         )
 
 
-def is_archived(version: Resource) -> bool:
-    return str(version.get("state") or LIVE) == ARCHIVED
+def is_archived(version: ModelVersion) -> bool:
+    return version.state == ARCHIVED
 
 
-def label(version: Resource, model_name: str) -> str:
-    return f"{model_name} {version.get('name')}"
+def label(version: ModelVersion, model_name: str) -> str:
+    return f"{model_name} {version.name}"
 
 
-def visible_versions(versions: Iterable[Resource], show_archived: bool) -> list[Resource]:
+def visible_versions(versions: Iterable[ModelVersion], show_archived: bool) -> list[ModelVersion]:
     """The versions the page lists: LIVE ones, and the ARCHIVED ones too when asked."""
     return [v for v in versions if show_archived or not is_archived(v)]
 
 
-def deleted_at(artifacts: Iterable[Resource]) -> str | None:
+def deleted_at(artifacts: Iterable[ModelArtifact]) -> str | None:
     """When the clean-up deleted the version's artifact bytes (the first such artifact)."""
     return next((when for a in artifacts if (when := bytes_deleted_at(a))), None)
 
 
-def set_state(registry: RegistryClient, version: Resource, model_name: str, state: str) -> str:
-    registry.update_model_version(str(version["id"]), {"state": state})
+def set_state(registry: RegistryClient, version: ModelVersion, model_name: str, state: str) -> str:
+    registry.update_model_version(version.id, {"state": state})
     return f"{label(version, model_name)} is now {state}."
 
 
 def archive_version(
-    registry: RegistryClient, version: Resource, model_name: str, deployments: list[Deployment]
+    registry: RegistryClient,
+    version: ModelVersion,
+    model_name: str,
+    deployments: list[Deployment],
 ) -> str:
     """ARCHIVED, unless an InferenceService wants it DEPLOYED (VersionInUse)."""
-    in_use = services_deploying(deployments, str(version["id"]))
+    in_use = services_deploying(deployments, version.id)
     if in_use:
         raise VersionInUse(label(version, model_name), in_use)
     return set_state(registry, version, model_name, ARCHIVED)
 
 
-def restore_version(registry: RegistryClient, version: Resource, model_name: str) -> str:
+def restore_version(registry: RegistryClient, version: ModelVersion, model_name: str) -> str:
     return set_state(registry, version, model_name, LIVE)
 
 
 def deploy_servable(
-    registry: RegistryClient, environment: str, runtime: str, version: Resource, model_name: str
+    registry: RegistryClient,
+    environment: str,
+    runtime: str,
+    version: ModelVersion,
+    model_name: str,
 ) -> str:
     """deploy_version after reading the version afresh: refused when ARCHIVED or cleaned up."""
-    current = registry.model_version(str(version["id"]))
+    current = registry.model_version(version.id)
     if is_archived(current):
         raise VersionArchived(label(current, model_name))
-    when = deleted_at(registry.artifacts(str(current["id"])))
+    when = deleted_at(registry.artifacts(current.id))
     if when:
         raise ArtifactsDeleted(label(current, model_name), when)
     return deploy_version(registry, environment, runtime, current, model_name)

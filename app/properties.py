@@ -1,27 +1,20 @@
 """customProperties made readable: typed values out of MetadataValues, grouped by meaning.
 
 The registry stores each custom property as a MetadataValue (`{"metadataType":
-"MetadataStringValue", "string_value": "..."}` and so on). The Registry page shows them
-grouped as metrics, dependencies, integrity (sha256, size) and the rest, with JSON and
-multi-line text (pinned requirements) laid out instead of printed as one long string.
+"MetadataStringValue", "string_value": "..."}` and so on; `mr_client.properties` decodes
+them). The Registry page shows them grouped as metrics, dependencies, integrity (sha256,
+size) and the rest, with JSON and multi-line text (pinned requirements) laid out instead of
+printed as one long string.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-VALUE_FIELDS = {
-    "MetadataStringValue": "string_value",
-    "MetadataIntValue": "int_value",
-    "MetadataDoubleValue": "double_value",
-    "MetadataBoolValue": "bool_value",
-    "MetadataStructValue": "struct_value",
-    "MetadataProtoValue": "proto_value",
-}
+from mr_client.properties import decode_property
 
 GROUPS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Integrity", ("sha256", "digest", "checksum", "size_bytes", "file_size", "parity",
@@ -50,43 +43,10 @@ class ReadableProperty:
     """One of `number`, `json` (dict or list), `text` (multi-line), `code` (digest), `plain`."""
 
 
-def metadata_value(value: Mapping[str, Any]) -> Any:
-    """The Python value of a MetadataValue (int, float, bool, str, or decoded struct)."""
-    kind = str(value.get("metadataType", ""))
-    raw = value.get(VALUE_FIELDS.get(kind, ""), value.get("string_value"))
-    if kind == "MetadataIntValue":
-        return int(raw)
-    if kind == "MetadataDoubleValue":
-        return float(raw)
-    if kind == "MetadataBoolValue":
-        return bool(raw)
-    if kind == "MetadataStructValue":
-        return _decoded_struct(str(raw))
-    if kind == "MetadataProtoValue":
-        return f"<{value.get('type', 'proto')} value>"
-    return raw
-
-
-def _decoded_struct(encoded: str) -> Any:
-    try:
-        return json.loads(base64.b64decode(encoded))
-    except ValueError:
-        return encoded
-
-
-def string_property(resource: Mapping[str, Any], name: str) -> str | None:
-    """A custom property of a registry entity as text, or None when it is not set."""
-    value = (resource.get("customProperties") or {}).get(name)
-    if not isinstance(value, Mapping):
-        return None
-    typed = metadata_value(value)
-    return None if typed in (None, "") else str(typed)
-
-
 def readable(name: str, value: Mapping[str, Any]) -> ReadableProperty:
     """One property with the layout that shows it best (a malformed one says so, as text)."""
     try:
-        typed = metadata_value(value)
+        typed = decode_property(value)
     except (TypeError, ValueError):
         return ReadableProperty(name, f"(malformed {value.get('metadataType')}: {dict(value)})",
                                 "plain")  # fmt: skip

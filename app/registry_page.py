@@ -32,7 +32,7 @@ from app.lifecycle import (
 )
 from app.model_card import card_markdown
 from app.properties import ReadableProperty, grouped_properties
-from app.registry_client import RegistryClient, Resource
+from app.registry_client import RegistryClient
 from app.registry_view import (
     STATUS_COLOURS,
     artifact_facts,
@@ -43,6 +43,7 @@ from app.registry_view import (
 )
 from app.settings import AppSettings
 from app.ui import read_registry, recent_deployments, registry_client
+from mr_client import ModelArtifact, ModelVersion, RegisteredModel
 
 log = logging.getLogger("app")
 REFRESH_SECONDS = 1.5
@@ -109,47 +110,47 @@ def show_models(registry: RegistryClient, settings: AppSettings) -> None:
         st.info("No registered model yet: run `make demo`, or the notebooks with `make lab`.")
         return
     st.dataframe(model_rows(models), hide_index=True)
-    by_id = {str(m["id"]): m for m in models}
+    by_id = {m.id: m for m in models}
     chosen = st.selectbox(
-        "Model", list(by_id), format_func=lambda i: f"{by_id[i]['name']} (id {i})", key="model"
+        "Model", list(by_id), format_func=lambda i: f"{by_id[i].name} (id {i})", key="model"
     )
     model = by_id[chosen or next(iter(by_id))]
     show_model(registry, settings, model)
 
 
-def show_model(registry: RegistryClient, settings: AppSettings, model: Resource) -> None:
+def show_model(registry: RegistryClient, settings: AppSettings, model: RegisteredModel) -> None:
     """One model's versions (LIVE; ARCHIVED too on demand), their comparison and its card."""
-    versions = registry.model_versions(str(model["id"]))
+    versions = registry.model_versions(model.id)
     deployments = deployments_or_none(registry, settings.environment)
-    show_archived = st.toggle("Show archived versions", key=f"show-archived-{model['id']}")
+    show_archived = st.toggle("Show archived versions", key=f"show-archived-{model.id}")
     shown = visible_versions(versions, show_archived)
     hidden = len(versions) - len(shown)
     if hidden:
         st.caption(f"{hidden} archived version{'s' if hidden > 1 else ''} hidden.")
-    artifacts = {str(v["id"]): registry.artifacts(str(v["id"])) for v in shown}
+    artifacts = {v.id: registry.artifacts(v.id) for v in shown}
     versions_tab, compare_tab, card_tab = st.tabs(["Versions", "Compare", "Model card"])
     with versions_tab:
         show_versions(settings, model, shown, artifacts, deployments)
     with compare_tab:
-        compare_section(str(model["id"]), shown, artifacts, deployments)
+        compare_section(model.id, shown, artifacts, deployments)
     with card_tab:
-        st.markdown(card_markdown(model.get("readme")))
+        st.markdown(card_markdown(model.readme))
 
 
 def show_versions(
     settings: AppSettings,
-    model: Resource,
-    versions: list[Resource],
-    artifacts: dict[str, list[Resource]],
+    model: RegisteredModel,
+    versions: list[ModelVersion],
+    artifacts: dict[str, list[ModelArtifact]],
     deployments: list[Deployment],
 ) -> None:
-    st.markdown(f"**Versions of {model['name']}**")
+    st.markdown(f"**Versions of {model.name}**")
     deleted = {version_id: deleted_at(found) for version_id, found in artifacts.items()}
     st.dataframe(version_rows(versions, deployments, deleted), hide_index=True)
     for newest_first, version in enumerate(reversed(versions)):
-        title = f"{model['name']} {version['name']} (version id {version['id']})"
+        title = f"{model.name} {version.name} (version id {version.id})"
         with st.expander(title, expanded=newest_first == 0):
-            show_version(settings, version, str(model["name"]), artifacts, deployments)
+            show_version(settings, version, model.name, artifacts, deployments)
 
 
 def deployments_or_none(registry: RegistryClient, environment: str) -> list[Deployment]:
@@ -162,14 +163,14 @@ def deployments_or_none(registry: RegistryClient, environment: str) -> list[Depl
 
 def show_version(
     settings: AppSettings,
-    version: Resource,
+    version: ModelVersion,
     model_name: str,
-    artifacts: dict[str, list[Resource]],
+    artifacts: dict[str, list[ModelArtifact]],
     deployments: list[Deployment],
 ) -> None:
     """A version's facts, properties and artifacts, with its Deploy and Archive/Restore
     buttons; after one is pressed, the version's InferenceServices and the outcome beside it."""
-    version_id = str(version["id"])
+    version_id = version.id
     deleted = deleted_at(artifacts.get(version_id, []))
     facts_column, button_column = st.columns([4, 1], vertical_alignment="center")
     with facts_column:
@@ -183,68 +184,65 @@ def show_version(
     with button_column:
         deploy_button(settings, version, model_name, deployments, deleted)
         archive_button(settings, version, model_name, deployments)
-    if version.get("description"):
-        st.markdown(str(version["description"]))
-    show_properties(version.get("customProperties"))
+    if version.description:
+        st.markdown(version.description)
+    show_properties(version.custom_properties)
     for artifact in artifacts.get(version_id, []):
         show_artifact(artifact)
 
 
-def version_facts(version: Resource) -> list[str]:
-    facts = [
-        f"state {version.get('state', '')}",
-        f"created {format_time(version.get('createTimeSinceEpoch'))}",
-    ]
-    if version.get("author"):
-        facts.append(f"author {version['author']}")
+def version_facts(version: ModelVersion) -> list[str]:
+    facts = [f"state {version.state}", f"created {format_time(version.created)}"]
+    if version.author:
+        facts.append(f"author {version.author}")
     return facts
 
 
 def deploy_button(
     settings: AppSettings,
-    version: Resource,
+    version: ModelVersion,
     model_name: str,
     deployments: list[Deployment],
     deleted: str | None,
 ) -> None:
     """Deploy vN: disabled (its tooltip says why) while already DEPLOYED, when archived and
     when its artifacts were deleted; the action checks the last two again."""
-    deploying = services_deploying(deployments, str(version["id"]))
+    deploying = services_deploying(deployments, version.id)
     why_not = (f"Already desired DEPLOYED as {', '.join(deploying)}." if deploying else
                "Archived: restore it to deploy it." if is_archived(version) else
                f"Its artifacts were deleted at {deleted}." if deleted else None)  # fmt: skip
     st.button(
-        f"Deploy {version['name']}",
-        key=f"deploy-{version['id']}",
+        f"Deploy {version.name}",
+        key=f"deploy-{version.id}",
         icon=":material/rocket_launch:",
         disabled=why_not is not None,
         help=why_not,
         on_click=run_action,
         args=(settings, lambda r: deploy_servable(r, settings.environment, settings.runtime,
-                                                  version, model_name), str(version["id"])),
+                                                  version, model_name), version.id),
     )  # fmt: skip
 
 
 def archive_button(
-    settings: AppSettings, version: Resource, model_name: str, deployments: list[Deployment]
+    settings: AppSettings, version: ModelVersion, model_name: str, deployments: list[Deployment]
 ) -> None:
     """Archive vN (disabled while an InferenceService wants it DEPLOYED), or Restore vN."""
     if is_archived(version):
-        st.button(f"Restore {version['name']}", key=f"restore-{version['id']}",
+        st.button(f"Restore {version.name}", key=f"restore-{version.id}",
                   icon=":material/unarchive:", on_click=run_action,
                   args=(settings, lambda r: restore_version(r, version, model_name),
-                        str(version["id"])))  # fmt: skip
+                        version.id))  # fmt: skip
         return
-    deploying = services_deploying(deployments, str(version["id"]))
+    deploying = services_deploying(deployments, version.id)
     st.button(
-        f"Archive {version['name']}",
-        key=f"archive-{version['id']}",
+        f"Archive {version.name}",
+        key=f"archive-{version.id}",
         icon=":material/archive:",
         disabled=bool(deploying),
         help=f"Deployed as {', '.join(deploying)}: undeploy it first." if deploying else None,
         on_click=run_action,
         args=(settings, lambda r: archive_version(r, version, model_name, deployments),
-              str(version["id"])),
+              version.id),
     )  # fmt: skip
 
 
@@ -262,11 +260,11 @@ def version_services(settings: AppSettings, version_id: str) -> None:
     show_notice()
 
 
-def show_artifact(artifact: Resource) -> None:
-    kind = artifact.get("artifactType", "artifact")
-    st.markdown(f"**{kind} {artifact.get('name', '')}** (artifact id {artifact.get('id')})")
+def show_artifact(artifact: ModelArtifact) -> None:
+    kind = artifact.artifact_type
+    st.markdown(f"**{kind} {artifact.name}** (artifact id {artifact.id})")
     st.markdown("\n".join(f"- {label}: `{value}`" for label, value in artifact_facts(artifact)))
-    show_properties(artifact.get("customProperties"))
+    show_properties(artifact.custom_properties)
 
 
 def show_properties(custom: object) -> None:

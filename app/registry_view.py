@@ -4,18 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from app.deployments import Deployment
 from app.properties import ReadableProperty, format_number
-from app.registry_client import Resource
+from mr_client import ModelArtifact, ModelVersion, RegisteredModel
 
 ARTIFACT_FIELDS = (
     ("uri", "URI"),
-    ("modelFormatName", "format"),
-    ("modelFormatVersion", "format version"),
-    ("storageKey", "storage key"),
-    ("storagePath", "storage path"),
+    ("model_format_name", "format"),
+    ("model_format_version", "format version"),
+    ("storage_key", "storage key"),
+    ("storage_path", "storage path"),
     ("state", "state"),
 )
 
@@ -37,23 +36,23 @@ def format_time(millis: object) -> str:
     return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
-def model_rows(models: Iterable[Resource]) -> list[dict[str, str]]:
+def model_rows(models: Iterable[RegisteredModel]) -> list[dict[str, str]]:
     """One row per RegisteredModel for the models table."""
     return [
         {
-            "id": str(model.get("id", "")),
-            "name": str(model.get("name", "")),
-            "state": str(model.get("state", "")),
-            "owner": str(model.get("owner") or ""),
-            "description": str(model.get("description") or ""),
-            "created": format_time(model.get("createTimeSinceEpoch")),
+            "id": model.id,
+            "name": model.name,
+            "state": model.state,
+            "owner": model.owner,
+            "description": model.description,
+            "created": format_time(model.created),
         }
         for model in models
     ]
 
 
 def version_rows(
-    versions: Iterable[Resource],
+    versions: Iterable[ModelVersion],
     deployments: Iterable[Deployment],
     deleted: Mapping[str, str | None] | None = None,
 ) -> list[dict[str, str]]:
@@ -67,13 +66,13 @@ def version_rows(
     gone = deleted or {}
     return [
         {
-            "id": str(version.get("id", "")),
-            "name": str(version.get("name", "")),
-            "state": str(version.get("state", "")),
-            "artifacts": "artifacts deleted" if gone.get(str(version.get("id"))) else "stored",
-            "author": str(version.get("author") or ""),
-            "created": format_time(version.get("createTimeSinceEpoch")),
-            "InferenceServices": served.get(str(version.get("id")), ""),
+            "id": version.id,
+            "name": version.name,
+            "state": version.state,
+            "artifacts": "artifacts deleted" if gone.get(version.id) else "stored",
+            "author": version.author,
+            "created": format_time(version.created),
+            "InferenceServices": served.get(version.id, ""),
         }
         for version in versions
     ]
@@ -88,9 +87,10 @@ def served_by(deployments: Iterable[Deployment]) -> dict[str, str]:
     return {version_id: ", ".join(found) for version_id, found in names.items()}
 
 
-def artifact_facts(artifact: Mapping[str, Any]) -> list[tuple[str, str]]:
+def artifact_facts(artifact: ModelArtifact) -> list[tuple[str, str]]:
     """(label, value) for the artifact fields that are set: URI, format, storage, state."""
-    return [(label, str(artifact[key])) for key, label in ARTIFACT_FIELDS if artifact.get(key)]
+    found = [(label, getattr(artifact, key)) for key, label in ARTIFACT_FIELDS]
+    return [(label, str(value)) for label, value in found if value]
 
 
 def properties_markdown(properties: Iterable[ReadableProperty]) -> str:

@@ -30,11 +30,29 @@ class Transport:
         try:
             return self.http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise RegistryUnavailable(self.base_url, f"{type(exc).__name__}: {exc}") from exc
+            raise RegistryUnavailable.unreachable(self.base_url, exc) from exc
 
     def document(self, what: str, method: str, path: str, **kwargs: Any) -> Document:
         """The JSON object of a 2xx answer; else the error its status means."""
-        return answer_document(self.send(method, path, **kwargs), what, self.base_url)
+        found = self.exchange(what, method, path, missing_ok=False, **kwargs)
+        if found is None:  # exchange raises NotFound first; this keeps the type honest
+            raise NotFound(what, 404, "not found")
+        return found
+
+    def optional_document(
+        self, what: str, method: str, path: str, **kwargs: Any
+    ) -> Document | None:
+        """As `document`, but None when the registry answers 404."""
+        return self.exchange(what, method, path, missing_ok=True, **kwargs)
+
+    def exchange(
+        self, what: str, method: str, path: str, missing_ok: bool, **kwargs: Any
+    ) -> Document | None:
+        """Send one request and read its answer (the one place errors are raised from)."""
+        response = self.send(method, path, **kwargs)
+        if missing_ok and response.status_code == 404:
+            return None
+        return answer_document(response, what, self.base_url)
 
     def items(
         self, what: str, path: str, params: Mapping[str, str] | None = None
@@ -55,7 +73,7 @@ def answer_document(response: httpx.Response, what: str, base_url: str) -> Docum
     """The JSON object of a 2xx answer; NotFound, Refused or RegistryUnavailable otherwise."""
     status = response.status_code
     if status >= 500:
-        raise RegistryUnavailable(base_url, f"HTTP {status}: {error_message(response)}", status)
+        raise RegistryUnavailable.failed(base_url, what, status, error_message(response))
     if status == 404:
         raise NotFound(what, status, error_message(response))
     if status >= 400:

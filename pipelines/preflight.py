@@ -5,9 +5,12 @@ A run that would train for a minute and then fail to publish says so in a second
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from pipelines.params import PipelineParams
 
-REGISTRY_PROBE = "/api/model_registry/v1alpha3/registered_models"
+if TYPE_CHECKING:
+    from mr_client import RegistryError
 
 
 class PreflightError(RuntimeError):
@@ -16,21 +19,25 @@ class PreflightError(RuntimeError):
 
 def check_registry(registry_url: str, timeout: float = 5.0) -> None:
     """Raise PreflightError unless the registry answers its REST API at `registry_url`."""
-    import httpx
+    from mr_client import RegistryClient, RegistryError
 
-    url = registry_url.rstrip("/") + REGISTRY_PROBE
-    try:
-        response = httpx.get(url, params={"pageSize": 1}, timeout=timeout)
-    except httpx.HTTPError as exc:
-        raise PreflightError(
-            f"Cannot reach the model registry at {registry_url} ({type(exc).__name__}): start it "
-            "(`make registry` or `make up`) or set MODEL_REGISTRY_URL / --registry-url."
-        ) from exc
-    if response.status_code != 200:
-        raise PreflightError(
-            f"{url} answered HTTP {response.status_code}, not a Model Registry REST API: "
-            "check MODEL_REGISTRY_URL / --registry-url."
-        )
+    with RegistryClient(registry_url, timeout=timeout) as registry:
+        try:
+            registry.probe()
+        except RegistryError as exc:
+            raise PreflightError(preflight_message(registry_url, exc)) from exc
+
+
+def preflight_message(registry_url: str, exc: RegistryError) -> str:
+    """What to fix: start the registry, or point MODEL_REGISTRY_URL at a real one."""
+    status = getattr(exc, "status", None)
+    if status is None:
+        cause = exc.__cause__ or exc
+        return (f"Cannot reach the model registry at {registry_url} ({type(cause).__name__}): "
+                "start it (`make registry` or `make up`) or set MODEL_REGISTRY_URL / "
+                "--registry-url.")  # fmt: skip
+    return (f"{registry_url} answered HTTP {status} ({exc}), not a Model Registry REST API: "
+            "check MODEL_REGISTRY_URL / --registry-url.")  # fmt: skip
 
 
 def check_bucket(endpoint: str, bucket: str) -> None:

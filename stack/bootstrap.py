@@ -19,14 +19,14 @@ from pathlib import Path
 
 import httpx
 
+from mr_client import ModelVersion, RegistryClient
+from mr_client.urls import SEED_API
 from stack.proc import ServiceError, log_tail, stop_process_group
 from stack.seaweed import ensure_bucket
 from stack.settings import StackSettings
 from training.turn import PUBLISH_AFTER
 
 REPO = Path(__file__).resolve().parent.parent
-API = "/api/model_registry/v1alpha3"
-SEED_API = "/api/model_registry/v1alpha1"
 SERVICE_NAME = "mnist-e2e"
 NOTEBOOKS = ("01_train_dense_v1.ipynb", "02_train_cnn_v2.ipynb")
 
@@ -47,43 +47,36 @@ def seed_demo(settings: StackSettings) -> DemoIds:
     """Make sure the bucket, the versions and the deployed CNN exist; return their ids."""
     started = time.monotonic()
     ensure_bucket(settings.s3())
-    with httpx.Client(base_url=settings.registry_url, timeout=10) as registry:
+    with RegistryClient(settings.registry_url, timeout=10) as registry:
         environment_id = wait_for_environment(registry, settings.environment)
         if not model_versions(registry):
             train_and_register(settings)
         versions = model_versions(registry)
-        model_id = versions[0]["registeredModelId"]
-        cnn = next((v for v in versions if v["name"] == "v2"), versions[-1])
-        service_id = ensure_deployed(registry, settings, environment_id, model_id, cnn["id"])
+        model_id = versions[0].registered_model_id
+        cnn = next((v for v in versions if v.name == "v2"), versions[-1])
+        service_id = ensure_deployed(registry, settings, environment_id, model_id, cnn.id)
     prediction = first_prediction(settings.serving_url)
     print(f"Time to first prediction: {time.monotonic() - started:.0f} s", flush=True)
-    ids = tuple(v["id"] for v in versions)
-    return DemoIds(environment_id, model_id, ids, cnn["id"], service_id, prediction)
+    ids = tuple(v.id for v in versions)
+    return DemoIds(environment_id, model_id, ids, cnn.id, service_id, prediction)
 
 
-def wait_for_environment(registry: httpx.Client, name: str, timeout: float = 60) -> str:
+def wait_for_environment(registry: RegistryClient, name: str, timeout: float = 60) -> str:
     """Wait until the controller has created its ServingEnvironment; return its id."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        response = registry.get(f"{API}/serving_environment", params={"name": name})
-        if response.status_code == 200:
-            return str(response.json()["id"])
+        found = registry.find_serving_environment(name)
+        if found is not None:
+            return found.id
         time.sleep(0.5)
     raise ServiceError(f"the controller did not create serving environment {name!r}; "
                        "see `make logs` (controller.log)")  # fmt: skip
 
 
-def model_versions(registry: httpx.Client) -> list[dict[str, str]]:
+def model_versions(registry: RegistryClient) -> list[ModelVersion]:
     """The versions of `MNIST`, oldest first ([] when the model is not registered yet)."""
-    found = registry.get(f"{API}/registered_model", params={"name": "MNIST"})
-    if found.status_code == 404:
-        return []
-    found.raise_for_status()
-    model_id = found.json()["id"]
-    listing = registry.get(f"{API}/registered_models/{model_id}/versions",
-                           params={"orderBy": "ID", "sortOrder": "ASC"})  # fmt: skip
-    listing.raise_for_status()
-    return list(listing.json()["items"])
+    model = registry.find_registered_model("MNIST")
+    return registry.model_versions(model.id) if model else []
 
 
 @dataclass(frozen=True)
@@ -146,21 +139,18 @@ def _finish(run: SeedRun, process: subprocess.Popen[bytes], settings: StackSetti
 
 
 def ensure_deployed(
-    registry: httpx.Client, settings: StackSettings, environment_id: str, model_id: str,
+    registry: RegistryClient, settings: StackSettings, environment_id: str, model_id: str,
     version_id: str,
 ) -> str:  # fmt: skip
     """Deploy `version_id` as `mnist-e2e` (the seed's POST) unless it exists; return its id."""
-    found = registry.get(f"{API}/inference_service", params={"name": SERVICE_NAME})
-    if found.status_code == 200:
-        return str(found.json()["id"])
-    body = {"name": SERVICE_NAME, "modelVersionId": version_id, "runtime": settings.runtime,
-            "registeredModelId": model_id, "servingEnvironmentId": environment_id,
-            "state": "DEPLOYED"}  # fmt: skip
-    created = registry.post(f"{SEED_API}/serving_environments/{environment_id}/inference_services",
-                            json=body)  # fmt: skip
-    created.raise_for_status()
+    found = registry.find_inference_service(SERVICE_NAME)
+    if found is not None:
+        return found.id
+    created = registry.create_inference_service(
+        environment_id, SERVICE_NAME, model_id, version_id, settings.runtime
+    )
     print(f"Deployed version {version_id} as InferenceService {SERVICE_NAME!r}", flush=True)
-    return str(created.json()["id"])
+    return created.id
 
 
 def first_prediction(serving_url: str, timeout: float = 60) -> str:

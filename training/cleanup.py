@@ -21,15 +21,14 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
 
-from training.model_card import API, ModelCardError, json_answer, plain_properties
+from mr_client import ModelArtifact, ModelVersion, RegistryClient, RegistryError
 from training.modelcar import is_loopback
 from training.storage import StorageError, StorageSettings, s3_client, split_s3_uri
 from training.storage import translated_errors as s3_errors
@@ -39,7 +38,6 @@ ARCHIVED = "ARCHIVED"
 DELETED_AT = "bytes_deleted_at"
 MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json, "
                   "application/vnd.docker.distribution.manifest.v2+json")  # fmt: skip
-Resource = dict[str, Any]
 
 
 class CleanupError(Exception):
@@ -51,79 +49,48 @@ class Deletion:
     """One artifact of an ARCHIVED, unused version, and what deleting its bytes means."""
 
     model: str
-    version: Resource
-    artifact: Resource
+    version: ModelVersion
+    artifact: ModelArtifact
     targets: tuple[str, ...]
     """s3:// object URIs, or the one oci:// reference, to delete."""
 
     @property
     def label(self) -> str:
-        return f"{self.model} {self.version.get('name')} artifact {self.artifact.get('name')}"
+        return f"{self.model} {self.version.name} artifact {self.artifact.name}"
 
 
-class Registry:
-    """The few registry reads and the one write the clean-up needs (REST, v1alpha3)."""
-
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self.http = httpx.Client(base_url=url.rstrip("/") + API, timeout=timeout)
-
-    def items(self, path: str) -> Iterator[Resource]:
-        params = {"pageSize": "100", "orderBy": "ID", "sortOrder": "ASC"}
-        while True:
-            page = json_answer(self.http.get(path, params=params))
-            yield from page.get("items") or []
-            if not page.get("nextPageToken"):
-                return
-            params["nextPageToken"] = page["nextPageToken"]
-
-    def version(self, version_id: str) -> Resource:
-        return json_answer(self.http.get(f"/model_versions/{version_id}"))
-
-    def used_versions(self) -> set[str]:
-        """Ids of the versions some InferenceService names (any environment, any state)."""
-        environments = [str(e["id"]) for e in self.items("/serving_environments")]
-        services = [service for environment in environments
-                    for service in self.items(f"/serving_environments/{environment}"
-                                              "/inference_services")]  # fmt: skip
-        return {str(s["modelVersionId"]) for s in services if s.get("modelVersionId")}
-
-    def mark_deleted(self, artifact: Resource, when: str) -> None:
-        custom = dict(artifact.get("customProperties") or {})
-        custom["bytes_deleted"] = {"metadataType": "MetadataBoolValue", "bool_value": True}
-        custom[DELETED_AT] = {"metadataType": "MetadataStringValue", "string_value": when}
-        path = f"/artifacts/{artifact['id']}"
-        body = {"artifactType": artifact.get("artifactType", "model-artifact"),
-                "customProperties": custom}  # fmt: skip
-        json_answer(self.http.patch(path, json=body))
+def used_versions(registry: RegistryClient) -> set[str]:
+    """Ids of the versions some InferenceService names (any environment, any state)."""
+    services = registry.all_inference_services()
+    return {s.model_version_id for s in services if s.model_version_id}
 
 
-def plan(registry: Registry) -> tuple[list[Deletion], list[str]]:
+def plan(registry: RegistryClient) -> tuple[list[Deletion], list[str]]:
     """What to delete, and a sentence for each ARCHIVED version kept because it is used."""
-    used, deletions, kept = registry.used_versions(), [], []
-    for model in registry.items("/registered_models"):
-        for version in registry.items(f"/registered_models/{model['id']}/versions"):
-            if version.get("state") != ARCHIVED:
+    used, deletions, kept = used_versions(registry), [], []
+    for model in registry.registered_models():
+        for version in registry.model_versions(model.id):
+            if version.state != ARCHIVED:
                 continue
-            if str(version["id"]) in used:
-                kept.append(f"kept {model['name']} {version.get('name')}: an InferenceService "
-                            "names it")  # fmt: skip
+            if version.id in used:
+                kept.append(f"kept {model.name} {version.name}: an InferenceService names it")
                 continue
-            for artifact in registry.items(f"/model_versions/{version['id']}/artifacts"):
-                if not plain_properties(artifact.get("customProperties")).get(DELETED_AT):
-                    deletions.append(Deletion(str(model["name"]), version, artifact,
+            for artifact in registry.artifacts(version.id):
+                if not artifact.property_text(DELETED_AT):
+                    deletions.append(Deletion(model.name, version, artifact,
                                               targets(artifact, version)))  # fmt: skip
     return deletions, kept
 
 
-def targets(artifact: Resource, version: Resource) -> tuple[str, ...]:
+def targets(artifact: ModelArtifact, version: ModelVersion) -> tuple[str, ...]:
     """The URIs whose bytes belong to this artifact."""
-    uri = str(artifact.get("uri") or "")
+    uri = artifact.uri
     if uri.startswith("oci://"):
-        digest = plain_properties(artifact.get("customProperties")).get("modelcar_digest")
+        digest = artifact.property_text("modelcar_digest")
         return (f"{uri}@{digest}" if digest and "@" not in uri else uri,)
     if not uri.startswith("s3://"):
         return ()
-    props = plain_properties(version.get("customProperties"))
+    props = version.properties
     extra = [str(props[n]) for n in ("golden_uri", "requirements_uri") if props.get(n)]
     return tuple(dict.fromkeys([uri, *[e for e in extra if e.startswith("s3://")]]))
 
@@ -178,13 +145,13 @@ def delete_bytes(deletion: Deletion, storage: StorageSettings) -> None:
             delete_s3(storage, uri)
 
 
-def still_deletable(registry: Registry, deletion: Deletion) -> bool:
+def still_deletable(registry: RegistryClient, deletion: Deletion) -> bool:
     """The version is still ARCHIVED and unused (read again now)."""
-    version = registry.version(str(deletion.version["id"]))
-    return version.get("state") == ARCHIVED and str(version["id"]) not in registry.used_versions()
+    version = registry.model_version(deletion.version.id)
+    return version.state == ARCHIVED and version.id not in used_versions(registry)
 
 
-def execute(registry: Registry, deletion: Deletion, storage: StorageSettings) -> str:
+def execute(registry: RegistryClient, deletion: Deletion, storage: StorageSettings) -> str:
     """Delete one artifact's bytes, then mark it; a sentence saying what happened."""
     if not still_deletable(registry, deletion):
         return f"skipped {deletion.label}: restored or deployed meanwhile"
@@ -193,11 +160,11 @@ def execute(registry: Registry, deletion: Deletion, storage: StorageSettings) ->
     except (CleanupError, StorageError) as exc:
         raise CleanupError(f"FAILED {deletion.label}, not marked deleted: {exc}") from exc
     when = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    registry.mark_deleted(deletion.artifact, when)
+    registry.update_artifact_properties(deletion.artifact, bytes_deleted=True, **{DELETED_AT: when})
     return f"deleted {deletion.label}: {', '.join(deletion.targets)} (marked at {when})"
 
 
-def run(registry: Registry, storage: StorageSettings, act: bool) -> tuple[list[str], int]:
+def run(registry: RegistryClient, storage: StorageSettings, act: bool) -> tuple[list[str], int]:
     """(lines to print, number of failures)."""
     deletions, lines = plan(registry)
     failures = 0
@@ -232,8 +199,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     url = args.registry_url or os.environ.get("MODEL_REGISTRY_URL") or DEFAULT_REGISTRY_URL
     try:
-        lines, failures = run(Registry(url), StorageSettings.from_env(), args.yes)
-    except (httpx.HTTPError, ModelCardError, ValueError) as exc:
+        with RegistryClient(url) as registry:
+            lines, failures = run(registry, StorageSettings.from_env(), args.yes)
+    except RegistryError as exc:
         print(f"The model registry at {url} could not be read or written ({exc}); start it "
               "(`make registry`) or set MODEL_REGISTRY_URL.", file=sys.stderr)  # fmt: skip
         return 2

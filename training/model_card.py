@@ -17,12 +17,11 @@ import warnings
 from collections.abc import Mapping
 from typing import Any
 
-import httpx
+from mr_client import ModelVersion, RegisteredModel, RegistryClient, RegistryError
+from mr_client.urls import API, SEED_API
 
-API = "/api/model_registry/v1alpha3"
 GENERATED_BEGIN = "<!-- model-card:begin (written by publishing; edit outside this block) -->"
 GENERATED_END = "<!-- model-card:end -->"
-VALUE_FIELDS = ("string_value", "double_value", "int_value", "bool_value")
 
 Properties = Mapping[str, Any]
 
@@ -38,17 +37,6 @@ LIMITATIONS = """\
 
 class ModelCardError(Exception):
     """The model card could not be written; the message says what failed."""
-
-
-def plain_properties(custom: object) -> dict[str, Any]:
-    """customProperties (MetadataValues) as plain values; anything malformed left out."""
-    plain: dict[str, Any] = {}
-    for name, value in (custom if isinstance(custom, Mapping) else {}).items():
-        if isinstance(value, Mapping):
-            found = next((value[f] for f in VALUE_FIELDS if f in value), None)
-            if found is not None:
-                plain[str(name)] = found
-    return plain
 
 
 def number(properties: Properties, name: str) -> float | None:
@@ -97,14 +85,13 @@ def lineage_text(properties: Properties) -> str:
     return "a notebook or script calling `training.publish.publish_model`"
 
 
-def version_section(version: Properties) -> str:
+def version_section(version: ModelVersion) -> str:
     """The card's part about one version: training, lineage and metrics."""
-    props = plain_properties(version.get("customProperties"))
+    props = version.properties
     params = ", ".join(f"{k} {v}" for k, v in sorted(training_params(props).items()))
     seconds = number(props, "training_seconds")
     lines = [
-        f"### {version.get('name')} (version id {version.get('id')}, "
-        f"state {version.get('state', 'LIVE')})",
+        f"### {version.name} (version id {version.id}, state {version.state})",
         "",
         f"- {version_description(props)}",
         f"- trained with {params or 'unrecorded parameters'}"
@@ -121,11 +108,11 @@ def version_section(version: Properties) -> str:
     return "\n".join(lines)
 
 
-def data_section(versions: list[Properties]) -> str:
+def data_section(versions: list[ModelVersion]) -> str:
     """Where the training and test data came from, per distinct source."""
     sources = {}
     for version in versions:
-        props = plain_properties(version.get("customProperties"))
+        props = version.properties
         if props.get("dataset_description"):
             sources[props["dataset_description"]] = (
                 props.get("dataset_train_size"), props.get("dataset_test_size"))  # fmt: skip
@@ -134,22 +121,22 @@ def data_section(versions: list[Properties]) -> str:
     return "\n".join(lines) or "- not recorded"
 
 
-def deploy_section(model: Properties, versions: list[Properties]) -> str:
+def deploy_section(model: RegisteredModel, versions: list[ModelVersion]) -> str:
     """The seed's curl that deploys the newest LIVE version in serving environment `local`."""
-    live = [v for v in versions if v.get("state", "LIVE") == "LIVE"]
+    live = [v for v in versions if v.state == "LIVE"]
     if not live:
         return "No LIVE version to deploy: restore one first."
     newest = live[-1]
-    service = f"{model.get('name')}-{newest.get('name')}".lower().replace(".", "-")
-    body = (f'{{"name": "{service}", "modelVersionId": "{newest.get("id")}", '
-            f'"runtime": "mmserver1", "registeredModelId": "{model.get("id")}", '
+    service = f"{model.name}-{newest.name}".lower().replace(".", "-")
+    body = (f'{{"name": "{service}", "modelVersionId": "{newest.id}", '
+            f'"runtime": "mmserver1", "registeredModelId": "{model.id}", '
             '"servingEnvironmentId": "\'"$ENV_ID"\'", "state": "DEPLOYED"}')  # fmt: skip
     return "\n".join([
-        f"Deploy {newest.get('name')} as the seed does (the model controller then loads it):",
+        f"Deploy {newest.name} as the seed does (the model controller then loads it):",
         "",
-        '    ENV_ID=$(curl --silent "$MR_HOSTNAME/api/model_registry/v1alpha3/'
-        'serving_environment?name=local" | jq -r .id)',
-        '    curl -X POST "$MR_HOSTNAME/api/model_registry/v1alpha1/serving_environments/'
+        f'    ENV_ID=$(curl --silent "$MR_HOSTNAME{API}/serving_environment?name=local" '
+        "| jq -r .id)",
+        f'    curl -X POST "$MR_HOSTNAME{SEED_API}/serving_environments/'
         '$ENV_ID/inference_services" \\',
         "      -H 'Content-Type: application/json' \\",
         f"      -d '{body}'",
@@ -158,11 +145,11 @@ def deploy_section(model: Properties, versions: list[Properties]) -> str:
     ])  # fmt: skip
 
 
-def generated_card(model: Properties, versions: list[Properties]) -> str:
+def generated_card(model: RegisteredModel, versions: list[ModelVersion]) -> str:
     """The generated block of the readme, markers included."""
     sections = [
         GENERATED_BEGIN,
-        f"## {model.get('name')}: handwritten digit classifier",
+        f"## {model.name}: handwritten digit classifier",
         "",
         "Reads one 28×28 grayscale image (float32 0..1, ink high) and answers ten "
         "probabilities, one per digit 0–9 (ONNX, served over the Open Inference Protocol).",
@@ -192,31 +179,21 @@ def merged_readme(existing: str | None, generated: str) -> str:
 
 def update_model_card(registry_url: str, model_name: str, timeout: float = 10.0) -> str:
     """Rewrite the generated block of `model_name`'s readme from the registry; return it."""
-    with httpx.Client(base_url=registry_url.rstrip("/"), timeout=timeout) as http:
-        model = json_answer(http.get(f"{API}/registered_model", params={"name": model_name}))
-        path = f"{API}/registered_models/{model['id']}"
-        params = {"pageSize": "100", "orderBy": "ID", "sortOrder": "ASC"}
-        versions = json_answer(http.get(f"{path}/versions", params=params)).get("items") or []
-        readme = merged_readme(model.get("readme"), generated_card(model, versions))
-        json_answer(http.patch(path, json={"readme": readme}))
+    with RegistryClient(registry_url, timeout=timeout) as registry:
+        model = registry.find_registered_model(model_name)
+        if model is None:
+            raise ModelCardError(f"the registry has no registered model {model_name!r}")
+        versions = registry.model_versions(model.id)
+        readme = merged_readme(model.readme, generated_card(model, versions))
+        registry.update_registered_model(model.id, {"readme": readme})
     return readme
-
-
-def json_answer(response: httpx.Response) -> dict[str, Any]:
-    if not response.is_success:
-        raise ModelCardError(f"{response.request.method} {response.request.url} answered "
-                             f"HTTP {response.status_code}: {response.text[:200]}")  # fmt: skip
-    body = response.json()
-    if not isinstance(body, dict):
-        raise ModelCardError(f"{response.request.url} did not answer a JSON object")
-    return body
 
 
 def refresh_model_card(registry_url: str, model_name: str) -> str | None:
     """update_model_card, or None with a warning: the version is registered either way."""
     try:
         return update_model_card(registry_url, model_name)
-    except (ModelCardError, httpx.HTTPError, ValueError) as exc:
+    except (ModelCardError, RegistryError) as exc:
         warnings.warn(f"The model card (readme) of {model_name} was not updated: {exc}; "
                       "publish again to retry.", stacklevel=2)  # fmt: skip
         return None

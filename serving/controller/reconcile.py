@@ -22,7 +22,6 @@ from serving.controller.registry import (
     RegistryClient,
     RegistryError,
     RegistryNotFound,
-    property_text,
 )
 from serving.controller.resolve import ResolvedModel, ResolveFailed, resolve_model
 from serving.controller.target import (
@@ -175,7 +174,7 @@ class Reconciler(Generic[Snapshot]):
             self.faults.fault(service_part(service), exc.reason)
 
     def publish_url(self, service: InferenceService, url: str) -> None:
-        if property_text(service.custom_properties, "url") != url:
+        if service.property_text("url") != url:
             self.registry.set_service_property(service, "url", url)
 
     def remove_orphans(self, services: list[InferenceService], seen: Snapshot) -> None:

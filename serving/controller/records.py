@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from serving.controller.registry import InferenceService, RegistryClient, string_property
+from serving.controller.registry import InferenceService, RegistryClient
 
 log = logging.getLogger("serving.controller")
 
@@ -72,22 +72,13 @@ class ServeModelRecorder:
         serve = self.registry.latest_serve(service.id)
         if serve is None:
             return None
-        reason = (
-            str(serve.get("description") or "") if serve.get("lastKnownState") == FAILED else ""
-        )
-        return Observation(
-            str(serve.get("modelVersionId")), str(serve.get("lastKnownState")), reason
-        )
+        reason = serve.description if serve.last_known_state == FAILED else ""
+        return Observation(serve.model_version_id, serve.last_known_state, reason)
 
     def write(self, service: InferenceService, observation: Observation) -> None:
-        body: dict[str, object] = {
-            "modelVersionId": observation.version_id,
-            "lastKnownState": observation.state,
-        }
-        if observation.reason:
-            body["description"] = observation.reason
-            body["customProperties"] = {"reason": string_property(observation.reason)}
-        self.registry.create_serve(service.id, body)
+        self.registry.create_serve(
+            service.id, observation.version_id, observation.state, observation.reason
+        )
         self.remember(service, observation)
         level = logging.WARNING if observation.state == FAILED else logging.INFO
         log.log(level, "inference service %s (%s): version %s %s%s", service.name, service.id,

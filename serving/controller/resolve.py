@@ -10,15 +10,10 @@ after the S3 artifact, so a version with a modelcar is served from it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
+from mr_client import ModelArtifact, ModelVersion
 from serving.artifacts import ReferenceRefused, S3Location
-from serving.controller.registry import (
-    InferenceService,
-    RegistryClient,
-    RegistryNotFound,
-    property_text,
-)
+from serving.controller.registry import InferenceService, RegistryClient, RegistryNotFound
 from serving.oci import OciLocation, pinned_digest, pinned_uri
 
 SERVED_FORMATS = {"onnx"}
@@ -81,13 +76,13 @@ def resolve_model(
 ) -> ResolvedModel:
     """The service's version (`modelVersionId`, else the latest) and its checked artifact."""
     version = service_version(registry, service)
-    version_id = str(version["id"])
-    artifact = registry.model_artifact(version_id)
+    version_id = version.id
+    artifact = registry.newest_model_artifact(version_id)
     if artifact is None:
         raise ResolveFailed(f"model version {version_id} has no model artifact", version_id)
     check_format(artifact, version_id)
     check_servable(version, artifact)
-    uri = str(artifact.get("uri") or "")
+    uri = artifact.uri
     modelcar = uri.startswith("oci://")
     golden_uri = None if modelcar else custom_text(artifact, version, "golden_uri")
     digest = custom_text(artifact, version, "modelcar_digest") if modelcar else None
@@ -95,33 +90,29 @@ def resolve_model(
         if modelcar:
             digest = pinned_digest(OciLocation.parse(uri, allowed_oci_registries), digest)
         else:
-            S3Location.parse(artifact.get("uri"), allowed_buckets)
+            S3Location.parse(artifact.uri or None, allowed_buckets)
         if golden_uri is not None:
             S3Location.parse(golden_uri, allowed_buckets)
     except ReferenceRefused as exc:
         raise ResolveFailed(str(exc), version_id) from None
     return ResolvedModel(
         version_id=version_id,
-        version_name=str(version.get("name") or version_id),
+        version_name=version.name or version_id,
         registered_model_name=registry.registered_model_name(service.registered_model_id),
         uri=uri,
         sha256=custom_text(artifact, version, "sha256"),
         golden_uri=golden_uri,
-        model_format=str(artifact.get("modelFormatName") or "onnx").lower(),
-        model_format_version=optional_text(artifact.get("modelFormatVersion")),
-        storage_key=optional_text(artifact.get("storageKey")),
-        storage_path=optional_text(artifact.get("storagePath")),
+        model_format=(artifact.model_format_name or "onnx").lower(),
+        model_format_version=artifact.model_format_version,
+        storage_key=artifact.storage_key,
+        storage_path=artifact.storage_path,
         digest=digest,
     )
 
 
-def optional_text(value: Any) -> str | None:
-    return str(value) if value not in (None, "") else None
-
-
-def service_version(registry: RegistryClient, service: InferenceService) -> dict[str, Any]:
+def service_version(registry: RegistryClient, service: InferenceService) -> ModelVersion:
     if service.model_version_id is None:
-        latest = registry.latest_version(service.registered_model_id)
+        latest = registry.latest_live_version(service.registered_model_id)
         if latest is None:
             raise ResolveFailed(f"registered model {service.registered_model_id} has no versions")
         return latest
@@ -129,25 +120,25 @@ def service_version(registry: RegistryClient, service: InferenceService) -> dict
         version = registry.model_version(service.model_version_id)
     except RegistryNotFound:
         raise ResolveFailed(f"model version {service.model_version_id} not found") from None
-    owner = str(version.get("registeredModelId") or "")
+    owner = version.registered_model_id
     if owner and owner != service.registered_model_id:
         raise ResolveFailed(
             f"model version {service.model_version_id} belongs to registered model {owner}, "
             f"not {service.registered_model_id}",
-            str(version["id"]),
+            version.id,
         )
     return version
 
 
-def check_servable(version: dict[str, Any], artifact: dict[str, Any]) -> None:
+def check_servable(version: ModelVersion, artifact: ModelArtifact) -> None:
     """Refuse an ARCHIVED version, and one whose artifact bytes the clean-up deleted."""
-    version_id = str(version["id"])
-    named = f"model version {version_id} ({version.get('name') or 'no name'})"
-    if str(version.get("state") or "LIVE") == ARCHIVED:
+    version_id = version.id
+    named = f"model version {version_id} ({version.name or 'no name'})"
+    if version.state == ARCHIVED:
         raise ResolveFailed(
             f"{named} is ARCHIVED: restore it (state LIVE) before deploying it", version_id
         )
-    deleted = property_text(artifact.get("customProperties") or {}, BYTES_DELETED_AT)
+    deleted = artifact.property_text(BYTES_DELETED_AT)
     if deleted:
         raise ResolveFailed(
             f"the artifact bytes of {named} were deleted at {deleted} by the artifact "
@@ -156,16 +147,12 @@ def check_servable(version: dict[str, Any], artifact: dict[str, Any]) -> None:
         )
 
 
-def check_format(artifact: dict[str, Any], version_id: str) -> None:
-    model_format = artifact.get("modelFormatName")
-    if model_format and str(model_format).lower() not in SERVED_FORMATS:
+def check_format(artifact: ModelArtifact, version_id: str) -> None:
+    model_format = artifact.model_format_name
+    if model_format and model_format.lower() not in SERVED_FORMATS:
         raise ResolveFailed(f"model format {model_format!r} is not served (only ONNX)", version_id)
 
 
-def custom_text(artifact: dict[str, Any], version: dict[str, Any], name: str) -> str | None:
-    """A string customProperty of the artifact, else of the version."""
-    for entity in (artifact, version):
-        value = property_text(entity.get("customProperties") or {}, name)
-        if value:
-            return value
-    return None
+def custom_text(artifact: ModelArtifact, version: ModelVersion, name: str) -> str | None:
+    """A customProperty of the artifact, else of the version, as text."""
+    return artifact.property_text(name) or version.property_text(name)

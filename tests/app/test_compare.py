@@ -26,6 +26,7 @@ from app.compare import (
     version_facts,
 )
 from app.deployments import Deployment
+from mr_client import ModelArtifact, ModelVersion
 
 
 def value(v: Any) -> dict[str, Any]:
@@ -36,9 +37,10 @@ def value(v: Any) -> dict[str, Any]:
     return {"metadataType": "MetadataStringValue", "string_value": v}
 
 
-def version(version_id: str, name: str, state: str = "LIVE", **props: Any) -> dict[str, Any]:
-    return {"id": version_id, "name": name, "state": state,
-            "customProperties": {k: value(v) for k, v in props.items()}}  # fmt: skip
+def version(version_id: str, name: str, state: str = "LIVE", **props: Any) -> ModelVersion:
+    custom = {k: value(v) for k, v in props.items()}
+    wire = {"id": version_id, "name": name, "state": state, "customProperties": custom}
+    return ModelVersion.from_wire(wire)
 
 
 IDENTITY = [[100 if t == p else 0 for p in range(10)] for t in range(10)]
@@ -95,8 +97,8 @@ def test_metric_artifact_and_lineage_rows_compare_what_either_has() -> None:
 
 
 def test_artifact_rows_show_deleted_bytes() -> None:
-    deleted = {"uri": "s3://models/MNIST/v1/model.onnx",
-               "customProperties": {"bytes_deleted_at": value("2026-12-06T12:00:00Z")}}  # fmt: skip
+    deleted = ModelArtifact.from_wire({"id": "1", "uri": "s3://models/MNIST/v1/model.onnx",
+        "customProperties": {"bytes_deleted_at": value("2026-12-06T12:00:00Z")}})  # fmt: skip
     rows = rows_by_label(artifact_rows(version_facts(DENSE, [deleted]), version_facts(CNN)))
     assert rows["S3 artifact bytes"].a == "deleted 2026-12-06T12:00:00Z"
 
@@ -121,7 +123,8 @@ def test_digit_chart_rows_hold_both_versions_in_one_long_table() -> None:
     ids=["above 1", "negative", "text", "bool", "malformed double", "not a mapping"],
 )
 def test_per_digit_skips_values_that_are_not_shares(raw: Any) -> None:
-    facts = version_facts({"id": "1", "name": "v1", "customProperties": {"accuracy_digit_4": raw}})
+    wire = {"id": "1", "name": "v1", "customProperties": {"accuracy_digit_4": raw}}
+    facts = version_facts(ModelVersion.from_wire(wire))
     assert per_digit(facts) == [None] * 10
 
 
@@ -154,7 +157,7 @@ def test_confusion_says_what_is_wrong_with_a_bad_matrix(raw: str | None, problem
 
 
 def test_version_facts_of_a_version_without_properties() -> None:
-    facts = version_facts({"id": "9"})
+    facts = version_facts(ModelVersion.from_wire({"id": "9"}))
     assert (facts.name, facts.state, facts.properties) == ("9", "LIVE", {})
     assert dependency_rows(facts, facts) == []
     assert [row.change for row in lineage_rows(facts, facts)] == [SAME, SAME]
@@ -165,7 +168,7 @@ def deployment(version_id: str, desired: str = "DEPLOYED") -> Deployment:
                       "RUNNING", version_id, "", "http://127.0.0.1:8008")  # fmt: skip
 
 
-VERSIONS = [{"id": "3"}, {"id": "4"}, {"id": "5"}]
+VERSIONS = [ModelVersion.from_wire({"id": version_id}) for version_id in ("3", "4", "5")]
 
 
 @pytest.mark.parametrize(

@@ -18,22 +18,28 @@ from app.lifecycle import (
     restore_version,
     visible_versions,
 )
-from app.registry_client import API, RegistryClient
+from app.registry_client import RegistryClient
+from mr_client import ModelArtifact, ModelVersion
+from mr_client.urls import API
 
 
 def test_visible_versions_hide_archived_unless_asked() -> None:
-    versions = [{"id": "3", "state": "ARCHIVED"}, {"id": "4", "state": "LIVE"}, {"id": "5"}]
-    assert [v["id"] for v in visible_versions(versions, False)] == ["4", "5"]
-    assert [v["id"] for v in visible_versions(versions, True)] == ["3", "4", "5"]
+    wire = [{"id": "3", "state": "ARCHIVED"}, {"id": "4", "state": "LIVE"}, {"id": "5"}]
+    versions = [ModelVersion.from_wire(v) for v in wire]
+    assert [v.id for v in visible_versions(versions, False)] == ["4", "5"]
+    assert [v.id for v in visible_versions(versions, True)] == ["3", "4", "5"]
 
 
 def test_deleted_at_reads_the_clean_up_mark_and_ignores_malformed_ones() -> None:
     mark = {"bytes_deleted_at": {"metadataType": "MetadataStringValue",
                                  "string_value": "2026-12-06T12:00:00Z"}}  # fmt: skip
     broken = {"bytes_deleted_at": {"metadataType": "MetadataIntValue", "int_value": "x"}}
-    assert deleted_at([{"customProperties": {}}, {"customProperties": mark}]) == mark[
-        "bytes_deleted_at"]["string_value"]  # fmt: skip
-    assert deleted_at([{"customProperties": broken}, {"customProperties": "nonsense"}]) is None
+
+    def artifacts(*custom: object) -> list[ModelArtifact]:
+        return [ModelArtifact.from_wire({"id": "1", "customProperties": c}) for c in custom]
+
+    assert deleted_at(artifacts({}, mark)) == mark["bytes_deleted_at"]["string_value"]
+    assert deleted_at(artifacts(broken, "nonsense")) is None
 
 
 @pytest.fixture
@@ -47,16 +53,16 @@ def registry(registry_server: Any) -> Any:
         http.post(f"/model_versions/{version['id']}/artifacts", json=artifact).raise_for_status()
         http.post("/serving_environments", json={"name": "local"}).raise_for_status()
     with RegistryClient(registry_server.url) as client:
-        yield client, version
+        yield client, ModelVersion.from_wire(version)
 
 
 @pytest.mark.server
 def test_archive_hides_then_restore_brings_back(registry: Any) -> None:
     client, version = registry
     assert archive_version(client, version, "MNIST", []) == "MNIST v1 is now ARCHIVED."
-    assert client.model_version(version["id"])["state"] == "ARCHIVED"
+    assert client.model_version(version.id).state == "ARCHIVED"
     assert restore_version(client, version, "MNIST") == "MNIST v1 is now LIVE."
-    assert client.model_version(version["id"])["state"] == "LIVE"
+    assert client.model_version(version.id).state == "LIVE"
 
 
 @pytest.mark.server
@@ -66,13 +72,13 @@ def test_archiving_a_deployed_version_is_refused(registry: Any) -> None:
     deployments: list[Deployment] = list_deployments(client, "local")
     with pytest.raises(VersionInUse, match="deployed as mnist-v1; undeploy it before"):
         archive_version(client, version, "MNIST", deployments)
-    assert client.model_version(version["id"])["state"] == "LIVE"
+    assert client.model_version(version.id).state == "LIVE"
 
 
 @pytest.mark.server
 def test_deploying_a_version_archived_meanwhile_is_refused(registry: Any) -> None:
     client, version = registry  # the page still holds it as LIVE
-    client.update_model_version(version["id"], {"state": "ARCHIVED"})
+    client.update_model_version(version.id, {"state": "ARCHIVED"})
     with pytest.raises(VersionArchived, match="MNIST v1 is archived and cannot be deployed"):
         deploy_servable(client, "local", "mmserver1", version, "MNIST")
     assert list_deployments(client, "local") == []
@@ -83,9 +89,9 @@ def test_deploying_a_version_whose_bytes_were_deleted_is_refused(
     registry: Any, registry_server: Any
 ) -> None:
     client, version = registry
-    artifact = client.artifacts(version["id"])[0]
+    artifact = client.artifacts(version.id)[0]
     mark = {"bytes_deleted_at": {"metadataType": "MetadataStringValue", "string_value": "then"}}
-    httpx.patch(f"{registry_server.url}{API}/model_artifacts/{artifact['id']}",
+    httpx.patch(f"{registry_server.url}{API}/model_artifacts/{artifact.id}",
                 json={"customProperties": mark}).raise_for_status()  # fmt: skip
     with pytest.raises(ArtifactsDeleted, match="were deleted at then by the artifact clean-up"):
         deploy_servable(client, "local", "mmserver1", version, "MNIST")

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import base64
 import json
+from typing import Any
 
 import pytest
 
-from app.properties import (
-    format_number,
-    group_of,
-    grouped_properties,
-    metadata_value,
-    readable,
-    string_property,
-)
+from app.properties import format_number, group_of, grouped_properties, readable
+from mr_client import InferenceService
+from mr_client.properties import decode_property as metadata_value
+
+
+def string_property(service: dict[str, Any], name: str) -> str | None:
+    return InferenceService.from_wire({"id": "6", **service}).property_text(name)
+
 
 SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"
 

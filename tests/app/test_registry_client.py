@@ -19,7 +19,9 @@ from app.errors import (
     RegistryUnavailable,
     ServingEnvironmentMissing,
 )
-from app.registry_client import API, RegistryClient
+from app.registry_client import RegistryClient
+from mr_client import ModelVersion
+from mr_client.urls import API
 from stack.proc import free_port
 
 pytestmark = pytest.mark.server
@@ -64,6 +66,10 @@ def mnist(rest: httpx.Client) -> dict[str, dict[str, Any]]:
     return entities
 
 
+def version(mnist: dict[str, dict[str, Any]], name: str) -> ModelVersion:
+    return ModelVersion.from_wire(mnist[name])
+
+
 def report_running(rest: httpx.Client, service_id: str, version_id: str) -> None:
     """What the controller writes once it serves a version: a ServeModel and the `url`."""
     created(rest, f"/inference_services/{service_id}/serves",
@@ -77,17 +83,17 @@ def report_running(rest: httpx.Client, service_id: str, version_id: str) -> None
 def test_registry_client_lists_models_versions_and_artifacts(
     registry: RegistryClient, mnist: dict[str, dict[str, Any]]
 ) -> None:
-    assert [m["name"] for m in registry.registered_models()] == ["MNIST"]
+    assert [m.name for m in registry.registered_models()] == ["MNIST"]
     versions = registry.model_versions(mnist["model"]["id"])
-    assert [v["name"] for v in versions] == ["v1", "v2"]
-    (artifact,) = registry.artifacts(versions[1]["id"])
-    assert artifact["uri"] == "s3://models/MNIST/v2/model.onnx"
+    assert [v.name for v in versions] == ["v1", "v2"]
+    (artifact,) = registry.artifacts(versions[1].id)
+    assert artifact.uri == "s3://models/MNIST/v2/model.onnx"
 
 
 def test_deploy_version_posts_inference_service_like_the_seed(
     registry: RegistryClient, rest: httpx.Client, mnist: dict[str, dict[str, Any]]
 ) -> None:
-    message = deploy_version(registry, "local", "mmserver1", mnist["v2"], "MNIST")
+    message = deploy_version(registry, "local", "mmserver1", version(mnist, "v2"), "MNIST")
     assert message == "Created InferenceService mnist-v2, desired DEPLOYED."
     (service,) = rest.get("/inference_services").json()["items"]
     assert service["name"] == "mnist-v2"
@@ -99,10 +105,10 @@ def test_deploy_version_posts_inference_service_like_the_seed(
 def test_deploy_version_patches_existing_inference_service(
     registry: RegistryClient, rest: httpx.Client, mnist: dict[str, dict[str, Any]]
 ) -> None:
-    deploy_version(registry, "local", "mmserver1", mnist["v2"], "MNIST")
+    deploy_version(registry, "local", "mmserver1", version(mnist, "v2"), "MNIST")
     (deployment,) = list_deployments(registry, "local")
     set_desired_state(registry, deployment, "UNDEPLOYED")
-    message = deploy_version(registry, "local", "mmserver1", mnist["v2"], "MNIST")
+    message = deploy_version(registry, "local", "mmserver1", version(mnist, "v2"), "MNIST")
     assert message == "InferenceService mnist-v2 is now desired DEPLOYED."
     assert [s["desiredState"] for s in rest.get("/inference_services").json()["items"]] == [
         "DEPLOYED"
@@ -112,7 +118,7 @@ def test_deploy_version_patches_existing_inference_service(
 def test_list_deployments_joins_version_observed_state_and_url(
     registry: RegistryClient, rest: httpx.Client, mnist: dict[str, dict[str, Any]]
 ) -> None:
-    deploy_version(registry, "local", "mmserver1", mnist["v2"], "MNIST")
+    deploy_version(registry, "local", "mmserver1", version(mnist, "v2"), "MNIST")
     (waiting,) = list_deployments(registry, "local")
     assert (waiting.status, waiting.endpoint, waiting.observed_state) == ("deploying", None, None)
     report_running(rest, waiting.service_id, mnist["v2"]["id"])
@@ -125,7 +131,7 @@ def test_list_deployments_joins_version_observed_state_and_url(
 def test_set_desired_state_undeploys_through_seed_api(
     registry: RegistryClient, registry_server: Any, mnist: dict[str, dict[str, Any]]
 ) -> None:
-    deploy_version(registry, "local", "mmserver1", mnist["v1"], "MNIST")
+    deploy_version(registry, "local", "mmserver1", version(mnist, "v1"), "MNIST")
     (deployment,) = list_deployments(registry, "local")
     set_desired_state(registry, deployment, "UNDEPLOYED")
     seed_view = httpx.get(f"{registry_server.url}/api/model_registry/v1alpha1/inference_services/"

@@ -12,6 +12,7 @@ from app.registry_view import (
     served_by,
     version_rows,
 )
+from mr_client import ModelArtifact, ModelVersion, RegisteredModel
 
 
 def deployment(service: str, version_id: str | None, desired: str = "DEPLOYED") -> Deployment:
@@ -32,13 +33,14 @@ def test_format_time_returns_empty_for_missing_or_bad_value() -> None:
 
 
 def test_model_rows_lists_models() -> None:
-    rows = model_rows([{"id": "2", "name": "MNIST", "state": "LIVE", "createTimeSinceEpoch": "0"}])
+    wire = {"id": "2", "name": "MNIST", "state": "LIVE", "createTimeSinceEpoch": "0"}
+    rows = model_rows([RegisteredModel.from_wire(wire)])
     assert rows == [{"id": "2", "name": "MNIST", "state": "LIVE", "owner": "", "description": "",
                      "created": "1970-01-01 00:00 UTC"}]  # fmt: skip
 
 
 def test_version_rows_say_which_service_serves_each_version() -> None:
-    versions = [{"id": "3", "name": "v1"}, {"id": "4", "name": "v2"}]
+    versions = [ModelVersion(id="3", name="v1"), ModelVersion(id="4", name="v2")]
     rows = version_rows(versions, [deployment("mnist-e2e", "4")])
     assert [row["InferenceServices"] for row in rows] == ["", "mnist-e2e"]
 
@@ -48,8 +50,9 @@ def test_served_by_skips_services_without_version() -> None:
 
 
 def test_artifact_facts_lists_set_fields_only() -> None:
-    artifact = {"uri": "s3://models/MNIST/v2/model.onnx", "modelFormatName": "onnx",
-                "modelFormatVersion": "1", "storageKey": "", "state": "LIVE"}  # fmt: skip
+    artifact = ModelArtifact.from_wire({"id": "1", "uri": "s3://models/MNIST/v2/model.onnx",
+                                        "modelFormatName": "onnx", "modelFormatVersion": "1",
+                                        "storageKey": "", "state": "LIVE"})  # fmt: skip
     assert artifact_facts(artifact) == [
         ("URI", "s3://models/MNIST/v2/model.onnx"),
         ("format", "onnx"),

@@ -7,12 +7,16 @@ from typing import Any
 
 import pytest
 
+from mr_client import ModelArtifact, ModelVersion, ServeModel
 from serving.controller.config import ControllerSettings
 from serving.controller.health import Backoff, FaultLog
 from serving.controller.reconcile import Reconciler
 from serving.controller.records import ServeModelRecorder
 from serving.controller.registry import InferenceService, RegistryUnavailable
 from serving.controller.target import Ready
+
+SERVICE = InferenceService(id="6", name="digits", desired_state="DEPLOYED", runtime="mmserver1",
+                           registered_model_id="2", model_version_id="4", created="t0")  # fmt: skip
 
 
 class Clock:
@@ -110,13 +114,13 @@ class ReadOnlyRegistry:
         return "1"
 
     def inference_services(self, environment_id: str) -> list[InferenceService]:
-        return [InferenceService("6", "digits", "DEPLOYED", "mmserver1", "2", "4", "t0")]
+        return [SERVICE]
 
-    def model_version(self, version_id: str) -> dict[str, Any]:
-        return {"id": version_id, "name": "v1", "registeredModelId": "2"}
+    def model_version(self, version_id: str) -> ModelVersion:
+        return ModelVersion(id=version_id, name="v1", registered_model_id="2")
 
-    def model_artifact(self, version_id: str) -> dict[str, Any]:
-        return {"uri": "s3://models/MNIST/v1/model.onnx"}
+    def newest_model_artifact(self, version_id: str) -> ModelArtifact:
+        return ModelArtifact(id="1", name="model", uri="s3://models/MNIST/v1/model.onnx")
 
     def registered_model_name(self, registered_model_id: str) -> str:
         return "MNIST"
@@ -127,8 +131,8 @@ class ReadOnlyRegistry:
     def latest_serve(self, service_id: str) -> None:
         return None
 
-    def create_serve(self, service_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        raise RegistryUnavailable("registry failed POST /serves: database is locked")
+    def create_serve(self, service_id: str, version_id: str, state: str, reason: str = "") -> None:
+        raise RegistryUnavailable("registry failed POST /serves: database is locked", "")
 
 
 class FakeTarget:
@@ -216,15 +220,18 @@ class ServeLedger:
     def latest_serve(self, service_id: str) -> None:
         return None
 
-    def create_serve(self, service_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        self.written.append((body["lastKnownState"], str(body.get("description", ""))))
-        return body
+    def create_serve(
+        self, service_id: str, version_id: str, state: str, reason: str = ""
+    ) -> ServeModel:
+        self.written.append((state, reason))
+        return ServeModel(id=str(len(self.written)), name="", model_version_id=version_id,
+                          last_known_state=state, description=reason)  # fmt: skip
 
 
 def test_recorder_writes_alternating_failure_reasons_once_per_streak() -> None:
     ledger = ServeLedger()
     recorder = ServeModelRecorder(ledger)  # type: ignore[arg-type]
-    service = InferenceService("6", "digits", "DEPLOYED", "mmserver1", "2", "4", "t0")
+    service = SERVICE
     for _ in range(3):
         recorder.failed(service, "4", "S3 unreachable")
         recorder.failed(service, "4", "S3 failed (InternalError)")

@@ -14,10 +14,12 @@ from typing import Any
 import httpx
 import pytest
 
+from mr_client import ModelArtifact, ModelVersion
+from mr_client import decode_properties as plain_properties
+from mr_client.urls import API
 from stack.oci_registry import running_oci_registry
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 from training.cleanup import DELETED_AT, MANIFEST_TYPES, main, oci_parts, targets
-from training.model_card import API, plain_properties
 from training.modelcar import ModelcarImage, OciSettings, publish_modelcar
 from training.storage import StorageSettings, s3_client
 
@@ -205,5 +207,8 @@ def test_oci_parts_split_a_modelcar_reference(reference: str, parts: tuple[Any, 
 
 
 def test_targets_of_an_artifact_elsewhere_are_none() -> None:
-    assert targets({"uri": "https://example.com/model.onnx"}, {}) == ()
-    assert targets({"uri": "s3://models/a"}, {"customProperties": "broken"}) == ("s3://models/a",)
+    version = ModelVersion.from_wire({"id": "3", "customProperties": "broken"})
+    web = ModelArtifact(id="1", name="m", uri="https://example.com/model.onnx")
+    assert targets(web, version) == ()
+    s3 = ModelArtifact(id="2", name="m", uri="s3://models/a")
+    assert targets(s3, version) == ("s3://models/a",)

@@ -7,13 +7,14 @@ from typing import Any
 import httpx
 import pytest
 
+from mr_client import ModelVersion, RegisteredModel
+from mr_client import decode_properties as plain_properties
+from mr_client.urls import API
 from training.model_card import (
-    API,
     GENERATED_BEGIN,
     GENERATED_END,
     generated_card,
     merged_readme,
-    plain_properties,
     refresh_model_card,
     update_model_card,
     version_description,
@@ -58,8 +59,8 @@ def test_version_description_survives_missing_or_malformed_properties(custom: ob
 
 
 def test_generated_card_covers_the_model_card_sections() -> None:
-    versions = [{"id": "3", "name": "v1", "state": "LIVE", "customProperties": CNN}]
-    card = generated_card({"id": "2", "name": "MNIST"}, versions)
+    versions = [ModelVersion(id="3", name="v1", state="LIVE", custom_properties=CNN)]
+    card = generated_card(RegisteredModel(id="2", name="MNIST"), versions)
     assert card.startswith(GENERATED_BEGIN)
     assert card.endswith(GENERATED_END)
     for heading in ("### Data", "## Versions", "## Intended use and limitations",
@@ -71,8 +72,8 @@ def test_generated_card_covers_the_model_card_sections() -> None:
 
 
 def test_generated_card_of_only_archived_versions_says_restore_first() -> None:
-    versions = [{"id": "3", "name": "v1", "state": "ARCHIVED", "customProperties": {}}]
-    assert "restore one first" in generated_card({"id": "2", "name": "MNIST"}, versions)
+    versions = [ModelVersion(id="3", name="v1", state="ARCHIVED")]
+    assert "restore one first" in generated_card(RegisteredModel(id="2", name="MNIST"), versions)
 
 
 def test_merged_readme_replaces_only_the_generated_block() -> None:
