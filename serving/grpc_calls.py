@@ -184,7 +184,7 @@ class GrpcCall:
             self.deadline = asyncio.get_running_loop().call_later(seconds, self.expire)
         if self.method is not None and self.method.streaming:
             self.queue = asyncio.Queue()
-            self.task = asyncio.get_running_loop().create_task(self.run(self.answer_stream()))
+            self.task = asyncio.get_running_loop().create_task(self.run(self.answer_stream))
 
     # --- request bytes, from the connection ---------------------------------------------
 
@@ -222,7 +222,7 @@ class GrpcCall:
         except RpcError as error:
             self.finish(error.code, error.message)
             return
-        self.task = asyncio.get_running_loop().create_task(self.run(self.answer_unary(request)))
+        self.task = asyncio.get_running_loop().create_task(self.run(self.answer_unary, request))
 
     def single_message(self, body: bytes) -> Any:
         assert self.method is not None
@@ -269,10 +269,11 @@ class GrpcCall:
 
     # --- answers ------------------------------------------------------------------------
 
-    async def run(self, answering: Awaitable[None]) -> None:
-        """Run the handler's work: its RpcError, a deadline or a failure end the call."""
+    async def run(self, answering: Callable[..., Awaitable[None]], *args: Any) -> None:
+        """Run the handler's work: its RpcError, a deadline or a failure end the call.
+        (The coroutine is made here: a task cancelled before it starts leaves none unawaited.)"""
         try:
-            await answering
+            await answering(*args)
         except asyncio.CancelledError:
             if self.expired:
                 self.finish(StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
@@ -296,6 +297,7 @@ class GrpcCall:
         assert self.method is not None
         async for answer in self.method.handler(self.requests(), self.context):
             self.send_message(answer)
+            await self.connection.drained(self.stream_id)
         self.finish(StatusCode.OK)
 
     def send_message(self, answer: Any) -> None:

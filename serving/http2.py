@@ -132,6 +132,8 @@ class Http2Connection(asyncio.Protocol):
         self.table_update_due = False
         self.transport: Any = None
         self.sweeper: asyncio.TimerHandle | None = None
+        self.write_paused = False
+        self.writable: asyncio.Future[None] | None = None  # for streaming calls to wait on
         self.opened = time.monotonic()
         self.frame_handlers = (
             self.on_data, self.on_headers, self.on_priority, self.on_rst_stream,
@@ -159,6 +161,27 @@ class Http2Connection(asyncio.Protocol):
             self.sweeper.cancel()
         for stream in list(self.streams.values()):
             self.drop(stream)
+        self.wake_writers()
+
+    def pause_writing(self) -> None:
+        self.write_paused = True
+
+    def resume_writing(self) -> None:
+        self.write_paused = False
+        self.wake_writers()
+
+    def wake_writers(self) -> None:
+        if self.writable is not None and not self.writable.done():
+            self.writable.set_result(None)
+        self.writable = None
+
+    async def drained(self, stream_id: int) -> None:
+        """Wait while the client reads slower than a streaming call answers: the socket's
+        buffer is full, or the stream's window closed with a message waiting."""
+        while not self.closing and (self.write_paused or stream_id in self.blocked):
+            if self.writable is None:
+                self.writable = asyncio.get_running_loop().create_future()
+            await self.writable
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -497,6 +520,7 @@ class Http2Connection(asyncio.Protocol):
         self.write_stream(stream, out)
         if out:
             self.transport.write(b"".join(out))
+            self.wake_writers()
 
     def flush_blocked(self) -> None:
         for stream in list(self.blocked.values()):
