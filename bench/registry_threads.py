@@ -26,7 +26,7 @@ import httpx
 from sqlalchemy.engine import make_url
 
 from bench.processes import running_server, tool
-from bench.report import machine, started, table_row
+from bench.report import load_average, machine, started, table_row
 from stack.proc import free_port
 from tests.registry.backends import scratch_database  # on MR_TEST_POSTGRES_URL's server
 
@@ -125,6 +125,7 @@ def main() -> None:
     parser.add_argument("--threads", default="4", help="--db-threads compared with 0")
     args = parser.parse_args()
     print(f"registry_local on PostgreSQL, {started()}; {machine()}; "
+          f"load average {load_average():.1f}; "
           f"wrk, 1 thread, {args.seconds} s per case; requests/s")  # fmt: skip
     print("\n" + table_row("database", "case", "on the loop (0)", f"{args.threads} threads",
                            "ratio"))  # fmt: skip
