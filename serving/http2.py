@@ -254,9 +254,10 @@ class Http2Connection(asyncio.Protocol):
         self.close_if_idle()
 
     def close_if_idle(self) -> None:
+        """After GOAWAY, close once the last stream is done (its last frames written first)."""
         if self.going_away and not self.streams and not self.closing:
             self.closing = True
-            self.transport.close()
+            asyncio.get_running_loop().call_soon(self.transport.close)
 
     def schedule_sweep(self) -> None:
         if self.limits.read_timeout > 0:

@@ -8,6 +8,7 @@ import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import grpc
@@ -72,8 +73,15 @@ def methods(tasks: TaskCount) -> dict[str, Method]:
     }
 
 
+@dataclass(frozen=True)
+class Running:
+    port: int
+    loop: asyncio.AbstractEventLoop
+    connections: set[Http2Connection]
+
+
 @contextmanager
-def running_server() -> Iterator[int]:
+def running_server() -> Iterator[Running]:
     """The server on 127.0.0.1 (free port) in its own event loop thread; stopped on exit."""
     loop = asyncio.new_event_loop()
     tasks = TaskCount()
@@ -90,7 +98,7 @@ def running_server() -> Iterator[int]:
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     try:
-        yield server.sockets[0].getsockname()[1]
+        yield Running(server.sockets[0].getsockname()[1], loop, connections)
     finally:
         loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=10)
@@ -103,8 +111,8 @@ def running_server() -> Iterator[int]:
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    with running_server() as port:
-        yield port
+    with running_server() as running:
+        yield running.port
 
 
 @pytest.fixture
@@ -340,3 +348,21 @@ def test_a_request_that_is_not_grpc_gets_415(raw: RawH2) -> None:
     answer = raw.headers_of(raw.read(until=FrameType.HEADERS, stream_id=1), 1)[-1]
     assert answer[":status"] == "415"
     assert "not gRPC" in answer["grpc-message"]
+
+
+def test_shutdown_sends_goaway_and_lets_the_call_under_way_finish() -> None:
+    with running_server() as running:
+        raw = RawH2(running.port)
+        raw.start()
+        raw.request(1, "/test.Echo/Slow", Request(service="0.3").SerializeToString())
+        raw.send(frame(FrameType.PING, 0, 0, b"in order"))
+        raw.read(until=FrameType.PING)  # frames are read in order: the call is under way
+        running.loop.call_soon_threadsafe(lambda: [c.shutdown() for c in running.connections])
+        frames = raw.read(until=FrameType.GOAWAY)
+        assert goaway_code(frames) == ErrorCode.NO_ERROR
+        frames = raw.read(until=FrameType.HEADERS, stream_id=1)
+        frames += raw.read(until=FrameType.HEADERS, stream_id=1)
+        assert raw.headers_of(frames, 1)[-1]["grpc-status"] == "0"
+        assert raw.read(wait=2) == []
+        assert raw.closed
+        raw.close()
