@@ -181,7 +181,9 @@ class GrpcServer:
             **ReflectionService(services).methods(),
         }
         self.router = GrpcRouter(methods, settings.max_message_bytes)
-        window = max(MIN_RECEIVE_WINDOW, settings.max_message_bytes + PREFIX_BYTES)
+        # Room for two whole messages at once per connection (a message's window is given
+        # back once it is in): what a connection holds unanswered is bounded by this.
+        window = max(MIN_RECEIVE_WINDOW, 2 * (settings.max_message_bytes + PREFIX_BYTES))
         self.limits = Http2Limits(
             receive_window=min(window, MAX_WINDOW), read_timeout=settings.read_timeout
         )

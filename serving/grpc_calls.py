@@ -157,7 +157,7 @@ class GrpcCall:
     """One call on one stream: gathers its request messages, runs its handler, answers."""
 
     __slots__ = ("body", "connection", "context", "deadline", "done", "expired", "head_sent",
-                 "limit", "method", "queue", "size", "stream_id", "task")  # fmt: skip
+                 "held", "limit", "method", "queue", "size", "stream_id", "task")  # fmt: skip
 
     def __init__(self, connection: Http2Connection, stream_id: int, method: Method | None,
                  headers: Headers, max_message_bytes: int) -> None:  # fmt: skip
@@ -167,7 +167,7 @@ class GrpcCall:
         self.context = CallContext(headers)
         self.limit = max_message_bytes
         self.body: list[bytes] = []
-        self.size = 0
+        self.size = self.held = 0
         self.done = self.expired = self.head_sent = False
         self.task: asyncio.Task[None] | None = None
         self.deadline: asyncio.TimerHandle | None = None
@@ -189,10 +189,12 @@ class GrpcCall:
     # --- request bytes, from the connection ---------------------------------------------
 
     def data(self, chunk: bytes) -> None:
-        if self.done or self.queue is None:  # a unary request is bounded by check_length
-            self.connection.consumed(self.stream_id, len(chunk))
+        """Request bytes: held (the client's window not given back) until a message is
+        taken, so what a connection holds is bounded by its window."""
         if self.done:
+            self.connection.consumed(self.stream_id, len(chunk))
             return
+        self.held += len(chunk)
         self.body.append(chunk)
         self.size += len(chunk)
         if self.queue is not None:
@@ -217,6 +219,7 @@ class GrpcCall:
             return
         body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
         self.body = []
+        self.release()
         try:
             request = self.single_message(body)
         except RpcError as error:
@@ -247,9 +250,16 @@ class GrpcCall:
                 StatusCode.INVALID_ARGUMENT, f"the request is not a valid {name}"
             ) from None
 
+    def release(self) -> None:
+        """Give the client back the window of every byte held."""
+        if self.held:
+            self.connection.consumed(self.stream_id, self.held)
+            self.held = 0
+
     def cancel(self) -> None:
         """The client reset the stream or went away: stop, answer nothing."""
         self.done = True
+        self.release()
         self.stop_deadline()
         if self.task is not None:
             self.task.cancel()
@@ -312,6 +322,7 @@ class GrpcCall:
         if self.done:
             return
         self.done = True
+        self.release()
         self.stop_deadline()
         trailers = status_trailers(code, message)
         self.connection.send(
@@ -351,7 +362,8 @@ class GrpcCall:
 
     async def requests(self) -> AsyncIterator[Any]:
         assert self.queue is not None
-        while (item := await self.queue.get()) is not None:
+        while (item := await self.queue.get()) is not None and not self.done:
             message, size = item
+            self.held -= size
             self.connection.consumed(self.stream_id, size)
             yield message

@@ -26,6 +26,7 @@ from serving.http2_frames import (
     FrameType,
     Setting,
     frame,
+    rst_stream,
     window_update,
 )
 
@@ -366,3 +367,21 @@ def test_shutdown_sends_goaway_and_lets_the_call_under_way_finish() -> None:
         assert raw.read(wait=2) == []
         assert raw.closed
         raw.close()
+
+
+def test_requests_reset_half_sent_give_their_window_back(raw: RawH2) -> None:
+    """30 x 60 KB held then reset, on a 1 MiB window: no overrun, the next call is answered."""
+    raw.start()
+    partial = grpc_framed(b"\x0a" + b"\x80" * 60_000)[:-10]
+    for stream_id in range(1, 61, 2):
+        raw.send(
+            frame(FrameType.HEADERS, END_HEADERS, stream_id, raw.header_block("/test.Echo/Echo"))
+        )
+        for start in range(0, len(partial), 16384):
+            raw.send(frame(FrameType.DATA, 0, stream_id, partial[start : start + 16384]))
+        raw.send(rst_stream(stream_id, ErrorCode.CANCEL))
+    raw.request(61, "/test.Echo/Echo", Request(service="after").SerializeToString())
+    frames = raw.read(until=FrameType.HEADERS, stream_id=61)
+    frames += raw.read(until=FrameType.HEADERS, stream_id=61)
+    assert goaway_code(frames) is None
+    assert raw.headers_of(frames, 61)[-1]["grpc-status"] == "0"
