@@ -120,7 +120,7 @@ bench-registry-threads: install ## Registry on PostgreSQL: database work on the 
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	$(PY) -m bench.registry_threads
 
-bench-serving: install ## Benchmark the inference server against KServe's ModelServer, REST and gRPC (needs wrk, h2load)
+bench-serving: install ## Benchmark the inference server against KServe's ModelServer (REST, gRPC) and Triton (gRPC; needs wrk, h2load)
 	@command -v wrk >/dev/null || (apt-get update -q && apt-get install -y -q wrk)
 	@command -v h2load >/dev/null || (apt-get update -q && apt-get install -y -q nghttp2-client)
 	$(PY) -m bench.serving
