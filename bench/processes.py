@@ -3,8 +3,11 @@ time they spend (from /proc), and the load generators (wrk, h2load) that drive t
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -18,25 +21,44 @@ def running_server(name: str, command: Sequence[str], url: str, ready: str, log:
                    env: Mapping[str, str] | None = None, timeout: float = 120,
                    cwd: Path = REPO) -> Iterator[int]:  # fmt: skip
     """Start `command`, wait until GET `url + ready` answers 2xx; yields its pid, which
-    leads its own process group; stops the group on exit."""
+    leads its own process group; on exit stops the group, and kills what is left of it."""
     process = ServiceProcess(name, command, log, lambda: http_ok(url + ready), env=env, cwd=cwd)
-    with process.start():
-        process.wait_healthy(timeout=timeout)
-        assert process.pid is not None
-        yield process.pid
+    try:
+        with process.start():
+            process.wait_healthy(timeout=timeout)
+            assert process.pid is not None
+            yield process.pid
+    finally:
+        if process.pid is not None:
+            kill_leftovers(process.pid)
+
+
+def kill_leftovers(group: int, grace: float = 10.0) -> None:
+    """SIGKILL the processes of `group` still alive `grace` s after its leader stopped: a
+    server's children may outlive it (Triton's tritonserver and PyTriton's workers do)."""
+    deadline = time.monotonic() + grace
+    while group_members(group) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(group, signal.SIGKILL)
 
 
 def group_cpu_seconds(group: int) -> float:
     """User + system CPU time of every live process in a process group."""
-    total = 0
+    return sum(ticks for _pid, ticks in group_members(group)) / os.sysconf("SC_CLK_TCK")
+
+
+def group_members(group: int) -> list[tuple[int, int]]:
+    """The live processes of a process group: (pid, user + system clock ticks) each."""
+    members = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
-            member, ticks = stat_ticks(stat)
+            member_group, ticks = stat_ticks(stat)
         except OSError:
             continue  # the process ended meanwhile
-        if member == group:
-            total += ticks
-    return total / os.sysconf("SC_CLK_TCK")
+        if member_group == group:
+            members.append((int(stat.parent.name), ticks))
+    return members
 
 
 def stat_ticks(stat: Path) -> tuple[int, int]:

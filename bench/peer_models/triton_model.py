@@ -15,6 +15,8 @@ bounds a request's rows), like the other servers.
 from __future__ import annotations
 
 import argparse
+import signal
+import sys
 from collections.abc import Callable
 
 import numpy as np
@@ -52,6 +54,9 @@ def main() -> None:
     config = TritonConfig(http_address="127.0.0.1", http_port=args.http_port,
                           grpc_address="127.0.0.1", grpc_port=args.grpc_port,
                           metrics_port=args.metrics_port, allow_gpu_metrics=False)  # fmt: skip
+    # SIGTERM (the benchmark stopping its servers) leaves through `with`: Triton.stop() then
+    # stops tritonserver and PyTriton's workers, which the default action would orphan.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     with Triton(config=config) as triton:
         triton.bind(
             model_name=args.model_name,
