@@ -48,10 +48,10 @@ from serving.http2_frames import (
     settings_frame,
     window_update,
 )
+from serving.http2_hpack import HeaderDecoder, Headers
 
 LINGER_SECONDS = 1.0
 MAX_CONTROL_BACKLOG = 1 << 20  # unread PING/SETTINGS answers before the client is dropped
-Headers = list[tuple[bytes, bytes]]
 
 
 @dataclass(frozen=True)
@@ -112,8 +112,7 @@ class Http2Connection(asyncio.Protocol):
         self.router = router
         self.limits = limits
         self.connections = connections
-        self.decoder = hpack.Decoder()
-        self.decoder.max_header_list_size = limits.max_header_block_bytes
+        self.decoder = HeaderDecoder(limits.max_header_block_bytes)
         self.inbox = bytearray()
         self.streams: dict[int, Stream] = {}
         self.blocked: dict[int, Stream] = {}
@@ -303,7 +302,7 @@ class Http2Connection(asyncio.Protocol):
 
     def headers_complete(self, stream_id: int) -> None:
         try:
-            headers: Headers = list(self.decoder.decode(b"".join(self.header_parts), raw=True))
+            headers = self.decoder.decode(b"".join(self.header_parts))
         except hpack.OversizedHeaderListError:
             raise ConnectionFailure(ErrorCode.ENHANCE_YOUR_CALM, "header list too large") from None
         except hpack.HPACKError:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import grpc
+import hpack
 import pytest
 from grpc_health.v1 import health_pb2
 from h2_probe import RawH2, data_of, goaway_code, grpc_framed, reset_codes
@@ -29,6 +30,7 @@ from serving.http2_frames import (
     rst_stream,
     window_update,
 )
+from serving.http2_hpack import HeaderDecoder
 
 Request = health_pb2.HealthCheckRequest  # any small message: `service` carries the text
 MAX_MESSAGE = 65536
@@ -385,3 +387,17 @@ def test_requests_reset_half_sent_give_their_window_back(raw: RawH2) -> None:
     frames += raw.read(until=FrameType.HEADERS, stream_id=61)
     assert goaway_code(frames) is None
     assert raw.headers_of(frames, 61)[-1]["grpc-status"] == "0"
+
+
+def test_a_remembered_header_block_follows_the_dynamic_table() -> None:
+    """Index 62 is the newest dynamic entry: the same block means another header once a
+    block inserts one, and the decoder must not answer from memory then."""
+    decoder, encoder = HeaderDecoder(8192), hpack.Encoder()
+    decoder.decode(encoder.encode([("x-first", "1")]))  # inserted: now entry 62
+    assert decoder.decode(b"\xbe") == [(b"x-first", b"1")]
+    assert decoder.decode(b"\xbe") == [(b"x-first", b"1")]  # remembered
+    decoder.decode(encoder.encode([("x-second", "2")]))  # inserted: x-first moves to 63
+    assert decoder.decode(b"\xbe") == [(b"x-second", b"2")]
+    assert decoder.decode(b"\xbf") == [(b"x-first", b"1")]
+    with pytest.raises(hpack.HPACKError):
+        decoder.decode(b"\xff\xff\xff\xff\x7f")  # an index far beyond both tables
