@@ -6,7 +6,7 @@ ways, PING, RST_STREAM and GOAWAY. Each request stream is handed to a `StreamCal
 `Router` opens from the request headers; the call answers through `Http2Connection.send`.
 
 Bounds, so a hostile client costs bounded memory and never stalls the loop: frames up to
-the default 16 KiB, header blocks up to `max_header_block_bytes` (a bigger one ends the
+1 MiB (announced), header blocks up to `max_header_block_bytes` (a bigger one ends the
 connection: HPACK state cannot skip it), at most `max_streams` open streams (more are
 refused), request bytes not yet taken by their call up to the receive window (the client
 must wait for WINDOW_UPDATE), `read_timeout` seconds to send the preface and each request,
@@ -59,6 +59,7 @@ class Http2Limits:
     receive_window: int = 16 << 20
     max_streams: int = 128
     max_header_block_bytes: int = 65536
+    max_frame_bytes: int = 1 << 20  # fewer, bigger DATA frames for big messages
     read_timeout: float = 30.0
 
 
@@ -149,6 +150,7 @@ class Http2Connection(asyncio.Protocol):
         ours = {Setting.MAX_CONCURRENT_STREAMS: self.limits.max_streams,
                 Setting.INITIAL_WINDOW_SIZE: window,
                 Setting.MAX_HEADER_LIST_SIZE: self.limits.max_header_block_bytes,
+                Setting.MAX_FRAME_SIZE: self.limits.max_frame_bytes,
                 Setting.ENABLE_PUSH: 0}  # fmt: skip
         transport.write(settings_frame(ours) + window_update(0, window - DEFAULT_WINDOW))
         self.schedule_sweep()
@@ -209,7 +211,7 @@ class Http2Connection(asyncio.Protocol):
         try:
             while len(inbox) - position >= FRAME_HEADER_BYTES and not self.closing:
                 length = int.from_bytes(view[position : position + 3], "big")
-                if length > DEFAULT_MAX_FRAME:
+                if length > self.limits.max_frame_bytes:
                     raise ConnectionFailure(ErrorCode.FRAME_SIZE_ERROR, f"frame of {length} bytes")
                 start = position + FRAME_HEADER_BYTES
                 if len(inbox) - start < length:

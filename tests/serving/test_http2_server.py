@@ -222,7 +222,8 @@ def test_a_garbage_preface_gets_goaway_protocol_error(raw: RawH2, port: int) -> 
 def test_an_oversized_frame_gets_goaway_frame_size_error(raw: RawH2, port: int) -> None:
     raw.start()
     raw.send(frame(FrameType.HEADERS, END_HEADERS, 1, raw.header_block("/test.Echo/Echo")))
-    raw.send(frame(FrameType.DATA, 0, 1, b"\0" * 20000))
+    oversized = LIMITS.max_frame_bytes + 1  # refused from its 9-byte header alone
+    raw.send(oversized.to_bytes(3, "big") + bytes((FrameType.DATA, 0)) + (1).to_bytes(4, "big"))
     assert goaway_code(raw.read(until=FrameType.GOAWAY)) == ErrorCode.FRAME_SIZE_ERROR
     still_serving(port)
 
