@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from mr_client.urls import API
 from serving.names import model_path
 from serving.settings import (
     ARTIFACT_SOURCE_SETTINGS,
@@ -38,7 +39,7 @@ def parse_kserve_mode(text: str) -> str:
 CONTROLLER_SETTINGS: tuple[Setting, ...] = (
     Setting("registry_url", "MODEL_REGISTRY_URL", "http://localhost:8080",
             "Model Registry REST URL."),
-    Setting("registry_prefix", "MODEL_REGISTRY_API_PREFIX", "/api/model_registry/v1alpha3",
+    Setting("registry_prefix", "MODEL_REGISTRY_API_PREFIX", API,
             "Path prefix of the registry API the controller calls."),
     Setting("registry_token", "MODEL_REGISTRY_TOKEN", "",
             "Bearer token for the registry (when it requires one)."),
@@ -96,7 +97,7 @@ class ControllerSettings:
     """Resolved controller settings."""
 
     registry_url: str = "http://localhost:8080"
-    registry_prefix: str = "/api/model_registry/v1alpha3"
+    registry_prefix: str = API
     registry_token: str = ""
     serving_url: str = "http://localhost:8008"
     public_url: str = ""
