@@ -36,7 +36,7 @@ from serving.controller.kserve.resources import (
     update_patch,
 )
 
-GUIDE = Path(__file__).resolve().parents[2] / "docs" / "kubernetes.md"
+GUIDE = Path(__file__).resolve().parents[3] / "docs" / "kubernetes.md"
 
 
 def served(**changes: Any) -> ServedModel:

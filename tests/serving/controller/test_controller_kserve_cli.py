@@ -22,7 +22,7 @@ from serving.controller.kserve.resources import resource_name
 
 pytestmark = pytest.mark.server
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def controller(registry_url: str, *args: str) -> list[str]:

@@ -22,7 +22,7 @@ import jsonschema
 import yaml
 from jsonschema import Draft7Validator, FormatChecker
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 VENDORED_CRD = REPO / "deploy" / "crds" / "kserve-inferenceservices.crd.yaml.gz"
 # sha256 of the uncompressed upstream file as vendored; refreshing the CRD updates it here.
 VENDORED_CRD_SHA256 = "57c3bf13f77de94678bf2ae3748056ec071ad2b9e88d6a28f44fb4710758fcff"

@@ -20,7 +20,7 @@ from fake_kube_api import FakeKubeApi
 from kserve_schema import object_violations, schema_violations
 from kserve_support import NAMESPACE, RegistryData, write_kubeconfig
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 OVERLAY = REPO / "deploy" / "k8s" / "overlays" / "kserve"
 # What the KServe target asks of the API server (serving/controller/kserve/api.py).
 VERBS_USED = {"list", "get", "create", "patch", "delete"}
