@@ -50,7 +50,7 @@ oci-deps: ## Install Debian's docker-registry, skopeo and busybox-static (OCI re
 lint: install ## Run ruff (lint + format check) and mypy on every package
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy $(wildcard registry_local serving training app pipelines stack)
+	$(VENV)/bin/mypy $(wildcard registry_local serving training app pipelines stack contracts)
 
 format: install ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff format .
@@ -62,7 +62,7 @@ test: install system-deps lint ## Run every test (lint, unit, real servers, note
 RELIABILITY_TESTS := tests/scale tests/registry/test_schemathesis.py tests/registry/test_auth.py \
   tests/registry/test_input_bounds.py tests/registry/test_wire_edges.py \
   tests/serving/test_serving_under_load.py \
-  tests/serving/test_controller_faults.py tests/serving/test_repository_token.py tests/serving/test_front_door.py
+  tests/serving/controller/test_controller_faults.py tests/serving/test_repository_token.py tests/serving/test_front_door.py
 
 reliability: install ## Run the reliability tests (concurrency, crashes, fuzzing, auth, load, faults) with their figures printed
 	$(PY) -m pytest -s $(RELIABILITY_TESTS) $(PYTEST_ARGS)

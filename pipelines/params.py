@@ -12,6 +12,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from contracts.defaults import REGISTRY_URL
 from training.models import MODEL_KINDS
 
 PIPELINE_NAME = "mnist-train-validate-register"
@@ -39,7 +40,7 @@ class PipelineParams:
     learning_rate: float = 1e-3
     min_accuracy: float = 0.9
     model_name: str = "MNIST"
-    registry_url: str = "http://localhost:8080"
+    registry_url: str = REGISTRY_URL.default
     s3_endpoint: str = ""
     s3_bucket: str = ""
     data_connection: str = DEFAULT_DATA_CONNECTION

@@ -15,6 +15,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from contracts.settings import settings_parser
 from pipelines.local import SUCCEEDED, LocalRun, run_locally
 from pipelines.params import InvalidParametersError
 from pipelines.pipeline import PIPELINE_NAME
@@ -26,21 +27,16 @@ EXIT_OK, EXIT_FAILED, EXIT_INVALID, EXIT_NOT_REGISTERED = 0, 1, 2, 3
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m pipelines.run",
-        description="Run the MNIST train -> validate -> register pipeline locally with kfp.local.",
+    parser = settings_parser(
+        "python -m pipelines.run",
+        "Run the MNIST train -> validate -> register pipeline locally with kfp.local.",
+        SETTINGS,
         epilog="S3 credentials come from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and "
         "AWS_DEFAULT_REGION (the demo's values when unset).\nExit codes: 0 ran to its end "
         "(registered, or NOT REGISTERED because validation failed), 1 a step failed or the "
         "registry / S3 is unreachable, 2 invalid parameters, 3 not registered with "
         "--require-registration.",
     )
-    for setting in SETTINGS:
-        parser.add_argument(
-            setting.flag,
-            dest=setting.name,
-            help=f"{setting.help} (env {setting.env}, default {setting.default})",
-        )
     parser.add_argument(
         "--verbose",
         action="store_true",

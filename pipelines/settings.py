@@ -1,58 +1,40 @@
 """Settings of `python -m pipelines.run`: one table, each with its flag, env var, default, help.
 
-A CLI flag beats an env var beats the default. Resolved in `main()`, never at import.
+The shape every part shares (`contracts.settings`): a CLI flag beats an env var beats the
+default. Resolved in `main()`, never at import.
 S3 credentials are not settings: they stay in the environment (`AWS_ACCESS_KEY_ID`,
 `AWS_SECRET_ACCESS_KEY`, `AWS_DEFAULT_REGION`; demo values when unset), never on a command line.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from contracts import defaults as contract
+from contracts.settings import Setting, number, path, resolve, whole_number
 from pipelines.params import InvalidParametersError, PipelineParams
 
 DEMO_CREDENTIALS = {
-    "AWS_ACCESS_KEY_ID": "demo-access-key",
-    "AWS_SECRET_ACCESS_KEY": "demo-secret-key",
-    "AWS_DEFAULT_REGION": "us-east-1",
+    contract.env: contract.default
+    for contract in (contract.S3_ACCESS_KEY, contract.S3_SECRET_KEY, contract.S3_REGION)
 }
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One documented setting of the local pipeline runner."""
-
-    name: str
-    env: str
-    default: str
-    help: str
-    convert: Callable[[str], Any] = str
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
-
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("kind", "PIPELINE_MODEL_KIND", "dense", "Model to train: dense (v1) or cnn (v2)."),
-    Setting("epochs", "PIPELINE_EPOCHS", "3", "Training epochs (1..1000).", int),
+    Setting("epochs", "PIPELINE_EPOCHS", "3", "Training epochs (1..1000).", whole_number),
     Setting("learning_rate", "PIPELINE_LEARNING_RATE", "0.001", "Adam learning rate (0..1].",
-            float),
+            number),
     Setting("min_accuracy", "PIPELINE_MIN_ACCURACY", "0.9",
-            "Minimum test accuracy (0..1) the ONNX model needs to be registered.", float),
+            "Minimum test accuracy (0..1) the ONNX model needs to be registered.", number),
     Setting("model_name", "PIPELINE_MODEL_NAME", "MNIST",
             "RegisteredModel the new version is added to."),
-    Setting("registry_url", "MODEL_REGISTRY_URL", "http://localhost:8080",
-            "Model registry REST URL."),
-    Setting("s3_endpoint", "AWS_S3_ENDPOINT", "http://localhost:9000",
-            "S3 endpoint the model is uploaded to."),
-    Setting("s3_bucket", "AWS_S3_BUCKET", "models", "S3 bucket the model is uploaded to."),
+    contract.REGISTRY_URL.setting("registry_url", "Model registry REST URL."),
+    contract.S3_ENDPOINT.setting("s3_endpoint", "S3 endpoint the model is uploaded to."),
+    contract.S3_BUCKET.setting("s3_bucket", "S3 bucket the model is uploaded to."),
     Setting("state_dir", "STATE_DIR", ".state",
-            "State directory; local runs and their logs go to <state_dir>/pipeline-runs.", Path),
+            "State directory; local runs and their logs go to <state_dir>/pipeline-runs.", path),
 )  # fmt: skip
 
 
@@ -70,22 +52,12 @@ class RunSettings:
     @classmethod
     def load(cls, overrides: Mapping[str, str | None] | None = None) -> RunSettings:
         """Resolve every setting: override (CLI) > environment > default; check the params."""
-        given = {k: v for k, v in (overrides or {}).items() if v is not None}
-        values = {s.name: convert(s, given.get(s.name, os.environ.get(s.env, s.default)))
-                  for s in SETTINGS}  # fmt: skip
+        try:
+            values = resolve(SETTINGS, overrides or {})
+        except ValueError as exc:
+            raise InvalidParametersError([str(exc)]) from None
         state_dir = values.pop("state_dir")
         return cls(PipelineParams(**values).check(), state_dir)
-
-
-def convert(setting: Setting, raw: str) -> Any:
-    """`raw` as the setting's type, or InvalidParametersError naming the flag and env var."""
-    try:
-        return setting.convert(raw.strip())
-    except ValueError:
-        kind = "a whole number" if setting.convert is int else "a number"
-        raise InvalidParametersError(
-            [f"{setting.flag} / {setting.env} must be {kind} (got {raw!r})"]
-        ) from None
 
 
 def credentials_env(environ: Mapping[str, str]) -> dict[str, str]:

@@ -32,10 +32,17 @@ def status_text(status: int) -> str:
 
 
 class RegistryError(Exception):
-    """Base of every error that becomes an HTTP error response."""
+    """Base of every error that becomes an HTTP error response.
+
+    A subclass sets `status`; its `code` is that status' text unless it sets one itself."""
 
     status = 500
     code = "Internal Server Error"
+
+    def __init_subclass__(cls) -> None:
+        super().__init_subclass__()
+        if "code" not in cls.__dict__:
+            cls.code = status_text(cls.status)
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -50,14 +57,12 @@ class BadRequest(RegistryError):
     """Malformed JSON, unknown field, wrong type, bad enum value, bad id or query parameter."""
 
     status = 400
-    code = "Bad Request"
 
 
 class Unauthorized(RegistryError):
     """A bearer token is configured and the request did not present it."""
 
     status = 401
-    code = "Unauthorized"
 
     def headers(self) -> list[tuple[bytes, bytes]]:
         return [(b"www-authenticate", b'Bearer realm="model-registry"')]
@@ -67,14 +72,12 @@ class NotFound(RegistryError):
     """No entity with that id (of that type), or a find matched zero or several entities."""
 
     status = 404
-    code = "Not Found"
 
 
 class MethodNotAllowed(RegistryError):
     """The path exists but not with this HTTP method; `allowed` goes in the `Allow` header."""
 
     status = 405
-    code = "Method Not Allowed"
 
     def __init__(self, message: str, allowed: tuple[str, ...]) -> None:
         super().__init__(message)
@@ -89,21 +92,18 @@ class ClientGone(RegistryError):
     """The client closed the connection before sending the whole body: nothing is stored."""
 
     status = 400
-    code = "Bad Request"
 
 
 class Conflict(RegistryError):
     """A name or externalId is already taken within its scope."""
 
     status = 409
-    code = "Conflict"
 
 
 class PayloadTooLarge(RegistryError):
     """The request body is larger than the configured limit."""
 
     status = 413
-    code = "Request Entity Too Large"
 
 
 class MissingField(RegistryError):

@@ -1,60 +1,45 @@
 """Server settings: declared once, each with a CLI flag, an environment variable and help.
 
-A CLI flag beats the environment variable, which beats the default. Built in `main()` only.
+The shape (`contracts.settings`) is every part's: a CLI flag beats the environment variable,
+which beats the default. Built in `main()` only. The default port is the registry URL's port
+in the contracts every part agrees on (`contracts.defaults`).
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-
-def parse_bool(text: str) -> bool:
-    lowered = text.strip().lower()
-    if lowered in ("1", "true", "yes", "on"):
-        return True
-    if lowered in ("0", "false", "no", "off", ""):
-        return False
-    raise ValueError(f"not a boolean: {text!r}")
-
-
-def positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise ValueError(f"must be positive: {text!r}")
-    return value
+from contracts.defaults import REGISTRY_URL, port_of
+from contracts.settings import (
+    Setting,
+    boolean,
+    load_settings,
+    positive_whole_number,
+    settings_parser,
+    whole_number,
+)
 
 
 def parse_threads(text: str) -> int | None:
     """A thread count (0 and up), or None for `auto`."""
     if text.strip().lower() == "auto":
         return None
-    value = int(text)
+    value = whole_number(text)
     if value < 0:
-        raise ValueError(f"must be 0 or more, or auto: {text!r}")
+        raise ValueError(f"must be 0 or more, or auto (got {text!r})")
     return value
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One setting: its attribute, flag, environment variable, default and help text."""
-
-    name: str
-    env: str
-    default: str | None
-    help: str
-    parse: Callable[[str], Any] = str
-
-    @property
-    def flag(self) -> str:
-        return "--" + self.name.replace("_", "-")
 
 
 SETTINGS = (
     Setting("host", "MR_HOST", "127.0.0.1", "interface to listen on"),
-    Setting("port", "MR_PORT", "8080", "TCP port to listen on", positive_int),
+    Setting(
+        "port",
+        "MR_PORT",
+        str(port_of(REGISTRY_URL.default)),
+        "TCP port to listen on",
+        positive_whole_number,
+    ),
     Setting(
         "database_url",
         "MR_DATABASE_URL",
@@ -75,7 +60,7 @@ SETTINGS = (
         "MR_MAX_BODY_BYTES",
         "4194304",
         "largest request body accepted; larger ones get 413",
-        positive_int,
+        positive_whole_number,
     ),
     Setting(
         "db_threads",
@@ -92,7 +77,7 @@ SETTINGS = (
         "MR_ACCESS_LOG",
         "false",
         "log every request (true/false; off by default, it costs about 10%% of throughput)",
-        parse_bool,
+        boolean,
     ),
 )
 
@@ -112,40 +97,17 @@ class Settings:
     access_log: bool = False
 
 
-def argument_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m registry_local",
-        description="Model Registry server speaking the Kubeflow Model Registry REST API "
-        "(/api/model_registry/v1alpha3, /v1 and /v1alpha1). Each flag can also be set "
-        "with the environment variable shown; a flag wins over the variable.",
-    )
-    for setting in SETTINGS:
-        default = "unset" if setting.default is None else setting.default
-        parser.add_argument(
-            setting.flag,
-            dest=setting.name,
-            default=None,
-            help=f"{setting.help} [env {setting.env}; default {default}]",
-        )
-    return parser
-
-
 def build_settings(argv: Sequence[str] | None, environ: Mapping[str, str]) -> Settings:
     """Settings from flags, then environment variables, then defaults."""
-    parser = argument_parser()
-    arguments = vars(parser.parse_args(argv))
-    values: dict[str, Any] = {}
-    for setting in SETTINGS:
-        raw = arguments[setting.name]
-        if raw is None:
-            raw = environ.get(setting.env, setting.default)
-        if raw is None:
-            continue
-        try:
-            values[setting.name] = setting.parse(raw)
-        except ValueError as exc:
-            parser.error(f"{setting.flag} / {setting.env}: {exc}")
-    return Settings(**values)
+    parser = settings_parser(
+        "python -m registry_local",
+        "Model Registry server speaking the Kubeflow Model Registry REST API "
+        "(/api/model_registry/v1alpha3, /v1 and /v1alpha1). Each flag can also be set "
+        "with the environment variable shown; a flag wins over the variable.",
+        SETTINGS,
+    )
+    values = load_settings(parser, SETTINGS, argv, environ)
+    return Settings(**{name: value for name, value in values.items() if value is not None})
 
 
 SERVER_DATABASE_THREADS = 4

@@ -13,9 +13,9 @@ import uvicorn
 import uvloop
 
 from serving.app import create_servers
-from serving.config import ServerSettings
 from serving.http_protocol import protocol_with
 from serving.rest import RestApi
+from serving.settings import ServerSettings
 
 GRACE_SECONDS = 3
 

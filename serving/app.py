@@ -4,7 +4,6 @@ REST and gRPC (both front ends over the one data plane)."""
 from __future__ import annotations
 
 from serving.artifacts import ArtifactStore, S3Config
-from serving.config import ServerSettings
 from serving.dataplane import DataPlane
 from serving.grpc_api import GrpcServer, GrpcSettings
 from serving.loader import LoaderSettings, ModelLoader
@@ -12,6 +11,7 @@ from serving.metrics import ServingMetrics
 from serving.oci import OciConfig, OciPuller
 from serving.repository import ModelRepository
 from serving.rest import ApiSettings, RestApi
+from serving.settings import ServerSettings
 
 
 def s3_config(settings: ServerSettings) -> S3Config:

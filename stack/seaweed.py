@@ -14,12 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.defaults import S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY
 from stack.proc import ServiceProcess, free_port, http_ok
 
-DEMO_ACCESS_KEY = "demo-access-key"
-DEMO_SECRET_KEY = "demo-secret-key"
-DEMO_REGION = "us-east-1"
-DEFAULT_BUCKET = "models"
+DEMO_ACCESS_KEY = S3_ACCESS_KEY.default
+DEMO_SECRET_KEY = S3_SECRET_KEY.default
+DEMO_REGION = S3_REGION.default
+DEFAULT_BUCKET = S3_BUCKET.default
 
 
 @dataclass(frozen=True)

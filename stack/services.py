@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from contracts.defaults import SERVING_GRPC_PORT
 from stack.lab import lab_health_url, lab_process
 from stack.oci_registry import oci_registry_process
 from stack.proc import ServiceProcess, http_ok
@@ -70,7 +71,7 @@ def _registry(settings: StackSettings) -> ServiceProcess:
 def serving_grpc_port() -> int:
     """The inference server's gRPC port: SERVING_GRPC_PORT (as `python -m serving` reads it),
     default 8033; 0 = no gRPC listener."""
-    return int(os.environ.get("SERVING_GRPC_PORT", "8033"))
+    return int(os.environ.get(SERVING_GRPC_PORT.env, SERVING_GRPC_PORT.default))
 
 
 def _serving(settings: StackSettings) -> ServiceProcess:

@@ -1,51 +1,44 @@
 """The demo's settings: one table, each with its env var, default and help.
 
-A CLI flag beats an env var beats the default. Built in `main()`, never at import.
+The shape every part shares (`contracts.settings`): a CLI flag beats an env var beats the
+default. Built in `main()`, never at import. Where each part listens by default is the
+parts' contract (`contracts.defaults`).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
+from contracts import defaults as contract
+from contracts.defaults import port_of
+from contracts.settings import Setting, path, resolve, whole_number
 from stack.seaweed import S3Settings
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One documented setting of the demo orchestration."""
-
-    name: str
-    env: str
-    default: str
-    help: str
-
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("state_dir", "STATE_DIR", ".state",
-            "Directory for databases, S3 data, logs and the pid file; kept across runs."),
-    Setting("registry_url", "MODEL_REGISTRY_URL", "http://localhost:8080",
+            "Directory for databases, S3 data, logs and the pid file; kept across runs.", path),
+    contract.REGISTRY_URL.setting("registry_url",
             "Model registry REST URL; the demo starts registry_local on its port."),
-    Setting("serving_url", "SERVING_URL", "http://localhost:8008",
+    contract.SERVING_URL.setting("serving_url",
             "Inference server REST URL; the demo starts `python -m serving` on its port."),
-    Setting("s3_endpoint", "AWS_S3_ENDPOINT", "http://localhost:9000",
+    contract.S3_ENDPOINT.setting("s3_endpoint",
             "S3 endpoint; the demo starts SeaweedFS on its port."),
-    Setting("bucket", "AWS_S3_BUCKET", "models", "S3 bucket holding the model artifacts."),
-    Setting("oci_registry", "OCI_REGISTRY", "localhost:5000",
+    contract.S3_BUCKET.setting("bucket", "S3 bucket holding the model artifacts."),
+    contract.OCI_REGISTRY.setting("oci_registry",
             "OCI registry (host:port) for the versions' modelcar images; the demo starts "
             "docker-registry on its port."),
-    Setting("access_key", "AWS_ACCESS_KEY_ID", "demo-access-key", "S3 access key."),
-    Setting("secret_key", "AWS_SECRET_ACCESS_KEY", "demo-secret-key", "S3 secret key."),
-    Setting("region", "AWS_DEFAULT_REGION", "us-east-1", "S3 region."),
-    Setting("app_port", "APP_PORT", "8501", "Port of the Streamlit app."),
+    contract.S3_ACCESS_KEY.setting("access_key", "S3 access key."),
+    contract.S3_SECRET_KEY.setting("secret_key", "S3 secret key."),
+    contract.S3_REGION.setting("region", "S3 region."),
+    contract.APP_PORT.setting("app_port", "Port of the Streamlit app.", whole_number),
     Setting("lab_port", "LAB_PORT", "8888",
-            "Port of JupyterLab (make up, make demo, make lab; loopback, token in STATE_DIR)."),
-    Setting("environment", "SERVING_ENVIRONMENT", "local",
+            "Port of JupyterLab (make up, make demo, make lab; loopback, token in STATE_DIR).",
+            whole_number),
+    contract.SERVING_ENVIRONMENT.setting("environment",
             "Name of the ServingEnvironment the controller reconciles."),
-    Setting("runtime", "SERVING_RUNTIME", "mmserver1",
+    contract.SERVING_RUNTIME.setting("runtime",
             "InferenceService runtime the controller serves (the seed's `mmserver1`)."),
 )  # fmt: skip
 
@@ -69,11 +62,7 @@ class StackSettings:
     @classmethod
     def load(cls, overrides: Mapping[str, str | None] | None = None) -> StackSettings:
         """Resolve every setting: override (CLI) > environment > default."""
-        given = {k: v for k, v in (overrides or {}).items() if v is not None}
-        raw = {s.name: given.get(s.name, os.environ.get(s.env, s.default)) for s in SETTINGS}
-        types = {f.name: f.type for f in fields(cls)}
-        converters = {"Path": Path, "int": int}
-        return cls(**{k: converters.get(str(types[k]), str)(v) for k, v in raw.items()})
+        return cls(**resolve(SETTINGS, overrides or {}))
 
     @property
     def logs_dir(self) -> Path:
@@ -109,11 +98,3 @@ class StackSettings:
             "SERVING_ENVIRONMENT": self.environment,
             "SERVING_RUNTIME": self.runtime,
         }
-
-
-def port_of(url: str) -> int:
-    """The TCP port of an http(s) URL (80/443 when not given)."""
-    parts = urlsplit(url)
-    if parts.port is not None:
-        return parts.port
-    return 443 if parts.scheme == "https" else 80

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from contracts.defaults import OCI_REGISTRY
 from training.modelcar_base import write_base_layout
 
 MODELS_DIR = "/models"
@@ -32,7 +33,7 @@ BASE_REPOSITORY = "modelcar-base"
 BASE_TAG = "busybox"
 REFERENCE_PART = re.compile(r"^[a-z0-9]+(?:[._-][a-z0-9]+)*\Z")
 TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}\Z")
-DEFAULT_OCI_REGISTRY = "localhost:5000"
+DEFAULT_OCI_REGISTRY = OCI_REGISTRY.default
 
 
 class ModelcarError(RuntimeError):

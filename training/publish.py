@@ -16,6 +16,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from contracts.defaults import REGISTRY_URL
 from training.deps import file_digest
 from training.export import ExportedModel, ParityError, check_parity
 from training.golden import read_golden
@@ -32,7 +33,7 @@ from training.quality import onnx_quality
 from training.storage import StorageSettings, check_bucket, upload_file
 from training.turn import wait_for_turn
 
-DEFAULT_REGISTRY_URL = "http://localhost:8080"
+DEFAULT_REGISTRY_URL = REGISTRY_URL.default
 DEFAULT_MODEL_NAME = "MNIST"
 DEFAULT_AUTHOR = "mnist-demo"
 MODEL_FORMAT_NAME = "onnx"

@@ -14,11 +14,13 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-DEFAULT_ENDPOINT = "http://localhost:9000"
-DEFAULT_BUCKET = "models"
-DEFAULT_ACCESS_KEY = "demo-access-key"
-DEFAULT_SECRET_KEY = "demo-secret-key"
-DEFAULT_REGION = "us-east-1"
+from contracts.defaults import S3_ACCESS_KEY, S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_SECRET_KEY
+
+DEFAULT_ENDPOINT = S3_ENDPOINT.default
+DEFAULT_BUCKET = S3_BUCKET.default
+DEFAULT_ACCESS_KEY = S3_ACCESS_KEY.default
+DEFAULT_SECRET_KEY = S3_SECRET_KEY.default
+DEFAULT_REGION = S3_REGION.default
 PROGRESS_THRESHOLD = 1 << 20  # files at least this big show a progress bar
 
 CREDENTIAL_CODES = {

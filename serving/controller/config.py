@@ -5,17 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from contracts import defaults as contract
+from contracts.settings import Setting, boolean, comma_list, number, resolve, settings_parser
 from mr_client.urls import API
 from serving.names import model_path
-from serving.settings import (
-    ARTIFACT_SOURCE_SETTINGS,
-    Setting,
-    allow_list,
-    build_parser,
-    parse_bool,
-    parse_list,
-    resolve,
-)
+from serving.settings import ARTIFACT_SOURCE_SETTINGS, allow_list
 
 TARGETS = ("local", "kserve")
 KSERVE_MODES = ("ModelMesh", "Serverless", "RawDeployment")
@@ -24,7 +18,7 @@ KSERVE_MODES = ("ModelMesh", "Serverless", "RawDeployment")
 def parse_target(text: str) -> str:
     value = text.strip().lower()
     if value not in TARGETS:
-        raise ValueError(f"not a target: {text!r} (choose {' or '.join(TARGETS)})")
+        raise ValueError(f"must be {' or '.join(TARGETS)} (got {text!r})")
     return value
 
 
@@ -32,38 +26,38 @@ def parse_kserve_mode(text: str) -> str:
     """A KServe deployment mode, any case (`modelmesh` → `ModelMesh`)."""
     by_lower = {mode.lower(): mode for mode in KSERVE_MODES}
     if text.strip().lower() not in by_lower:
-        raise ValueError(f"not a KServe deployment mode: {text!r} ({', '.join(KSERVE_MODES)})")
+        modes = ", ".join(KSERVE_MODES)
+        raise ValueError(f"must be a KServe deployment mode, {modes} (got {text!r})")
     return by_lower[text.strip().lower()]
 
 
 CONTROLLER_SETTINGS: tuple[Setting, ...] = (
-    Setting("registry_url", "MODEL_REGISTRY_URL", "http://localhost:8080",
-            "Model Registry REST URL."),
+    contract.REGISTRY_URL.setting("registry_url", "Model Registry REST URL."),
     Setting("registry_prefix", "MODEL_REGISTRY_API_PREFIX", API,
             "Path prefix of the registry API the controller calls."),
     Setting("registry_token", "MODEL_REGISTRY_TOKEN", "",
             "Bearer token for the registry (when it requires one)."),
-    Setting("serving_url", "SERVING_URL", "http://localhost:8008",
+    contract.SERVING_URL.setting("serving_url",
             "Inference server REST URL the controller loads models into."),
     Setting("public_url", "SERVING_PUBLIC_URL", "",
             "Inference server URL written to each InferenceService's `url` (default: "
             "--serving-url)."),
     Setting("serving_token", "SERVING_AUTH_TOKEN", "",
             "Bearer token for the inference server's repository API (when it requires one)."),
-    Setting("environment", "SERVING_ENVIRONMENT", "local",
+    contract.SERVING_ENVIRONMENT.setting("environment",
             "Name of the ServingEnvironment to reconcile (created when missing)."),
-    Setting("runtime", "SERVING_RUNTIME", "mmserver1",
-            "InferenceService runtime(s) this controller serves, comma-separated.", parse_list),
-    Setting("interval", "CONTROLLER_INTERVAL", "1", "Seconds between reconcile passes.", float),
+    contract.SERVING_RUNTIME.setting("runtime",
+            "InferenceService runtime(s) this controller serves, comma-separated.", comma_list),
+    Setting("interval", "CONTROLLER_INTERVAL", "1", "Seconds between reconcile passes.", number),
     *ARTIFACT_SOURCE_SETTINGS,
     Setting("backoff_initial", "CONTROLLER_BACKOFF_INITIAL", "1",
-            "Seconds before the first retry of a failed load (doubling each time).", float),
+            "Seconds before the first retry of a failed load (doubling each time).", number),
     Setting("backoff_max", "CONTROLLER_BACKOFF_MAX", "30",
-            "Longest wait between retries of a failed load, in seconds.", float),
+            "Longest wait between retries of a failed load, in seconds.", number),
     Setting("request_timeout", "CONTROLLER_REQUEST_TIMEOUT", "5",
-            "Seconds to wait for the registry or the server to answer.", float),
+            "Seconds to wait for the registry or the server to answer.", number),
     Setting("load_timeout", "CONTROLLER_LOAD_TIMEOUT", "120",
-            "Seconds to wait for the server to load one model.", float),
+            "Seconds to wait for the server to load one model.", number),
     Setting("log_level", "CONTROLLER_LOG_LEVEL", "info", "Log level (debug, info, warning)."),
 )  # fmt: skip
 
@@ -85,7 +79,7 @@ TARGET_SETTINGS: tuple[Setting, ...] = (
             "in a cluster, else ~/.kube/config)."),
     Setting("dry_run", "CONTROLLER_DRY_RUN", "false",
             "Write the KServe manifests to --out and exit instead of applying them (reads the "
-            "registry, writes nothing to it; needs --target kserve).", parse_bool),
+            "registry, writes nothing to it; needs --target kserve).", boolean),
     Setting("out", "CONTROLLER_OUT_DIR", "kserve-manifests",
             "Directory --dry-run writes one InferenceService YAML file per service into."),
 )  # fmt: skip
@@ -96,18 +90,18 @@ SWITCHES = frozenset({"dry_run"})
 class ControllerSettings:
     """Resolved controller settings."""
 
-    registry_url: str = "http://localhost:8080"
+    registry_url: str = contract.REGISTRY_URL.default
     registry_prefix: str = API
     registry_token: str = ""
-    serving_url: str = "http://localhost:8008"
+    serving_url: str = contract.SERVING_URL.default
     public_url: str = ""
     serving_token: str = ""
-    environment: str = "local"
-    runtime: tuple[str, ...] = ("mmserver1",)
+    environment: str = contract.SERVING_ENVIRONMENT.default
+    runtime: tuple[str, ...] = (contract.SERVING_RUNTIME.default,)
     interval: float = 1.0
-    bucket: str = "models"
+    bucket: str = contract.S3_BUCKET.default
     extra_buckets: tuple[str, ...] = ()
-    oci_registry: str = "localhost:5000"
+    oci_registry: str = contract.OCI_REGISTRY.default
     extra_oci_registries: tuple[str, ...] = ()
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
@@ -131,12 +125,12 @@ class ControllerSettings:
             "(--target local) or into KServe InferenceService resources (--target kserve)."
         )
         values = [s for s in (*CONTROLLER_SETTINGS, *TARGET_SETTINGS) if s.name not in SWITCHES]
-        parser = build_parser("python -m serving.controller", description, values)
+        parser = settings_parser("python -m serving.controller", description, values)
         for setting in TARGET_SETTINGS:
             if setting.name in SWITCHES:
                 parser.add_argument(
                     setting.flag, dest=setting.name, action="store_const", const="true",
-                    help=f"{setting.help} [env {setting.env}, default {setting.default!r}]",
+                    help=f"{setting.help} [env {setting.env}; default {setting.default!r}]",
                 )  # fmt: skip
         flags = vars(parser.parse_args(argv))
         try:

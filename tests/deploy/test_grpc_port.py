@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from k8s_rules import KubeObject, all_containers, module_run_by
 
-from serving.config import ServerSettings
+from serving.settings import ServerSettings
 
 
 def serving_container(objects: list[KubeObject]) -> KubeObject:

@@ -21,11 +21,11 @@ from starlette.testclient import TestClient
 
 from serving.app import create_dataplane
 from serving.compat import runtime_support
-from serving.config import ServerSettings
 from serving.dataplane import DataPlane
 from serving.loader import LoadSpec
 from serving.model import OnnxModel
 from serving.rest import ApiSettings, RestApi
+from serving.settings import ServerSettings
 from stack.proc import ServiceProcess, free_port, http_ok
 from stack.seaweed import S3Settings
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from serving.config import SERVER_SETTINGS, ServerSettings
+from contracts.settings import Setting
 from serving.controller.config import CONTROLLER_SETTINGS, ControllerSettings
-from serving.settings import Setting
+from serving.settings import SERVER_SETTINGS, ServerSettings
 
 README = Path(__file__).resolve().parents[2] / "serving" / "README.md"
 
