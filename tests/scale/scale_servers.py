@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from registry.backends import scratch_database
+from tests.registry_local.backends import scratch_database
 
 from stack.proc import ServiceProcess, free_port, http_ok
 

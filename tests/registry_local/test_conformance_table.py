@@ -6,7 +6,7 @@ error `{"code", "message"}` with `code` = the status text upstream sends, a refu
 must leave every stored entity as it was, and the three prefixes must answer alike. The
 rendered table must equal the one committed in docs/conformance.md; regenerate it with
 
-    UPDATE_CONFORMANCE=1 .venv/bin/python -m pytest tests/registry/test_conformance_table.py
+    UPDATE_CONFORMANCE=1 .venv/bin/python -m pytest tests/registry_local/test_conformance_table.py
 """
 
 from __future__ import annotations
@@ -31,10 +31,10 @@ from .conformance_cases import CASES, DIFFERENCES, SCHEMA_VALID_REFUSALS, SEED, 
 from .support import COLLECTIONS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "conformance.md"
-BEGIN = "<!-- BEGIN GENERATED TABLE (tests/registry/test_conformance_table.py) -->"
+BEGIN = "<!-- BEGIN GENERATED TABLE (tests/registry_local/test_conformance_table.py) -->"
 END = "<!-- END GENERATED TABLE -->"
 REGENERATE = (
-    "UPDATE_CONFORMANCE=1 .venv/bin/python -m pytest tests/registry/test_conformance_table.py"
+    "UPDATE_CONFORMANCE=1 .venv/bin/python -m pytest tests/registry_local/test_conformance_table.py"
 )
 PREFIXES = ("v1alpha3", "v1", "v1alpha1")
 STATE_LISTS = (*COLLECTIONS, "inference_services/4/serves", "model_versions/3/artifacts",
@@ -157,7 +157,7 @@ def render(answers: list[Answer]) -> str:
 
 REFUSALS_INTRO = (
     "Requests the OpenAPI document allows that registry_local still answers with 400 "
-    "(tests/registry/test_schemathesis.py fails on any other), each pinned by the rows of the "
+    "(tests/registry_local/test_schemathesis.py fails on any other), each pinned by the rows of the "
     "table above whose message it matches:"
 )
 

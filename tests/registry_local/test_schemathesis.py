@@ -23,7 +23,7 @@ per operation, default 5; stateful scenarios are 10 times that) and optionally
 `REGISTRY_FUZZ_SEED` (an integer: other examples than CI's derandomized ones), e.g.
 
     REGISTRY_FUZZ_EXAMPLES=200 REGISTRY_FUZZ_SEED=7 .venv/bin/python -m pytest \
-        tests/registry/test_schemathesis.py
+        tests/registry_local/test_schemathesis.py
 """
 
 from __future__ import annotations
