@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import ast
 from pathlib import Path
 
 import pytest
 
 from mr_client import decode_properties, encode_property, property_text
 from mr_client.urls import api_path, seed_path
+from tests.import_graph import PARTS, imported_roots
 
 REPO = Path(__file__).resolve().parents[2]
-PARTS = {"registry_local", "serving", "app", "training", "pipelines", "stack"}
 
 
 @pytest.mark.parametrize(
@@ -55,18 +54,7 @@ def test_path_segments_escaped() -> None:
     )
 
 
-def imported_roots(package: str) -> set[str]:
-    roots = set()
-    for path in (REPO / package).rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, ast.Import):
-                roots |= {alias.name.split(".")[0] for alias in node.names}
-            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-                roots.add(node.module.split(".")[0])
-    return roots
-
-
 def test_client_is_a_protocol_client_only() -> None:
     """DESIGN.md Boundaries: the client imports no part; the registry knows no consumer."""
-    assert imported_roots("mr_client") & PARTS == set()
-    assert "mr_client" not in imported_roots("registry_local")
+    assert imported_roots(REPO / "mr_client") & PARTS == set()
+    assert "mr_client" not in imported_roots(REPO / "registry_local")

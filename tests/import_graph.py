@@ -1,0 +1,21 @@
+"""What a package imports, read from its source: for the tests that hold DESIGN.md's
+boundaries (which part may import which)."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PARTS = frozenset({"registry_local", "serving", "training", "app", "pipelines", "stack"})
+
+
+def imported_roots(root: Path) -> set[str]:
+    """Top-level names every module below `root` imports (relative imports left out)."""
+    roots: set[str] = set()
+    for path in root.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                roots |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+                roots.add(node.module.split(".")[0])
+    return roots
