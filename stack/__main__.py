@@ -45,8 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    settings = StackSettings.load({"state_dir": args.state_dir})
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        settings = StackSettings.load({"state_dir": args.state_dir})
+    except ValueError as exc:  # names the setting's flag and variable
+        parser.error(str(exc))
     try:
         return COMMANDS[args.command](settings, args)
     except ServiceError as error:

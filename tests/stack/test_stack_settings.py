@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from stack.__main__ import main as stack_main
 from stack.settings import SETTINGS, StackSettings, port_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -34,6 +35,16 @@ def test_load_settings_bad_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
     monkeypatch.setenv("APP_PORT", "eighty")
     with pytest.raises(ValueError, match="eighty"):
         StackSettings.load()
+
+
+def test_cli_refuses_a_bad_setting_with_its_names(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("APP_PORT", "eighty")
+    with pytest.raises(SystemExit) as exited:
+        stack_main(["status"])
+    assert exited.value.code == 2
+    assert "--app-port / APP_PORT must be a whole number (got 'eighty')" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("registry", ["localhost:5123", "localhost:5123/team"])
