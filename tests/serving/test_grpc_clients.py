@@ -15,6 +15,7 @@ import pytest
 import tritonclient.grpc as triton
 import tritonclient.grpc.aio as triton_aio
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
@@ -146,6 +147,30 @@ def test_grpc_server_reflection_lists_and_describes_the_service(servers: Servers
     descriptor = database.FindFileContainingSymbol(f"{SERVICE}")
     service = next(s for s in descriptor.service if s.name == "GRPCInferenceService")
     assert {"ModelInfer", "RepositoryModelLoad"} <= {method.name for method in service.method}
+
+
+def test_grpc_reflection_v1_lists_the_services(servers: Servers) -> None:
+    """grpcurl asks `grpc.reflection.v1` first (v1alpha only when that is UNIMPLEMENTED)."""
+    with grpc.insecure_channel(servers.address) as channel:
+        info = channel.stream_stream(
+            "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo",
+            reflection_pb2.ServerReflectionRequest.SerializeToString,
+            reflection_pb2.ServerReflectionResponse.FromString,
+        )
+        ask = reflection_pb2.ServerReflectionRequest
+        asks = [ask(list_services=""), ask(file_containing_symbol="no.Such")]
+        listed, missing = list(info(iter(asks), timeout=10))
+    assert {SERVICE, "grpc.health.v1.Health"} <= {
+        s.name for s in listed.list_services_response.service
+    }
+    assert missing.error_response.error_code == grpc.StatusCode.NOT_FOUND.value[0]
+
+
+def test_grpc_health_watch_streams_the_status(servers: Servers) -> None:
+    health = health_pb2_grpc.HealthStub(grpc.insecure_channel(servers.address))
+    answers = health.Watch(health_pb2.HealthCheckRequest(service=SERVICE), timeout=10)
+    assert next(answers).status == health_pb2.HealthCheckResponse.SERVING
+    answers.cancel()
 
 
 def test_grpc_unload_then_reload(
