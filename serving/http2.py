@@ -3,7 +3,8 @@
 What gRPC clients need and no more (RFC 9113): the connection preface, SETTINGS and their
 ACK, HEADERS + CONTINUATION (HPACK-decoded by the `hpack` package), DATA, flow control both
 ways, PING, RST_STREAM and GOAWAY. Each request stream is handed to a `StreamCall` that the
-`Router` opens from the request headers; the call answers through `Http2Connection.send`.
+`Router` opens from the request headers; the call answers through `Http2Connection.send`
+(the sending half, streams and flow control out, is `http2_streams.StreamSender`).
 
 Bounds, so a hostile client costs bounded memory and never stalls the loop: frames up to
 1 MiB (announced), header blocks up to `max_header_block_bytes` (a bigger one ends the
@@ -26,14 +27,12 @@ import hpack
 from serving.http2_frames import (
     ACK,
     DEFAULT_HEADER_TABLE,
-    DEFAULT_MAX_FRAME,
     DEFAULT_WINDOW,
     END_HEADERS,
     END_STREAM,
     FRAME_HEADER_BYTES,
     MAX_WINDOW,
     PREFACE,
-    TABLE_SIZE_ZERO,
     ConnectionFailure,
     ErrorCode,
     FrameType,
@@ -44,14 +43,13 @@ from serving.http2_frames import (
     header_fragment,
     padding_stripped,
     peer_settings,
-    rst_stream,
     settings_frame,
     window_update,
 )
 from serving.http2_hpack import HeaderDecoder, Headers
+from serving.http2_streams import Stream, StreamCall, StreamSender
 
 LINGER_SECONDS = 1.0
-MAX_CONTROL_BACKLOG = 1 << 20  # unread PING/SETTINGS answers before the client is dropped
 
 
 @dataclass(frozen=True)
@@ -63,77 +61,30 @@ class Http2Limits:
     read_timeout: float = 30.0
 
 
-class StreamCall(Protocol):
-    """One request stream's handler: request body chunks in, answer out via `send`."""
-
-    def data(self, chunk: bytes) -> None: ...
-
-    def end(self) -> None: ...
-
-    def cancel(self) -> None: ...
-
-
 class Router(Protocol):
     def open_call(
         self, connection: Http2Connection, stream_id: int, headers: Headers
     ) -> StreamCall: ...
 
 
-class Stream:
-    """A stream's state on the connection: flow-control windows and what waits to be sent."""
-
-    __slots__ = (
-        "call",
-        "id",
-        "opened",
-        "outbox",
-        "receiving",
-        "send_window",
-        "trailers",
-        "unreturned",
-    )
-
-    def __init__(self, stream_id: int, send_window: int) -> None:
-        self.id = stream_id
-        self.call: StreamCall | None = None
-        self.receiving = True
-        self.send_window = send_window
-        self.outbox: list[memoryview] = []
-        self.trailers: bytes | None = None
-        self.unreturned = 0
-        self.opened = time.monotonic()
-
-
-class Http2Connection(asyncio.Protocol):
+class Http2Connection(StreamSender, asyncio.Protocol):
     """One client connection: frames in, calls opened by the router, frames out."""
 
     def __init__(
         self, router: Router, limits: Http2Limits, connections: set[Http2Connection]
     ) -> None:
+        super().__init__(limits.receive_window)
         self.router = router
         self.limits = limits
         self.connections = connections
         self.decoder = HeaderDecoder(limits.max_header_block_bytes)
         self.inbox = bytearray()
-        self.streams: dict[int, Stream] = {}
-        self.blocked: dict[int, Stream] = {}
         self.last_stream_id = 0
         self.header_stream = 0  # the stream whose header block is being continued, or 0
         self.header_parts: list[bytes] = []
         self.header_flags = 0
         self.preface_seen = False
-        self.closing = False
-        self.going_away = False
-        self.peer_window = DEFAULT_WINDOW  # peer's initial stream window (its SETTINGS)
-        self.peer_max_frame = DEFAULT_MAX_FRAME
-        self.send_window = DEFAULT_WINDOW
-        self.receive_window = limits.receive_window
-        self.unreturned = 0
-        self.table_update_due = False
-        self.transport: Any = None
         self.sweeper: asyncio.TimerHandle | None = None
-        self.write_paused = False
-        self.writable: asyncio.Future[None] | None = None  # for streaming calls to wait on
         self.opened = time.monotonic()
         self.frame_handlers = (
             self.on_data, self.on_headers, self.on_priority, self.on_rst_stream,
@@ -163,26 +114,6 @@ class Http2Connection(asyncio.Protocol):
         for stream in list(self.streams.values()):
             self.drop(stream)
         self.wake_writers()
-
-    def pause_writing(self) -> None:
-        self.write_paused = True
-
-    def resume_writing(self) -> None:
-        self.write_paused = False
-        self.wake_writers()
-
-    def wake_writers(self) -> None:
-        if self.writable is not None and not self.writable.done():
-            self.writable.set_result(None)
-        self.writable = None
-
-    async def drained(self, stream_id: int) -> None:
-        """Wait while the client reads slower than a streaming call answers: the socket's
-        buffer is full, or the stream's window closed with a message waiting."""
-        while not self.closing and (self.write_paused or stream_id in self.blocked):
-            if self.writable is None:
-                self.writable = asyncio.get_running_loop().create_future()
-            await self.writable
 
     def data_received(self, data: bytes) -> None:
         if self.closing:
@@ -253,12 +184,6 @@ class Http2Connection(asyncio.Protocol):
         self.going_away = True
         self.transport.write(goaway(self.last_stream_id, ErrorCode.NO_ERROR))
         self.close_if_idle()
-
-    def close_if_idle(self) -> None:
-        """After GOAWAY, close once the last stream is done (its last frames written first)."""
-        if self.going_away and not self.streams and not self.closing:
-            self.closing = True
-            asyncio.get_running_loop().call_soon(self.transport.close)
 
     def schedule_sweep(self) -> None:
         if self.limits.read_timeout > 0:
@@ -394,13 +319,6 @@ class Http2Connection(asyncio.Protocol):
         self.answer_control(frame(FrameType.SETTINGS, ACK, 0))
         self.flush_blocked()
 
-    def peer_window_changed(self, window: int) -> None:
-        delta, self.peer_window = window - self.peer_window, window
-        for stream in self.streams.values():
-            stream.send_window += delta
-            if stream.send_window > MAX_WINDOW:
-                raise ConnectionFailure(ErrorCode.FLOW_CONTROL_ERROR, "stream window overflow")
-
     def on_push_promise(self, flags: int, stream_id: int, payload: bytes) -> None:
         raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "a client cannot push")
 
@@ -411,11 +329,6 @@ class Http2Connection(asyncio.Protocol):
             raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "PING on a stream")
         if not flags & ACK:
             self.answer_control(frame(FrameType.PING, ACK, 0, payload))
-
-    def answer_control(self, answer: bytes) -> None:
-        if self.transport.get_write_buffer_size() > MAX_CONTROL_BACKLOG:
-            raise ConnectionFailure(ErrorCode.ENHANCE_YOUR_CALM, "the client does not read")
-        self.transport.write(answer)
 
     def on_goaway(self, flags: int, stream_id: int, payload: bytes) -> None:
         if stream_id != 0:
@@ -438,108 +351,3 @@ class Http2Connection(asyncio.Protocol):
             if stream.send_window > MAX_WINDOW:
                 raise StreamFailure(ErrorCode.FLOW_CONTROL_ERROR, "stream window overflow")
             self.flush(stream)
-
-    def connection_window_update(self, increment: int) -> None:
-        if increment == 0:
-            raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "WINDOW_UPDATE of 0")
-        self.send_window += increment
-        if self.send_window > MAX_WINDOW:
-            raise ConnectionFailure(ErrorCode.FLOW_CONTROL_ERROR, "connection window overflow")
-        self.flush_blocked()
-
-    # --- what calls use ----------------------------------------------------------------
-
-    def consumed(self, stream_id: int, size: int) -> None:
-        """`size` request bytes were taken by their call: the client may send as many more."""
-        threshold = self.limits.receive_window // 4
-        self.unreturned += size
-        if self.unreturned >= threshold:
-            self.receive_window += self.unreturned
-            self.transport.write(window_update(0, self.unreturned))
-            self.unreturned = 0
-        stream = self.streams.get(stream_id)
-        if stream is not None and stream.receiving:
-            stream.unreturned += size
-            if stream.unreturned >= threshold:
-                self.transport.write(window_update(stream_id, stream.unreturned))
-                stream.unreturned = 0
-
-    def send(self, stream_id: int, head: bytes | None = None, body: bytes | None = None,
-             trailers: bytes | None = None) -> None:  # fmt: skip
-        """Send a header block, then `body` as DATA (within the windows; the rest when the
-        client opens them), then `trailers` ending the stream. Calls may send in parts."""
-        stream = self.streams.get(stream_id)
-        if stream is None or self.closing:
-            return  # reset by the client, or the connection is gone
-        out: list[bytes] = []
-        if head is not None:
-            out.append(frame(FrameType.HEADERS, END_HEADERS, stream_id, self.header_block(head)))
-        if body:
-            stream.outbox.append(memoryview(body))
-        if trailers is not None:
-            stream.trailers = trailers
-        self.write_stream(stream, out)
-        self.transport.write(b"".join(out))
-
-    def header_block(self, block: bytes) -> bytes:
-        if self.table_update_due:
-            self.table_update_due = False
-            return TABLE_SIZE_ZERO + block
-        return block
-
-    def write_stream(self, stream: Stream, out: list[bytes]) -> None:
-        """Frame what `stream` has to send, as far as the windows allow."""
-        while stream.outbox:
-            size = min(
-                len(stream.outbox[0]), self.send_window, stream.send_window, self.peer_max_frame
-            )
-            if size <= 0:
-                self.blocked[stream.id] = stream
-                return
-            chunk = stream.outbox[0]
-            out.append(frame(FrameType.DATA, 0, stream.id, bytes(chunk[:size])))
-            self.send_window -= size
-            stream.send_window -= size
-            if size == len(chunk):
-                stream.outbox.pop(0)
-            else:
-                stream.outbox[0] = chunk[size:]
-        self.blocked.pop(stream.id, None)
-        if stream.trailers is not None:
-            out.append(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, stream.id,
-                             self.header_block(stream.trailers)))  # fmt: skip
-            self.finished(stream, out)
-
-    def finished(self, stream: Stream, out: list[bytes]) -> None:
-        """Our side is closed: a client still sending is told to stop (RST_STREAM NO_ERROR)."""
-        del self.streams[stream.id]
-        if stream.receiving:
-            out.append(rst_stream(stream.id, ErrorCode.NO_ERROR))
-        self.close_if_idle()
-
-    def flush(self, stream: Stream) -> None:
-        out: list[bytes] = []
-        self.write_stream(stream, out)
-        if out:
-            self.transport.write(b"".join(out))
-            self.wake_writers()
-
-    def flush_blocked(self) -> None:
-        for stream in list(self.blocked.values()):
-            if self.send_window <= 0:
-                return
-            self.flush(stream)
-
-    def reset(self, stream_id: int, code: ErrorCode) -> None:
-        """A stream error: RST_STREAM, and the call (if any) is cancelled."""
-        stream = self.streams.get(stream_id)
-        if stream is not None:
-            self.drop(stream)
-        self.transport.write(rst_stream(stream_id, code))
-
-    def drop(self, stream: Stream) -> None:
-        self.streams.pop(stream.id, None)
-        self.blocked.pop(stream.id, None)
-        if stream.call is not None:
-            stream.call.cancel()
-        self.close_if_idle()
