@@ -9,6 +9,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STATE_DIR ?= .state
 PYTEST_ARGS ?=
+# Test processes `make test` runs at once (pytest-xdist; a test file stays in one process).
+PYTEST_WORKERS ?= 2
 export STATE_DIR
 
 .PHONY: help install system-deps oci-deps lint format test test-fast demo up down status logs \
@@ -57,10 +59,10 @@ format: install ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 
 test: install system-deps lint ## Run every test (lint, unit, real servers, notebooks, pipeline, browser)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
-RELIABILITY_TESTS := tests/scale tests/registry/test_schemathesis.py tests/registry/test_auth.py \
-  tests/registry/test_input_bounds.py tests/registry/test_wire_edges.py \
+RELIABILITY_TESTS := tests/scale tests/registry_local/test_schemathesis.py tests/registry_local/test_auth.py \
+  tests/registry_local/test_input_bounds.py tests/registry_local/test_wire_edges.py \
   tests/serving/test_serving_under_load.py \
   tests/serving/controller/test_controller_faults.py tests/serving/test_repository_token.py tests/serving/test_front_door.py
 
