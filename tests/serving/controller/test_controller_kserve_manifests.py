@@ -232,13 +232,6 @@ SCHEMA_BREAKS = [
 ]
 
 
-@pytest.mark.parametrize("breakage", SCHEMA_BREAKS, ids=lambda f: f.__name__)
-def test_validate_broken_resource_reports_schema_violation(breakage: Any) -> None:
-    broken = resource()
-    breakage(broken)
-    assert schema_violations(broken) != []
-
-
 def test_validate_preserve_unknown_fields_allows_extra_status_fields() -> None:
     with_status = {**resource(), "status": {"url": "http://x", "vendorField": {"any": 1}}}
     assert schema_violations(with_status) == []
@@ -278,11 +271,18 @@ OBJECT_BREAKS = [
 ]
 
 
-@pytest.mark.parametrize("breakage", OBJECT_BREAKS, ids=lambda f: f.__name__)
-def test_validate_broken_metadata_reports_object_violation(breakage: Any) -> None:
+BREAKS = [
+    *[pytest.param(schema_violations, b, id=f"schema-{b.__name__}") for b in SCHEMA_BREAKS],
+    *[pytest.param(object_violations, b, id=f"object-{b.__name__}") for b in OBJECT_BREAKS],
+]
+
+
+@pytest.mark.parametrize(("violations", "breakage"), BREAKS)
+def test_validate_broken_resource_reports_violation(violations: Any, breakage: Any) -> None:
+    """A broken spec breaks the CRD schema; broken metadata breaks the object rules."""
     broken = resource()
     breakage(broken)
-    assert object_violations(broken) != []
+    assert violations(broken) != []
 
 
 def test_validate_missing_namespace_and_status_in_manifest_are_violations() -> None:

@@ -51,60 +51,65 @@ def test_backoff_forgets_keys_no_longer_attempted() -> None:
     assert not backoff.ready("kept")
 
 
-def test_fault_log_writes_one_line_per_fault_and_one_on_recovery(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    faults = FaultLog()
-    with caplog.at_level(logging.INFO, logger="serving.controller"):
-        for _ in range(3):
-            faults.fault("registry", "registry unreachable")
-            faults.end_pass()
-        faults.fault("registry", "registry failed GET /x")
-        faults.end_pass()
-        for _ in range(2):
-            faults.worked("registry")
-            faults.end_pass()
-    assert [record.getMessage() for record in caplog.records] == [
-        "registry: registry unreachable",
-        "registry: registry failed GET /x",
-        "registry: recovered",
-    ]
+WORKED = None
+"""In a pass script: the part answered (a string is a fault with that message)."""
+
+UNREACHABLE = "registry unreachable"
+REFUSED = "unreachable (RemoteProtocolError)"
+DOWN = "unreachable (ConnectError)"
+LOCKED = "registry failed POST /serves: database is locked"
 
 
-def test_fault_log_writes_alternating_messages_once_each(
-    caplog: pytest.LogCaptureFixture,
-) -> None:
-    faults = FaultLog()
+def logged_lines(
+    caplog: pytest.LogCaptureFixture, faults: FaultLog, part: str, passes: list[list[str | None]]
+) -> list[str]:
+    """Run each pass's events for `part` (WORKED or a fault message), then end the pass."""
     with caplog.at_level(logging.INFO, logger="serving.controller"):
-        for _ in range(5):
-            faults.fault("inference server", "unreachable (RemoteProtocolError)")
+        for events in passes:
+            for event in events:
+                if event is WORKED:
+                    faults.worked(part)
+                else:
+                    faults.fault(part, event)
             faults.end_pass()
-            faults.fault("inference server", "unreachable (ConnectError)")
-            faults.end_pass()
-        faults.worked("inference server")
-        faults.end_pass()
-        faults.fault("inference server", "unreachable (ConnectError)")
-    assert [record.getMessage() for record in caplog.records] == [
-        "inference server: unreachable (RemoteProtocolError)",
-        "inference server: unreachable (ConnectError)",
-        "inference server: recovered",
-        "inference server: unreachable (ConnectError)",
-    ]
+    return [record.getMessage() for record in caplog.records]
+
+
+@pytest.mark.parametrize(
+    ("part", "passes", "lines"),
+    [
+        pytest.param(
+            "registry",
+            [[UNREACHABLE]] * 3 + [["registry failed GET /x"]] + [[WORKED]] * 2,
+            [UNREACHABLE, "registry failed GET /x", "recovered"],
+            id="one-line-per-fault-and-one-on-recovery",
+        ),
+        pytest.param(
+            "inference server",
+            [[REFUSED], [DOWN]] * 5 + [[WORKED], [DOWN]],
+            [REFUSED, DOWN, "recovered", DOWN],
+            id="alternating-messages-once-each",
+        ),
+        pytest.param(
+            "registry",
+            [[WORKED, LOCKED]] * 4,  # the read worked, a write of the same pass failed
+            [LOCKED],
+            id="a-fault-while-the-part-works-and-fails-in-each-pass",
+        ),
+    ],
+)
+def test_fault_log_writes_a_line_when_a_fault_starts_changes_message_or_ends(
+    caplog: pytest.LogCaptureFixture, part: str, passes: list[list[str | None]], lines: list[str]
+) -> None:
+    assert logged_lines(caplog, FaultLog(), part, passes) == [f"{part}: {line}" for line in lines]
 
 
 def test_fault_log_keeps_a_fault_while_the_part_works_and_fails_in_each_pass(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     faults = FaultLog()
-    with caplog.at_level(logging.INFO, logger="serving.controller"):
-        for _ in range(4):  # the read worked, a write of the same pass failed
-            faults.worked("registry")
-            faults.fault("registry", "registry failed POST /serves: database is locked")
-            faults.end_pass()
-    assert [record.getMessage() for record in caplog.records] == [
-        "registry: registry failed POST /serves: database is locked"
-    ]
-    assert faults.current == {"registry": "registry failed POST /serves: database is locked"}
+    logged_lines(caplog, faults, "registry", [[WORKED, LOCKED]] * 4)
+    assert faults.current == {"registry": LOCKED}
 
 
 class ReadOnlyRegistry:
