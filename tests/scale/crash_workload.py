@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-from scale_workload import Shared, decode, model_artifact
+from scale_workload import Ledger, Shared, decode, model_artifact
 
 IN_FLIGHT = "in flight"  # sent, the connection broke before the answer
 REFUSED = "refused"  # the server was already gone: never sent
@@ -39,31 +39,20 @@ class Write:
         return self.status is not None and 200 <= self.status < 300
 
 
-@dataclass
-class CrashLedger:
-    writes: list[Write] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def add(self, write: Write) -> None:
-        with self.lock:
-            self.writes.append(write)
-
+class CrashLedger(Ledger[Write]):
     def acknowledged(self) -> list[Write]:
-        with self.lock:
-            return [write for write in self.writes if write.acknowledged]
+        return self.matching(lambda write: write.acknowledged)
 
     def created(self) -> list[Write]:
         return [write for write in self.acknowledged() if write.method == "POST"]
 
     def patches(self, *, acknowledged: bool) -> list[Write]:
-        with self.lock:
-            patches = [write for write in self.writes if write.method == "PATCH"]
+        patches = self.matching(lambda write: write.method == "PATCH")
         return [write for write in patches if write.acknowledged == acknowledged]
 
     def in_flight(self) -> list[Write]:
         """Writes the server may have received but never answered (not refused connections)."""
-        with self.lock:
-            return [write for write in self.writes if write.failure == IN_FLIGHT]
+        return self.matching(lambda write: write.failure == IN_FLIGHT)
 
 
 def custom_properties(round_: int, writer: int) -> dict[str, Any]:
@@ -133,7 +122,7 @@ def write_then_kill(
 
 def check_no_server_errors(ledger: CrashLedger) -> None:
     """Every answer before the kill was a success: 201 for creates, 200 for PATCHes."""
-    answered = [write for write in ledger.writes if write.status is not None]
+    answered = [write for write in ledger.entries if write.status is not None]
     assert [w for w in answered if w.status != (201 if w.method == "POST" else 200)] == []
 
 

@@ -4,7 +4,7 @@ Each worker thread talks to one server through its own httpx client. It creates 
 models, versions under one shared model and artifacts under one shared version, PATCHes the
 shared model, version and artifact (reading each back after the PATCH is acknowledged), and
 then joins name races: all workers POST the same name at once after a barrier.
-Every response is kept in a Ledger; the checks below read it back through every server.
+Every response is kept in a ledger (Outcomes); the checks below read it back through every server.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import httpx
 
@@ -51,20 +51,31 @@ class Shared:
         return {"model": self.model_id, "version": self.version_id}.get(target, self.artifact_id)
 
 
+Entry = TypeVar("Entry")
+
+
 @dataclass
-class Ledger:
-    outcomes: list[Outcome] = field(default_factory=list)
+class Ledger(Generic[Entry]):
+    """What the worker threads recorded, appended and read under one lock."""
+
+    entries: list[Entry] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def add(self, outcome: Outcome) -> None:
+    def add(self, entry: Entry) -> None:
         with self.lock:
-            self.outcomes.append(outcome)
+            self.entries.append(entry)
 
+    def matching(self, keep: Callable[[Entry], bool]) -> list[Entry]:
+        with self.lock:
+            return [entry for entry in self.entries if keep(entry)]
+
+
+class Outcomes(Ledger[Outcome]):
     def statuses(self) -> Counter[int]:
-        return Counter(outcome.status for outcome in self.outcomes)
+        return Counter(outcome.status for outcome in self.matching(lambda _: True))
 
     def created(self) -> list[Outcome]:
-        return [outcome for outcome in self.outcomes if outcome.status == 201]
+        return self.matching(lambda outcome: outcome.status == 201)
 
 
 @dataclass
@@ -72,7 +83,7 @@ class Worker:
     index: int
     client: httpx.Client
     shared: Shared
-    ledger: Ledger
+    ledger: Outcomes
     barrier: threading.Barrier
     patch_reads: dict[str, list[int]] = field(default_factory=lambda: defaultdict(list))
 
@@ -172,18 +183,18 @@ def race(worker: Worker, round_: int) -> None:
 class Run:
     """What a workload did: its ledger, its workers and how long it took."""
 
-    ledger: Ledger
+    ledger: Outcomes
     workers: list[Worker]
     seconds: float
 
     def summary(self) -> str:
         statuses = dict(sorted(self.ledger.statuses().items()))
-        return f"{len(self.ledger.outcomes)} writes in {self.seconds:.1f} s, statuses {statuses}"
+        return f"{len(self.ledger.entries)} writes in {self.seconds:.1f} s, statuses {statuses}"
 
 
 def run_workload(clients: Sequence[httpx.Client], shared: Shared, steps: int, races: int) -> Run:
     """One worker per client, all at once: `steps` cycled operations, then `races` races."""
-    ledger = Ledger()
+    ledger = Outcomes()
     barrier = threading.Barrier(len(clients))
     workers = [Worker(i, c, shared, ledger, barrier) for i, c in enumerate(clients)]
 
@@ -212,17 +223,17 @@ def run_workload(clients: Sequence[httpx.Client], shared: Shared, steps: int, ra
 
 def check_statuses(ledger: Ledger) -> None:
     """No 5xx; creates answer 201, PATCHes 200; only races may answer 409."""
-    server_errors = [o for o in ledger.outcomes if o.status >= 500]
+    server_errors = [o for o in ledger.entries if o.status >= 500]
     assert server_errors == []
     expected = {"create": {201}, "patch": {200}, "race": {201, 409}}
-    wrong = [o for o in ledger.outcomes if o.status not in expected[o.operation.split("-")[0]]]
+    wrong = [o for o in ledger.entries if o.status not in expected[o.operation.split("-")[0]]]
     assert wrong == []
 
 
 def check_races(ledger: Ledger, contenders: int, rounds: int) -> None:
     """Each raced name: exactly one 201, every other contender 409."""
     by_key: dict[str, list[int]] = defaultdict(list)
-    for outcome in ledger.outcomes:
+    for outcome in ledger.entries:
         if outcome.key:
             by_key[outcome.key].append(outcome.status)
     assert len(by_key) == 2 * rounds
@@ -276,7 +287,7 @@ def check_patches(clients: Sequence[httpx.Client], run: Run, shared: Shared) -> 
         for target, times in worker.patch_reads.items():
             assert times == sorted(set(times)), (worker.index, target, times)
     for target, resource in PATCHED.items():
-        patches = [o.body for o in run.ledger.outcomes if o.operation == f"patch-{target}"]
+        patches = [o.body for o in run.ledger.entries if o.operation == f"patch-{target}"]
         stamps = [int(body["lastUpdateTimeSinceEpoch"]) for body in patches]
         assert len(set(stamps)) == len(stamps), target
         last = max(patches, key=lambda body: int(body["lastUpdateTimeSinceEpoch"]))

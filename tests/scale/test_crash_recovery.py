@@ -61,7 +61,7 @@ def crash_round(
 
 def report(backend: str, round_: int, ledger: CrashLedger, committed: int) -> None:
     acknowledged, in_flight = len(ledger.acknowledged()), len(ledger.in_flight())
-    refused = len(ledger.writes) - acknowledged - in_flight
+    refused = len(ledger.entries) - acknowledged - in_flight
     print(
         f"{backend} round {round_}: {acknowledged} writes acknowledged, {in_flight} in "
         f"flight at the kill ({committed} of their creates committed), {refused} refused"
