@@ -221,7 +221,7 @@ def run_workload(clients: Sequence[httpx.Client], shared: Shared, steps: int, ra
 # --- checks -----------------------------------------------------------------------------------
 
 
-def check_statuses(ledger: Ledger) -> None:
+def check_statuses(ledger: Outcomes) -> None:
     """No 5xx; creates answer 201, PATCHes 200; only races may answer 409."""
     server_errors = [o for o in ledger.entries if o.status >= 500]
     assert server_errors == []
@@ -230,7 +230,7 @@ def check_statuses(ledger: Ledger) -> None:
     assert wrong == []
 
 
-def check_races(ledger: Ledger, contenders: int, rounds: int) -> None:
+def check_races(ledger: Outcomes, contenders: int, rounds: int) -> None:
     """Each raced name: exactly one 201, every other contender 409."""
     by_key: dict[str, list[int]] = defaultdict(list)
     for outcome in ledger.entries:
@@ -241,7 +241,7 @@ def check_races(ledger: Ledger, contenders: int, rounds: int) -> None:
         assert sorted(statuses) == [201] + [409] * (contenders - 1), key
 
 
-def check_unique_ids(ledger: Ledger, shared: Shared) -> None:
+def check_unique_ids(ledger: Outcomes, shared: Shared) -> None:
     """Models and versions share one id sequence, artifacts another: no id handed out twice."""
     contexts = [o.body["id"] for o in ledger.created() if o.resource != "model_artifacts"]
     artifacts = [o.body["id"] for o in ledger.created() if o.resource == "model_artifacts"]
@@ -251,7 +251,7 @@ def check_unique_ids(ledger: Ledger, shared: Shared) -> None:
     assert len(set(artifacts)) == len(artifacts)
 
 
-def check_readable_everywhere(clients: Sequence[httpx.Client], ledger: Ledger) -> None:
+def check_readable_everywhere(clients: Sequence[httpx.Client], ledger: Outcomes) -> None:
     """Every 201 reads back, from every server, exactly as it was acknowledged."""
     for outcome in ledger.created():
         for client in clients:
@@ -260,7 +260,7 @@ def check_readable_everywhere(clients: Sequence[httpx.Client], ledger: Ledger) -
             assert read.json() == outcome.body
 
 
-def check_names(client: httpx.Client, ledger: Ledger, shared: Shared) -> None:
+def check_names(client: httpx.Client, ledger: Outcomes, shared: Shared) -> None:
     """Listed names are unique and are exactly the acknowledged ones (nothing lost or extra)."""
     listings = {
         "registered_models": "registered_models",
