@@ -97,14 +97,16 @@ def controller_process(
     return python_service("controller", args, root, health, s3_env)
 
 
-def app_process(
+@contextmanager
+def running_app(
     root: Path,
     registry_url: str,
     name: str = "app",
     source: Path = REPO,
     python: str = sys.executable,
-) -> tuple[ServiceProcess, str]:
-    """`streamlit run app/streamlit_app.py` on a free port, reading the given registry.
+) -> Iterator[str]:
+    """`streamlit run app/streamlit_app.py` on a free port, reading the given registry, while
+    the block runs; yields its URL.
 
     `source` is the folder holding the `app` package: this checkout, or (for a benchmark's
     before/after) an older revision's copy, which then shadows the installed one; `python`
@@ -118,19 +120,7 @@ def app_process(
     env = {"MODEL_REGISTRY_URL": registry_url, "SERVING_ENVIRONMENT": "local",
            "PYTHONPATH": str(source)}  # fmt: skip
     health = f"{url}/_stcore/health"
-    return python_service(name, args, root, health, env, cwd=source, python=python), url
-
-
-@contextmanager
-def running_app(
-    root: Path,
-    registry_url: str,
-    name: str = "app",
-    source: Path = REPO,
-    python: str = sys.executable,
-) -> Iterator[str]:
-    """The app under `streamlit run` while the block runs; yields its URL."""
-    process, url = app_process(root, registry_url, name, source, python)
+    process = python_service(name, args, root, health, env, cwd=source, python=python)
     with process.start():
         process.wait_healthy(timeout=60)
         yield url
