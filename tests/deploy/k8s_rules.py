@@ -7,9 +7,10 @@ broken copies, so each rule is seen both passing and failing.
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -95,46 +96,55 @@ def all_containers(objects: list[KubeObject]) -> Iterator[tuple[str, KubeObject,
             yield f"{name_of(workload)}/{container['name']}", container, pod_spec
 
 
-def image_pin_violations(objects: list[KubeObject]) -> list[str]:
+ContainerRule = Callable[[KubeObject, KubeObject], Iterator[str]]
+"""What is wrong with one container (given its pod spec), one phrase each."""
+
+
+def per_container(rule: ContainerRule) -> Callable[[list[KubeObject]], list[str]]:
+    """A rule over the rendered objects: each container's problems, prefixed with its name."""
+
+    @functools.wraps(rule)
+    def check(objects: list[KubeObject]) -> list[str]:
+        return [
+            f"{where}: {problem}"
+            for where, container, pod_spec in all_containers(objects)
+            for problem in rule(container, pod_spec)
+        ]
+
+    return check
+
+
+@per_container
+def image_pin_violations(container: KubeObject, _: KubeObject) -> Iterator[str]:
     """Images without an explicit tag or digest, or tagged `latest`."""
-    found = []
-    for where, container, _ in all_containers(objects):
-        image = container.get("image", "")
-        last_part = image.rsplit("/", 1)[-1]
-        if "@sha256:" in image:
-            continue
-        if ":" not in last_part or last_part.endswith(":latest"):
-            found.append(f"{where}: image {image!r} is not pinned by tag")
-    return found
+    image = container.get("image", "")
+    last_part = image.rsplit("/", 1)[-1]
+    if "@sha256:" not in image and (":" not in last_part or last_part.endswith(":latest")):
+        yield f"image {image!r} is not pinned by tag"
 
 
-def resource_violations(objects: list[KubeObject]) -> list[str]:
+@per_container
+def resource_violations(container: KubeObject, _: KubeObject) -> Iterator[str]:
     """Containers without CPU and memory requests and limits."""
-    found = []
-    for where, container, _ in all_containers(objects):
-        resources = container.get("resources", {})
-        for kind in ("requests", "limits"):
-            missing = {"cpu", "memory"} - set(resources.get(kind, {}))
-            if missing:
-                found.append(f"{where}: no {kind} for {', '.join(sorted(missing))}")
-    return found
+    resources = container.get("resources", {})
+    for kind in ("requests", "limits"):
+        missing = {"cpu", "memory"} - set(resources.get(kind, {}))
+        if missing:
+            yield f"no {kind} for {', '.join(sorted(missing))}"
 
 
-def non_root_violations(objects: list[KubeObject]) -> list[str]:
+@per_container
+def non_root_violations(container: KubeObject, pod_spec: KubeObject) -> Iterator[str]:
     """Containers that may run as root or gain privileges."""
-    found = []
-    for where, container, pod_spec in all_containers(objects):
-        pod_context = pod_spec.get("securityContext", {})
-        context = {**pod_context, **container.get("securityContext", {})}
-        if context.get("runAsNonRoot") is not True:
-            found.append(f"{where}: runAsNonRoot is not true")
-        if context.get("runAsUser") == 0:
-            found.append(f"{where}: runAsUser is 0")
-        if context.get("allowPrivilegeEscalation") is not False:
-            found.append(f"{where}: allowPrivilegeEscalation is not false")
-        if context.get("privileged"):
-            found.append(f"{where}: privileged")
-    return found
+    context = {**pod_spec.get("securityContext", {}), **container.get("securityContext", {})}
+    if context.get("runAsNonRoot") is not True:
+        yield "runAsNonRoot is not true"
+    if context.get("runAsUser") == 0:
+        yield "runAsUser is 0"
+    if context.get("allowPrivilegeEscalation") is not False:
+        yield "allowPrivilegeEscalation is not false"
+    if context.get("privileged"):
+        yield "privileged"
 
 
 def command_line(container: KubeObject) -> list[str]:
