@@ -31,10 +31,7 @@ class Lineage:
         """Lineage of a model trained by `train_model` on `data` and scored by `evaluate_model`."""
         return cls(
             model_kind=run.kind,
-            dataset_source=data.source,
-            dataset_description=data.description,
-            dataset_train_size=data.train_size,
-            dataset_test_size=data.test_size,
+            **data.summary(),
             test_accuracy=float(test_accuracy),
             training_params=run.params.as_dict(),
             training_seconds=round(run.seconds, 3),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,8 @@ from training.data import (
     load_mnist,
     read_idx,
 )
+from training.lineage import Lineage
+from training.models import TrainingParams, TrainingRun
 
 
 def test_load_mnist_reads_gzipped_idx_from_mnist_dir_env(
@@ -112,6 +115,21 @@ def test_load_mnist_summary_names_source_and_sizes(offline_mnist: MnistData) -> 
     assert summary["dataset_source"] == SOURCE_OFFLINE
     assert summary["dataset_train_size"] == 5000
     assert summary["dataset_test_size"] == 10000
+
+
+def test_lineage_records_the_data_summary_and_the_run(offline_mnist: MnistData) -> None:
+    run = TrainingRun("cnn", TrainingParams(epochs=2), seconds=1.23456)
+    lineage = Lineage.from_run(offline_mnist, run, 0.875)
+    assert asdict(lineage) == {
+        "model_kind": "cnn",
+        "dataset_source": SOURCE_OFFLINE,
+        "dataset_description": offline_mnist.description,
+        "dataset_train_size": 5000,
+        "dataset_test_size": 10000,
+        "test_accuracy": 0.875,
+        "training_params": {"epochs": 2, "batch_size": 32, "learning_rate": 1e-3, "seed": 42},
+        "training_seconds": 1.235,
+    }
 
 
 @pytest.mark.timeout(60)
