@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import gzip
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from stack.seaweed import S3Settings
 from training.data import MnistData, load_offline
 from training.export import ExportedModel, export_model, heldout_batch
 from training.models import TrainingParams, train_model
+from training.storage import StorageSettings
 
 SMALL_TRAIN = 1000
 SMALL_TEST = 512
@@ -28,6 +31,12 @@ def write_idx(path: Path, array: np.ndarray) -> Path:
     data = idx_bytes(array)
     path.write_bytes(gzip.compress(data) if path.suffix == ".gz" else data)
     return path
+
+
+@pytest.fixture
+def storage(s3_server: S3Settings) -> StorageSettings:
+    """StorageSettings pointing at the session's SeaweedFS and its `models` bucket."""
+    return StorageSettings(**asdict(s3_server))
 
 
 @pytest.fixture(scope="session")

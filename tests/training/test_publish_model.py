@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from stack.proc import free_port
-from stack.seaweed import S3Settings
 from training.export import ExportedModel, ParityError
 from training.golden import read_golden, write_golden
 from training.lineage import Lineage
@@ -48,13 +47,6 @@ def lineage() -> Lineage:
         test_accuracy=0.75,
         training_params={"epochs": 2, "batch_size": 32},
         training_seconds=1.5,
-    )
-
-
-@pytest.fixture
-def storage(s3_server: S3Settings) -> StorageSettings:
-    return StorageSettings(
-        s3_server.endpoint, s3_server.bucket, s3_server.access_key, s3_server.secret_key
     )
 
 

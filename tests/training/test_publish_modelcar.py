@@ -28,12 +28,6 @@ def lineage() -> Lineage:
                    {"epochs": 2}, 1.5)  # fmt: skip
 
 
-@pytest.fixture
-def storage(s3_server: Any) -> StorageSettings:
-    return StorageSettings(s3_server.endpoint, s3_server.bucket, s3_server.access_key,
-                           s3_server.secret_key)  # fmt: skip
-
-
 def test_publish_pushes_the_modelcar_and_records_it(
     exported_dense: ExportedModel, lineage: Lineage, storage: StorageSettings,
     registry_server: Any, oci_registry: RunningOciRegistry,

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from stack.proc import free_port
-from stack.seaweed import S3Settings
 from training.storage import (
     BucketMissingError,
     CredentialsRejectedError,
@@ -22,18 +21,6 @@ from training.storage import (
     split_s3_uri,
     upload_file,
 )
-
-
-@pytest.fixture
-def storage(s3_server: S3Settings) -> StorageSettings:
-    """StorageSettings pointing at the session's SeaweedFS and its `models` bucket."""
-    return StorageSettings(
-        endpoint=s3_server.endpoint,
-        bucket=s3_server.bucket,
-        access_key=s3_server.access_key,
-        secret_key=s3_server.secret_key,
-        region=s3_server.region,
-    )
 
 
 def test_storage_settings_prefer_override_then_env_then_default(
