@@ -1,8 +1,9 @@
 """Where the parts find each other by default: DESIGN.md's "Contracts other parts rely on".
 
 Each row is an environment variable and its default; a part's setting for it is made with
-`Contract.setting`, so no part writes these values down again. `tests/test_contracts.py`
-checks every part's tables against these rows and these rows against `contracts/README.md`.
+`Contract.setting`, so no part writes these values down again.
+`tests/contracts/test_contracts.py` checks every part's tables against these rows and these
+rows against `contracts/README.md`.
 """
 
 from __future__ import annotations
