@@ -157,7 +157,8 @@ class GrpcCall:
     """One call on one stream: gathers its request messages, runs its handler, answers."""
 
     __slots__ = ("body", "connection", "context", "deadline", "done", "expired", "head_sent",
-                 "held", "limit", "method", "queue", "size", "stream_id", "task")  # fmt: skip
+                 "held", "limit", "method", "needed", "prefixed", "queue", "size", "stream_id",
+                 "task")  # fmt: skip
 
     def __init__(self, connection: Http2Connection, stream_id: int, method: Method | None,
                  headers: Headers, max_message_bytes: int) -> None:  # fmt: skip
@@ -168,7 +169,8 @@ class GrpcCall:
         self.limit = max_message_bytes
         self.body: list[bytes] = []
         self.size = self.held = 0
-        self.done = self.expired = self.head_sent = False
+        self.needed = PREFIX_BYTES  # bytes to wait for: the prefix, then the whole message
+        self.done = self.expired = self.head_sent = self.prefixed = False
         self.task: asyncio.Task[None] | None = None
         self.deadline: asyncio.TimerHandle | None = None
         self.queue: asyncio.Queue[tuple[Any, int] | None] | None = None
@@ -197,14 +199,22 @@ class GrpcCall:
         self.held += len(chunk)
         self.body.append(chunk)
         self.size += len(chunk)
+        if self.size < self.needed:
+            return  # bytes are joined only once a whole message (or prefix) is in
         if self.queue is not None:
             self.deliver_messages()
-        elif self.size >= PREFIX_BYTES:
-            self.check_length(max(self.declared_length(), self.size - PREFIX_BYTES))
+        elif not self.prefixed:
+            self.prefixed = True
+            self.body = [b"".join(self.body)]
+            length = self.declared_length(self.body[0])
+            self.needed = PREFIX_BYTES + length
+            self.check_length(length)
+        else:
+            self.check_length(self.size - PREFIX_BYTES)  # more than the one message
 
-    def declared_length(self) -> int:
-        head = self.body[0] if len(self.body[0]) >= PREFIX_BYTES else b"".join(self.body)
-        return int.from_bytes(head[1:PREFIX_BYTES], "big")
+    @staticmethod
+    def declared_length(buffer: bytes, start: int = 0) -> int:
+        return int.from_bytes(buffer[start + 1 : start + PREFIX_BYTES], "big")
 
     def check_length(self, length: int) -> None:
         if length > self.limit:
@@ -339,7 +349,7 @@ class GrpcCall:
         buffer = b"".join(self.body)
         start = 0
         while len(buffer) - start >= PREFIX_BYTES and not self.done:
-            length = int.from_bytes(buffer[start + 1 : start + PREFIX_BYTES], "big")
+            length = self.declared_length(buffer, start)
             self.check_length(length)
             end = start + PREFIX_BYTES + length
             if len(buffer) < end or self.done:
@@ -353,6 +363,8 @@ class GrpcCall:
             start = end
         self.body = [buffer[start:]] if len(buffer) > start else []
         self.size = len(buffer) - start
+        whole = self.size >= PREFIX_BYTES  # the next message's length is known
+        self.needed = PREFIX_BYTES + self.declared_length(buffer, start) if whole else PREFIX_BYTES
 
     def end_of_stream(self) -> None:
         assert self.queue is not None

@@ -402,3 +402,26 @@ def test_a_remembered_header_block_follows_the_dynamic_table() -> None:
     assert decoder.decode(b"\xbf") == [(b"x-first", b"1")]
     with pytest.raises(hpack.HPACKError):
         decoder.decode(b"\xff\xff\xff\xff\x7f")  # an index far beyond both tables
+
+
+@pytest.mark.parametrize("method", ["/test.Echo/Echo", "/test.Echo/Chat"])
+def test_messages_split_across_tiny_frames_arrive_whole(raw: RawH2, method: str) -> None:
+    """A prefix split over 1-byte frames, then the rest; Chat also gets two in one frame."""
+    raw.start()
+    first = grpc_framed(Request(service="split " * 2000).SerializeToString())
+    raw.send(frame(FrameType.HEADERS, END_HEADERS, 1, raw.header_block(method)))
+    pieces = [first[i : i + 1] for i in range(8)] + [first[8:]]
+    if method.endswith("Chat"):
+        pieces.append(grpc_framed(Request(service="a").SerializeToString()) * 2)
+    raw.send(b"".join(frame(FrameType.DATA, 0, 1, piece) for piece in pieces))
+    raw.send(frame(FrameType.DATA, END_STREAM, 1, b""))
+    frames = raw.read(until=FrameType.HEADERS, stream_id=1)
+    frames += raw.read(until=FrameType.HEADERS, stream_id=1)
+    assert raw.headers_of(frames, 1)[-1]["grpc-status"] == "0"
+    answers, data = [], data_of(frames, 1)
+    while data:
+        length = int.from_bytes(data[1:5], "big")
+        answers.append(Request.FromString(data[5 : 5 + length]).service)
+        data = data[5 + length :]
+    expected = "split " * 2000
+    assert answers == ([expected.upper(), "A", "A"] if method.endswith("Chat") else [expected])
