@@ -52,7 +52,7 @@ oci-deps: ## Install Debian's docker-registry, skopeo and busybox-static (OCI re
 lint: install ## Run ruff (lint + format check) and mypy on every package
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy $(wildcard registry_local serving training app pipelines stack contracts)
+	$(VENV)/bin/mypy $(wildcard registry_local serving training app pipelines stack contracts mr_client bench)
 
 format: install ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff format .

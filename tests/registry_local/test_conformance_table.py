@@ -157,8 +157,8 @@ def render(answers: list[Answer]) -> str:
 
 REFUSALS_INTRO = (
     "Requests the OpenAPI document allows that registry_local still answers with 400 "
-    "(tests/registry_local/test_schemathesis.py fails on any other), each pinned by the rows of the "
-    "table above whose message it matches:"
+    "(tests/registry_local/test_schemathesis.py fails on any other), each pinned by the rows of "
+    "the table above whose message it matches:"
 )
 
 

@@ -9,9 +9,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from tests.registry_local.backends import scratch_database
-
 from stack.proc import ServiceProcess, free_port, http_ok
+from tests.registry_local.backends import scratch_database
 
 REPO = Path(__file__).resolve().parents[2]
 
