@@ -50,6 +50,7 @@ from serving.http2_hpack import HeaderDecoder, Headers
 from serving.http2_streams import Stream, StreamCall, StreamSender
 
 LINGER_SECONDS = 1.0
+MAX_CONTINUATIONS = 64  # frames of one header block (clients send one or two)
 
 
 @dataclass(frozen=True)
@@ -82,7 +83,7 @@ class Http2Connection(StreamSender, asyncio.Protocol):
         self.last_stream_id = 0
         self.header_stream = 0  # the stream whose header block is being continued, or 0
         self.header_parts: list[bytes] = []
-        self.header_flags = 0
+        self.header_flags = self.header_bytes = 0
         self.preface_seen = False
         self.sweeper: asyncio.TimerHandle | None = None
         self.opened = time.monotonic()
@@ -206,7 +207,7 @@ class Http2Connection(StreamSender, asyncio.Protocol):
         if stream_id == 0:
             raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "HEADERS on stream 0")
         fragment = header_fragment(flags, payload)
-        self.header_parts, self.header_flags = [fragment], flags
+        self.header_parts, self.header_flags, self.header_bytes = [fragment], flags, len(fragment)
         if flags & END_HEADERS:
             self.headers_complete(stream_id)
         else:
@@ -217,7 +218,10 @@ class Http2Connection(StreamSender, asyncio.Protocol):
         if not self.header_stream or stream_id != self.header_stream:
             raise ConnectionFailure(ErrorCode.PROTOCOL_ERROR, "CONTINUATION without HEADERS")
         self.header_parts.append(payload)
-        self.check_header_bytes(sum(map(len, self.header_parts)))
+        self.header_bytes += len(payload)
+        if len(self.header_parts) > MAX_CONTINUATIONS:  # empty ones too: they cost a frame each
+            raise ConnectionFailure(ErrorCode.ENHANCE_YOUR_CALM, "too many CONTINUATION frames")
+        self.check_header_bytes(self.header_bytes)
         if flags & END_HEADERS:
             self.header_stream = 0
             self.headers_complete(stream_id)

@@ -237,6 +237,16 @@ def test_a_continuation_flood_gets_goaway_enhance_your_calm(raw: RawH2, port: in
     still_serving(port)
 
 
+def test_a_flood_of_empty_continuations_gets_goaway_enhance_your_calm(
+    raw: RawH2, port: int
+) -> None:
+    raw.start()
+    raw.send(frame(FrameType.HEADERS, 0, 1, raw.header_block("/test.Echo/Echo")))
+    raw.send(frame(FrameType.CONTINUATION, 0, 1) * 1000)  # no bytes: the size bound never trips
+    assert goaway_code(raw.read(until=FrameType.GOAWAY)) == ErrorCode.ENHANCE_YOUR_CALM
+    still_serving(port)
+
+
 def test_an_undecodable_header_block_gets_goaway_compression_error(raw: RawH2, port: int) -> None:
     raw.start()
     raw.send(frame(FrameType.HEADERS, END_HEADERS | END_STREAM, 1, b"\xff\xff\xff\xff\x7f"))
