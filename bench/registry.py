@@ -43,10 +43,10 @@ from bench import REPO
 from bench.peers import ensure_peer_venv
 from bench.processes import group_cpu_seconds, running_server
 from bench.report import ratio
+from mr_client.urls import API as MR_PREFIX
 from registry_local.schema import contexts
 from stack.proc import free_port
 
-MR_PREFIX = "/api/model_registry/v1alpha3"
 ML_PREFIX = "/api/2.0/mlflow"
 ROUND = 25  # requests per server before switching to the other one
 WARMUP = 20  # untimed creates (and gets) per server before each measurement

@@ -27,8 +27,9 @@ from sqlalchemy.engine import make_url
 
 from bench.processes import running_server, tool
 from bench.report import load_average, machine, started, table_row
+from mr_client.urls import API, HEALTH
 from stack.proc import free_port
-from tests.registry.backends import scratch_database  # on MR_TEST_POSTGRES_URL's server
+from tests.registry_local.backends import scratch_database  # on MR_TEST_POSTGRES_URL's server
 
 CASES = [("get one version", "model_versions/{version}"),
          ("list 100 versions", "model_versions?pageSize=100")]  # fmt: skip
@@ -84,8 +85,8 @@ def registry(database_url: str, threads: str, log: Path) -> Iterator[str]:
     command = [sys.executable, "-m", "registry_local", "--port", str(port),
                "--database-url", database_url, "--db-threads", threads]  # fmt: skip
     url = f"http://127.0.0.1:{port}"
-    with running_server(f"registry ({threads})", command, url, "/readyz/health", log, timeout=60):
-        yield f"{url}/api/model_registry/v1alpha3"
+    with running_server(f"registry ({threads})", command, url, HEALTH, log, timeout=60):
+        yield f"{url}{API}"
 
 
 def seed(api: str) -> str:
