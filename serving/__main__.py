@@ -6,13 +6,16 @@ loop, over one data plane.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import socket
 from collections.abc import Sequence
 
 import uvicorn
 import uvloop
 
 from serving.app import create_servers
+from serving.grpc_api import GrpcServer
 from serving.http_protocol import protocol_with
 from serving.rest import RestApi
 from serving.settings import ServerSettings
@@ -35,16 +38,28 @@ def uvicorn_config(app: RestApi, settings: ServerSettings) -> uvicorn.Config:
     )
 
 
+class InferenceServer(uvicorn.Server):
+    """uvicorn's server, stopping the gRPC listener beside REST when a signal comes (uvicorn
+    raises the signal again once it has shut down, which ends the process before code after
+    `serve()` could run)."""
+
+    def __init__(self, config: uvicorn.Config, grpc_server: GrpcServer | None) -> None:
+        super().__init__(config)
+        self.grpc_server = grpc_server
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        stopping = [super().shutdown(sockets)]
+        if self.grpc_server is not None:
+            stopping.append(self.grpc_server.stop(GRACE_SECONDS))
+        await asyncio.gather(*stopping)
+
+
 async def serve(settings: ServerSettings) -> None:
-    """Start gRPC (if on), then serve REST until a signal; then stop gRPC."""
+    """Start gRPC (if on), then serve REST until a signal; then stop both, each with grace."""
     rest, grpc_server = create_servers(settings)
     if grpc_server is not None:
         await grpc_server.start()
-    try:
-        await uvicorn.Server(uvicorn_config(rest, settings)).serve()
-    finally:
-        if grpc_server is not None:
-            await grpc_server.stop(GRACE_SECONDS)
+    await InferenceServer(uvicorn_config(rest, settings), grpc_server).serve()
 
 
 def main(argv: Sequence[str] | None = None) -> None:
