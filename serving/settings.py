@@ -53,9 +53,10 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
             "Largest request body accepted; bigger bodies get 413 (gRPC: the largest message "
             "received; bigger ones get RESOURCE_EXHAUSTED).", whole_number),
     Setting("request_read_timeout", "SERVING_REQUEST_READ_TIMEOUT", "30",
-            "Seconds a REST client has to send a whole request (head and body), counted from "
-            "its first byte (from the connection for the first request); then a head still "
-            "incomplete gets 408 and an incomplete body a closed connection (0 = no limit).",
+            "Seconds a client has to send a whole request, counted from its first byte (from "
+            "the connection for the first request). REST: a head still incomplete then gets "
+            "408 and an incomplete body a closed connection; gRPC: a connection without its "
+            "HTTP/2 preface gets GOAWAY and a call still sending is reset (0 = no limit).",
             number),
     Setting("auth_token", "SERVING_AUTH_TOKEN", "",
             "When set, /v2/repository/* and the gRPC Repository* RPCs require "
