@@ -52,6 +52,19 @@ def version_expander(page: Page, name: str, model: str = "MNIST") -> Locator:
     return page.get_by_text(re.compile(rf"^{model} {name} \(version id \d+\)$"))
 
 
+def open_version(page: Page, name: str, model: str = "MNIST") -> None:
+    """Expand a version's section unless it is open already (the newest one starts open), so
+    a click never closes it; a collapsed section's content is `inert`."""
+    title = version_expander(page, name, model)
+    details = (
+        page.get_by_test_id("stExpander").filter(has=title).get_by_test_id("stExpanderDetails")
+    )
+    expect(title).to_be_visible()
+    if details.get_attribute("inert") is not None:
+        title.click()
+    expect(details).not_to_have_attribute("inert", "")
+
+
 def table_row(scope: Locator, label: str) -> Locator:
     return scope.locator("tr").filter(has=scope.page.get_by_role("cell", name=label, exact=True))
 
@@ -130,16 +143,16 @@ def test_registry_page_archives_hides_and_restores_a_version(
     page: Page, app_url: str, cnn_deployed: str, v1_live_afterwards: str
 ) -> None:
     open_registry(page, app_url)
-    version_expander(page, "v2").click()
+    open_version(page, "v2")
     expect(page.get_by_role("button", name="Archive v2")).to_be_disabled()  # mnist-e2e serves it
-    version_expander(page, "v1").click()
+    open_version(page, "v1")
     page.get_by_role("button", name="Archive v1").click()
     expect(page.get_by_text("MNIST v1 is now ARCHIVED.").first).to_be_visible()
     expect(version_expander(page, "v1")).to_have_count(0)
     expect(page.get_by_text("1 archived version hidden.")).to_be_visible()
 
     page.get_by_text("Show archived versions", exact=True).click()
-    version_expander(page, "v1").click()
+    open_version(page, "v1")
     expect(page.get_by_text("archived", exact=True)).to_be_visible()
     expect(page.get_by_role("button", name="Deploy v1")).to_be_disabled()
     page.get_by_role("button", name="Restore v1").click()
@@ -152,7 +165,7 @@ def test_registry_page_refuses_to_deploy_a_version_archived_meanwhile(
     page: Page, app_url: str, app_stack: RunningStack, v1_live_afterwards: str
 ) -> None:
     open_registry(page, app_url)
-    version_expander(page, "v1").click()
+    open_version(page, "v1")
     deploy = page.get_by_role("button", name="Deploy v1")
     expect(deploy).to_be_enabled()
     set_state(app_stack, v1_live_afterwards, "ARCHIVED")  # elsewhere, after the page was read
@@ -194,7 +207,7 @@ def test_registry_page_shows_a_cleaned_up_version_as_artifacts_deleted(
     page.get_by_role("combobox", name="Model").click()  # Streamlit's selectbox
     page.get_by_role("option", name=cleaned_up_model).click()
     page.get_by_text("Show archived versions", exact=True).click()
-    version_expander(page, "v1", "MNIST-old").click()
+    open_version(page, "v1", "MNIST-old")
     expect(page.get_by_text("artifacts deleted", exact=True).first).to_be_visible()
     expect(page.get_by_role("button", name="Deploy v1")).to_be_disabled()
     expect(page.get_by_role("cell", name="bytes_deleted_at", exact=True)).to_be_visible()
