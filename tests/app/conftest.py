@@ -26,7 +26,7 @@ from draw_page_driver import chromium, new_page
 from mnist_drawings import MnistTestSet, mnist_dir, read_idx
 from playwright.sync_api import Browser, Page
 
-from stack.seaweed import S3Settings
+from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +42,15 @@ def mnist_test_set() -> MnistTestSet:
 def sample_indices(mnist_test_set: MnistTestSet) -> np.ndarray:
     """A fixed random sample of 300 test digits (all classes)."""
     return np.random.default_rng(0).choice(len(mnist_test_set.labels), 300, replace=False)
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
+    """The app tests' own SeaweedFS. Their stack lives the whole session and checks each
+    object's sha256 when it loads it; test files of other areas that share a test process
+    publish `models/MNIST/v1/...` again into the session's common S3 server."""
+    with running_seaweed(tmp_path_factory.mktemp("app-seaweed")) as process:
+        yield S3Settings(endpoint=s3_endpoint(process))
 
 
 @pytest.fixture(scope="session")
