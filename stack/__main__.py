@@ -143,11 +143,14 @@ def cmd_lab(settings: StackSettings, _args: argparse.Namespace) -> int:
 def _run_alone(
     settings: StackSettings, name: str, banner: str, when_healthy: Callable[[], None] | None = None
 ) -> int:
-    """Run one service of the demo in the foreground until Ctrl-C."""
+    """Run one service of the demo in the foreground until Ctrl-C or SIGTERM; either stops
+    the service too (it runs in its own session, so no signal reaches it otherwise)."""
     from stack.services import service_specs
 
     spec = next(spec for spec in service_specs(settings) if spec.name == name)
     refuse_taken_port(spec)
+    signal.signal(signal.SIGINT, _raise_interrupt)
+    signal.signal(signal.SIGTERM, _raise_interrupt)
     process = spec.build(settings).start()
     try:
         process.wait_healthy(timeout=120)

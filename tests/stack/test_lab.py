@@ -70,8 +70,10 @@ def test_stack_lab_prints_the_url_that_opens(tmp_path: Path) -> None:
         assert without_token.status_code == 302
         assert "/login" in without_token.headers["location"]
     finally:
+        lab.terminate()  # SIGTERM to `python -m stack lab` alone, as `kill` would send it
+        lab.wait(timeout=30)
         stop_process_group(lab.pid, kill_after=10)
-        lab.wait(timeout=15)
+    assert not port_answers(port)  # JupyterLab went with it
 
 
 @pytest.mark.server
@@ -98,3 +100,8 @@ def printed_lab_url(lab: subprocess.Popen[str], timeout: float = 120) -> str:
             return found.group(1)
         assert time.monotonic() < deadline, "no URL printed in time"
     raise AssertionError(f"python -m stack lab exited ({lab.wait()}) without printing a URL")
+
+
+def port_answers(port: int) -> bool:
+    with socket.socket() as probe:
+        return probe.connect_ex(("127.0.0.1", port)) == 0
