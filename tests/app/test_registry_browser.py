@@ -206,6 +206,8 @@ def test_registry_page_shows_a_cleaned_up_version_as_artifacts_deleted(
     open_registry(page, app_url)
     page.get_by_role("combobox", name="Model").click()  # Streamlit's selectbox
     page.get_by_role("option", name=cleaned_up_model).click()
+    # the toggle is per model: click it only once the chosen model's page has replaced MNIST's
+    expect(page.get_by_text("1 archived version hidden.")).to_be_visible()
     page.get_by_text("Show archived versions", exact=True).click()
     open_version(page, "v1", "MNIST-old")
     expect(page.get_by_text("artifacts deleted", exact=True).first).to_be_visible()
