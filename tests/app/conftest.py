@@ -12,7 +12,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from app_stack import (
+from playwright.sync_api import Browser, Page
+
+from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from tests.app.app_stack import (
     CHROMIUM,
     PublishedModel,
     RunningStack,
@@ -22,11 +25,8 @@ from app_stack import (
     train_and_publish,
     wait_until_ready,
 )
-from draw_page_driver import chromium, new_page
-from mnist_drawings import MnistTestSet, mnist_dir, read_idx
-from playwright.sync_api import Browser, Page
-
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from tests.app.draw_page_driver import chromium, new_page
+from tests.app.mnist_drawings import MnistTestSet, mnist_dir, read_idx
 
 
 @pytest.fixture(scope="session")

@@ -14,11 +14,11 @@ from typing import Any
 
 import httpx
 import pytest
-from app_stack import DIGIT_STROKES, RunningStack, running_app, wait_until_ready
-from draw_page_driver import answer_of, draw, drawn, open_draw_page, shown_pixels
 from playwright.sync_api import Locator, Page, expect
 
 from stack.proc import free_port
+from tests.app.app_stack import DIGIT_STROKES, RunningStack, running_app, wait_until_ready
+from tests.app.draw_page_driver import answer_of, draw, drawn, open_draw_page, shown_pixels
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 

@@ -12,8 +12,14 @@ import re
 
 import numpy as np
 import pytest
-from app_stack import DIGIT_STROKES
-from draw_page_driver import (
+from playwright.sync_api import Page, expect
+from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect
+
+from app.drawing import canvas_rgba
+from app.preprocess import canvas_to_mnist
+from tests.app.app_stack import DIGIT_STROKES
+from tests.app.draw_page_driver import (
     Pace,
     answer_of,
     draw,
@@ -23,12 +29,6 @@ from draw_page_driver import (
     stroke_moves,
     touch_stroke,
 )
-from playwright.sync_api import Page, expect
-from websockets.exceptions import ConnectionClosed
-from websockets.sync.client import connect
-
-from app.drawing import canvas_rgba
-from app.preprocess import canvas_to_mnist
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 

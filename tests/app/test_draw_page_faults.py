@@ -17,8 +17,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from app_stack import DIGIT_STROKES, RunningStack, running_app, running_stack
-from draw_page_driver import answer_of, draw, drawn
 from playwright.sync_api import Error, Page, expect
 
 from app.deployments import deployed
@@ -26,6 +24,8 @@ from app.recent_deployments import MAX_AGE
 from app.registry_client import RegistryClient
 from stack.proc import ServiceProcess
 from stack.seaweed import S3Settings
+from tests.app.app_stack import DIGIT_STROKES, RunningStack, running_app, running_stack
+from tests.app.draw_page_driver import answer_of, draw, drawn
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 

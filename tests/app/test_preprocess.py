@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from mnist_drawings import DRAWINGS, Drawing, MnistTestSet, render_enlarged, render_pen
 
 from app.preprocess import (
     MNIST_SIZE,
@@ -13,6 +12,7 @@ from app.preprocess import (
     center_of_mass,
     stroke_width,
 )
+from tests.app.mnist_drawings import DRAWINGS, Drawing, MnistTestSet, render_enlarged, render_pen
 
 
 def blank_canvas(opaque: bool = True) -> np.ndarray:

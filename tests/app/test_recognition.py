@@ -14,10 +14,10 @@ from pathlib import Path
 import httpx
 import numpy as np
 import pytest
-from app_stack import RunningStack
-from mnist_drawings import DRAWINGS, MnistTestSet
 
 from app.preprocess import canvas_to_mnist
+from tests.app.app_stack import RunningStack
+from tests.app.mnist_drawings import DRAWINGS, MnistTestSet
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 ORIGINAL = "original MNIST test digits"

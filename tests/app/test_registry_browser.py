@@ -18,10 +18,10 @@ from typing import Any
 
 import httpx
 import pytest
-from app_stack import API, REPO, RunningStack
 from playwright.sync_api import Locator, Page, expect
 
 from stack.seaweed import S3Settings
+from tests.app.app_stack import API, REPO, RunningStack
 from training.storage import StorageSettings, s3_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
