@@ -33,7 +33,7 @@ class Lineage:
             model_kind=run.kind,
             **data.summary(),
             test_accuracy=float(test_accuracy),
-            training_params=run.params.as_dict(),
+            training_params=asdict(run.params),
             training_seconds=round(run.seconds, 3),
         )
 

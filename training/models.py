@@ -7,9 +7,9 @@ already the `probabilities` of the model contract.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -33,9 +33,6 @@ class TrainingParams:
     batch_size: int = 32
     learning_rate: float = 1e-3
     seed: int = 42
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True)
