@@ -42,6 +42,25 @@ def allow_list(first: str, extra: Sequence[str]) -> frozenset[str]:
     return frozenset({first, *extra} - {""})
 
 
+@dataclass(frozen=True)
+class ArtifactSources:
+    """The resolved `ARTIFACT_SOURCE_SETTINGS`: the server's and the controller's settings both
+    extend it, so both allow the same buckets and registries."""
+
+    bucket: str = contract.S3_BUCKET.default
+    extra_buckets: tuple[str, ...] = ()
+    oci_registry: str = contract.OCI_REGISTRY.default
+    extra_oci_registries: tuple[str, ...] = ()
+
+    @property
+    def allowed_buckets(self) -> frozenset[str]:
+        return allow_list(self.bucket, self.extra_buckets)
+
+    @property
+    def allowed_oci_registries(self) -> frozenset[str]:
+        return allow_list(self.oci_registry, self.extra_oci_registries)
+
+
 SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("host", "SERVING_HOST", "127.0.0.1", "Interface to listen on."),
     Setting("port", "SERVING_PORT", str(port_of(contract.SERVING_URL.default)),
@@ -105,7 +124,7 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
 
 
 @dataclass(frozen=True)
-class ServerSettings:
+class ServerSettings(ArtifactSources):
     """Resolved inference server settings."""
 
     host: str = "127.0.0.1"
@@ -115,13 +134,9 @@ class ServerSettings:
     request_read_timeout: float = 30.0
     auth_token: str = ""
     s3_endpoint: str = contract.S3_ENDPOINT.default
-    bucket: str = contract.S3_BUCKET.default
-    extra_buckets: tuple[str, ...] = ()
     access_key: str = contract.S3_ACCESS_KEY.default
     secret_key: str = contract.S3_SECRET_KEY.default
     region: str = contract.S3_REGION.default
-    oci_registry: str = contract.OCI_REGISTRY.default
-    extra_oci_registries: tuple[str, ...] = ()
     oci_timeout: float = 5.0
     oci_pull_timeout: float = 120.0
     oci_redirect_hosts: tuple[str, ...] = ()
@@ -149,11 +164,3 @@ class ServerSettings:
     @property
     def batching(self) -> BatchSettings:
         return BatchSettings(self.max_batch_size, self.max_batch_time, self.inline_max_rows)
-
-    @property
-    def allowed_oci_registries(self) -> frozenset[str]:
-        return allow_list(self.oci_registry, self.extra_oci_registries)
-
-    @property
-    def allowed_buckets(self) -> frozenset[str]:
-        return allow_list(self.bucket, self.extra_buckets)

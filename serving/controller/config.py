@@ -9,7 +9,7 @@ from contracts import defaults as contract
 from contracts.settings import Setting, boolean, comma_list, number, resolve, settings_parser
 from mr_client.urls import API
 from serving.names import model_path
-from serving.settings import ARTIFACT_SOURCE_SETTINGS, allow_list
+from serving.settings import ARTIFACT_SOURCE_SETTINGS, ArtifactSources
 
 TARGETS = ("local", "kserve")
 KSERVE_MODES = ("ModelMesh", "Serverless", "RawDeployment")
@@ -87,7 +87,7 @@ SWITCHES = frozenset({"dry_run"})
 
 
 @dataclass(frozen=True)
-class ControllerSettings:
+class ControllerSettings(ArtifactSources):
     """Resolved controller settings."""
 
     registry_url: str = contract.REGISTRY_URL.default
@@ -99,10 +99,6 @@ class ControllerSettings:
     environment: str = contract.SERVING_ENVIRONMENT.default
     runtime: tuple[str, ...] = (contract.SERVING_RUNTIME.default,)
     interval: float = 1.0
-    bucket: str = contract.S3_BUCKET.default
-    extra_buckets: tuple[str, ...] = ()
-    oci_registry: str = contract.OCI_REGISTRY.default
-    extra_oci_registries: tuple[str, ...] = ()
     backoff_initial: float = 1.0
     backoff_max: float = 30.0
     request_timeout: float = 5.0
@@ -140,14 +136,6 @@ class ControllerSettings:
         if settings.dry_run and settings.target != "kserve":
             parser.error("--dry-run writes KServe manifests: add --target kserve")
         return settings
-
-    @property
-    def allowed_buckets(self) -> frozenset[str]:
-        return allow_list(self.bucket, self.extra_buckets)
-
-    @property
-    def allowed_oci_registries(self) -> frozenset[str]:
-        return allow_list(self.oci_registry, self.extra_oci_registries)
 
     @property
     def owner(self) -> str:
