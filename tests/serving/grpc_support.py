@@ -15,6 +15,7 @@ from typing import Any
 import boto3
 import grpc
 import numpy as np
+import pytest
 import tritonclient.grpc as triton
 from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc as pb_grpc
@@ -68,6 +69,23 @@ def serving_model(
         uri = upload(s3, f"grpc/{uuid.uuid4().hex[:8]}/{name}.onnx", model_bytes)
         load(servers, name, uri, model_bytes, version)
         yield servers
+
+
+def module_servers(name: str, model_fixture: str, version: str) -> Any:
+    """A module-scoped `servers` fixture: one server for the test module, the bytes of the
+    fixture `model_fixture` loaded as `name` (`version`) through gRPC."""
+
+    @pytest.fixture(scope="module")
+    def servers(
+        request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+        s3_server: S3Settings,
+    ) -> Iterator[Servers]:  # fmt: skip
+        root = tmp_path_factory.mktemp(f"grpc-{name}")
+        model_bytes = request.getfixturevalue(model_fixture)
+        with serving_model(root, s3_server, name, model_bytes, version) as servers:
+            yield servers
+
+    return servers
 
 
 def upload(s3: S3Settings, key: str, data: bytes) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 
 import grpc
 import httpx
@@ -19,7 +18,7 @@ from grpc_reflection.v1alpha import reflection_pb2
 from grpc_reflection.v1alpha.proto_reflection_descriptor_database import (
     ProtoReflectionDescriptorDatabase,
 )
-from grpc_support import AUTH, Servers, infer_request, load, output_array, serving_model, upload
+from grpc_support import AUTH, Servers, infer_request, load, module_servers, output_array, upload
 from tritonclient.grpc import service_pb2 as pb
 from tritonclient.utils import InferenceServerException
 
@@ -29,14 +28,7 @@ pytestmark = pytest.mark.server
 SERVICE = "inference.GRPCInferenceService"
 
 
-@pytest.fixture(scope="module")
-def servers(
-    tmp_path_factory: pytest.TempPathFactory, s3_server: S3Settings, trained_model_bytes: bytes
-) -> Iterator[Servers]:
-    """One server for the module, `digits` (version 4) loaded through gRPC."""
-    root = tmp_path_factory.mktemp("grpc")
-    with serving_model(root, s3_server, "digits", trained_model_bytes, "4") as servers:
-        yield servers
+servers = module_servers("digits", "trained_model_bytes", "4")
 
 
 def triton_inputs(images: np.ndarray) -> list[triton.InferInput]:

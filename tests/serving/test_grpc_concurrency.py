@@ -7,7 +7,6 @@ import re
 import threading
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import grpc
@@ -15,7 +14,7 @@ import httpx
 import numpy as np
 import onnxruntime as ort
 import pytest
-from grpc_support import AUTH, Servers, infer_request, load, output_array, serving_model, upload
+from grpc_support import AUTH, Servers, infer_request, load, module_servers, output_array, upload
 
 from stack.seaweed import S3Settings
 
@@ -23,13 +22,7 @@ pytestmark = pytest.mark.server
 REQUESTS_PER_WORKER = 25
 
 
-@pytest.fixture(scope="module")
-def servers(
-    tmp_path_factory: pytest.TempPathFactory, s3_server: S3Settings, mnist_model_bytes: bytes
-) -> Iterator[Servers]:
-    root = tmp_path_factory.mktemp("grpc-load")
-    with serving_model(root, s3_server, "mnist", mnist_model_bytes, "1") as servers:
-        yield servers
+servers = module_servers("mnist", "mnist_model_bytes", "1")
 
 
 def rest_infer(url: str, model: str, images: np.ndarray) -> httpx.Response:

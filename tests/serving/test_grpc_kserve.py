@@ -5,17 +5,15 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import onnxruntime as ort
 import pytest
-from grpc_support import TOKEN, Servers, serving_model
+from grpc_support import TOKEN, Servers, module_servers
 
 from bench.peers import ensure_peer_venv
-from stack.seaweed import S3Settings
 
 pytestmark = pytest.mark.server
 REPO = Path(__file__).resolve().parents[2]
@@ -29,13 +27,7 @@ def kserve_python() -> Path:
     return ensure_peer_venv(REPO / ".bench" / "kserve-venv", packages)
 
 
-@pytest.fixture(scope="module")
-def servers(
-    tmp_path_factory: pytest.TempPathFactory, s3_server: S3Settings, trained_model_bytes: bytes
-) -> Iterator[Servers]:
-    root = tmp_path_factory.mktemp("grpc-kserve")
-    with serving_model(root, s3_server, "digits", trained_model_bytes, "4") as servers:
-        yield servers
+servers = module_servers("digits", "trained_model_bytes", "4")
 
 
 def run_kserve_client(servers: Servers, images: np.ndarray, tmp_path: Path) -> dict[str, Any]:
