@@ -106,12 +106,13 @@ SERVER_SETTINGS: tuple[Setting, ...] = (
             "onnxruntime intra-op threads per model for runs on the event loop "
             "(0 = onnxruntime's default, one per core).", whole_number),
     Setting("ort_threads_large", "SERVING_ORT_THREADS_LARGE", "0",
-            "onnxruntime intra-op threads for runs of more than --inline-max-rows rows, which "
-            "run on a worker thread (0 = one per core; a second session per model unless it "
-            "equals --ort-threads).", whole_number),
+            "onnxruntime intra-op threads for runs of more than --inline-max-rows rows "
+            "(0 = one per core; a second session per model unless it equals --ort-threads).",
+            whole_number),
     Setting("inline_max_rows", "SERVING_INLINE_MAX_ROWS", "64",
             "onnxruntime runs of at most this many rows run on the event loop; bigger ones on "
-            "a worker thread so they do not stall other requests.", whole_number),
+            "a worker thread so they do not stall other requests (on the loop too when no "
+            "other request is under way).", whole_number),
     Setting("max_batch_size", "SERVING_MAX_BATCH_SIZE", "32",
             "Most rows stacked into one onnxruntime run from concurrent requests for the same "
             "model (1 = no batching).", whole_number),

@@ -8,6 +8,7 @@ deterministic, and every test checks it through the batch sizes the batcher repo
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -66,10 +67,14 @@ def column_sum_model() -> OnnxModel:
 class Recorder:
     """A batcher on a real model that records the rows of every onnxruntime run."""
 
-    def __init__(self, model: OnnxModel, settings: BatchSettings) -> None:
+    def __init__(
+        self, model: OnnxModel, settings: BatchSettings, others_under_way: bool = True
+    ) -> None:
         self.runs: list[int] = []
         self.pool = ThreadPoolExecutor(2)
-        self.batcher = Batcher(model, self.pool, settings, self.runs.append)
+        self.batcher = Batcher(
+            model, self.pool, settings, self.runs.append, lambda: others_under_way
+        )
 
     def run_together(self, feeds: Sequence[dict[str, np.ndarray]]) -> list[Any]:
         """Submit every request in the same loop turn; results or raised errors, in order."""
@@ -86,8 +91,8 @@ class Recorder:
 def recorder() -> Iterator[Callable[..., Recorder]]:
     made: list[Recorder] = []
 
-    def make(model: OnnxModel, **settings: Any) -> Recorder:
-        made.append(Recorder(model, BatchSettings(**settings)))
+    def make(model: OnnxModel, others_under_way: bool = True, **settings: Any) -> Recorder:
+        made.append(Recorder(model, BatchSettings(**settings), others_under_way))
         return made[-1]
 
     yield make
@@ -338,13 +343,29 @@ def test_model_one_session_when_thread_counts_agree(mnist_model_bytes: bytes) ->
     assert model.large_session is model.session
 
 
-def test_batching_large_request_runs_on_a_worker_thread(
-    recorder: Callable[..., Recorder], mnist_model_bytes: bytes
-) -> None:
+@pytest.mark.parametrize(
+    ("others_under_way", "on_the_loop"), [(True, False), (False, True)], ids=["busy", "alone"]
+)
+def test_batching_large_request_runs_on_a_worker_thread_unless_alone(
+    recorder: Callable[..., Recorder], mnist_model_bytes: bytes, others_under_way: bool,
+    on_the_loop: bool,
+) -> None:  # fmt: skip
+    """A big run leaves the event loop free for other requests; alone, it saves the hop."""
     model = OnnxModel.from_bytes("mnist", "1", mnist_model_bytes, threads=1, large_threads=2)
-    rec = recorder(model, inline_max_rows=8)
+    rec = recorder(model, others_under_way, inline_max_rows=8)
+    threads: list[tuple[threading.Thread, bool]] = []
+    run = model.run
+
+    def recording_run(feeds: Any, output_names: list[str], large: bool = False) -> Any:
+        threads.append((threading.current_thread(), large))
+        return run(feeds, output_names, large)
+
+    model.run = recording_run  # type: ignore[method-assign]
     batch = images(40)
     (result,) = rec.run_together([{"x": batch}])
     assert rec.runs == [40]
-    expected = model.run({"x": batch}, ["probabilities"])[0]
+    ((thread, large),) = threads
+    assert large, "the session for large runs"
+    assert (thread is threading.current_thread()) == on_the_loop
+    expected = run({"x": batch}, ["probabilities"])[0]
     np.testing.assert_allclose(result[0], expected, rtol=1e-5, atol=1e-6)
