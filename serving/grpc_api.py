@@ -23,6 +23,7 @@ from serving.dataplane import DataPlane
 from serving.errors import ModelNotFound, ModelNotReady, ServingError, Unauthorized
 from serving.grpc_calls import PREFIX_BYTES, CallContext, GrpcRouter, Method, RpcError, StatusCode
 from serving.grpc_codec import (
+    InferRequestParser,
     decode_infer,
     encode_infer,
     load_parameters,
@@ -46,6 +47,8 @@ log = logging.getLogger("serving")
 
 SERVICE_DESCRIPTOR = pb.DESCRIPTOR.services_by_name["GRPCInferenceService"]
 SERVICE = SERVICE_DESCRIPTOR.full_name
+# RPCs whose request is not parsed by the generated message class alone
+REQUEST_PARSERS = {"ModelInfer": InferRequestParser}
 # The HTTP status on each `ServingError` class → the gRPC code Triton and KServe give.
 STATUS_CODES = {
     400: StatusCode.INVALID_ARGUMENT,
@@ -118,7 +121,7 @@ class InferenceServicer:
 
     @reported
     async def ModelInfer(self, request: Any, context: Any) -> Any:
-        name, version = request.model_name, request.model_version or None
+        name, version = request.message.model_name, request.message.model_version or None
         try:
             self.dataplane.model_ready(name, version)
             neutral, raw = decode_infer(request)
@@ -161,7 +164,8 @@ class InferenceServicer:
         """Each RPC of the service this class implements, by its request path."""
         return {
             f"/{SERVICE}/{rpc.name}": Method(
-                GetMessageClass(rpc.input_type), getattr(self, rpc.name)
+                REQUEST_PARSERS.get(rpc.name) or GetMessageClass(rpc.input_type),
+                getattr(self, rpc.name),
             )
             for rpc in SERVICE_DESCRIPTOR.methods
             if hasattr(self, rpc.name)

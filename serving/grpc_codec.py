@@ -8,12 +8,13 @@ row-major); the shape, datatype and size checks are `serving.tensors`', as for R
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 from tritonclient.grpc import service_pb2 as pb
 
 from serving.errors import BadRequest, InvalidTensor
+from serving.protobuf_wire import split_field, varint
 from serving.repository import IndexEntry
 from serving.tensors import (
     array_from_bytes,
@@ -53,13 +54,36 @@ FIELD_DTYPE = {
 RAW_OUTPUT = "raw_output"  # request parameter: answer in raw_output_contents (bool)
 
 
-def decode_infer(message: Any) -> tuple[InferenceRequest, bool]:
+RAW_INPUT_CONTENTS = pb.ModelInferRequest.DESCRIPTOR.fields_by_name["raw_input_contents"].number
+
+
+class SplitInferRequest(NamedTuple):
+    """A `ModelInferRequest` parsed without its `raw_input_contents`, and those entries as
+    views into the received bytes (no copy of the tensor data)."""
+
+    message: Any
+    raw_inputs: list[memoryview]
+
+
+class InferRequestParser:
+    """`ModelInfer`'s request type for `grpc_calls`: protobuf parses everything but the raw
+    inputs, which `protobuf_wire.split_field` leaves where they arrived."""
+
+    DESCRIPTOR = pb.ModelInferRequest.DESCRIPTOR
+
+    @staticmethod
+    def FromString(data: memoryview) -> SplitInferRequest:  # noqa: N802 (protobuf's name)
+        others, raw_inputs = split_field(data, RAW_INPUT_CONTENTS)
+        return SplitInferRequest(pb.ModelInferRequest.FromString(others), raw_inputs)
+
+
+def decode_infer(split: SplitInferRequest) -> tuple[InferenceRequest, bool]:
     """The neutral request of a `ModelInferRequest`, and whether to answer with raw bytes.
 
     Answers are raw when the inputs were (KServe's rule), or when the request's
     `raw_output` parameter says so.
     """
-    raw = message.raw_input_contents
+    message, raw = split
     if not message.inputs:
         raise BadRequest("the request has no inputs")
     if raw and len(raw) != len(message.inputs):
@@ -93,7 +117,7 @@ def tensor_header(tensor: Any) -> tuple[str, tuple[int, ...]]:
     return name, checked_shape(name, list(tensor.shape))
 
 
-def raw_input(tensor: Any, data: bytes) -> RequestTensor:
+def raw_input(tensor: Any, data: bytes | memoryview) -> RequestTensor:
     name, shape = tensor_header(tensor)
     if tensor.HasField("contents"):
         raise InvalidTensor(f"tensor {name!r}: contents given beside raw_input_contents")
@@ -188,12 +212,3 @@ def repository_answer(message_type: Any, name: str) -> Any:
     answer = message_type()
     answer.MergeFromString(b"\x0a" + varint(len(encoded)) + encoded + b"\x10\x01")
     return answer
-
-
-def varint(value: int) -> bytes:
-    out = bytearray()
-    while value > 0x7F:
-        out.append(value & 0x7F | 0x80)
-        value >>= 7
-    out.append(value)
-    return bytes(out)

@@ -178,3 +178,23 @@ def test_grpc_infer_while_loading_is_unavailable(servers: Servers, silent_regist
     loader.join(timeout=30)
     assert (code, ready) == (grpc.StatusCode.UNAVAILABLE, False), details
     assert outcome["load"][0] == grpc.StatusCode.UNAVAILABLE
+
+
+NOT_MESSAGES = {
+    "raw input past the end": b"\x3a\x64abc",  # raw_input_contents says 100 bytes, 3 follow
+    "bad wire type": b"\x0f\x00",
+    "garbage inside inputs": b"\x2a\x02\xff\xff",  # the scan passes it, protobuf refuses it
+}
+
+
+@pytest.mark.parametrize("body", NOT_MESSAGES.values(), ids=NOT_MESSAGES.keys())
+def test_grpc_bytes_that_are_no_infer_request_are_invalid_argument(
+    servers: Servers, body: bytes
+) -> None:
+    channel = grpc.insecure_channel(servers.address)
+    call = channel.unary_unary("/inference.GRPCInferenceService/ModelInfer")
+    code, details = code_of(lambda: call(body, timeout=30))
+    assert code == grpc.StatusCode.INVALID_ARGUMENT
+    assert "not a valid inference.ModelInferRequest" in details
+    assert output_array(servers.stub().ModelInfer(infer_request(ONE, raw=True, model="mnist"))
+                        ).shape == (1, 10)  # fmt: skip
