@@ -167,7 +167,7 @@ class GrpcCall:
         self.method = method
         self.context = CallContext(headers)
         self.limit = max_message_bytes
-        self.body: list[bytes] = []
+        self.body: list[bytes | memoryview] = []
         self.size = self.held = 0
         self.needed = PREFIX_BYTES  # bytes to wait for: the prefix, then the whole message
         self.done = self.expired = self.head_sent = self.prefixed = False
@@ -190,7 +190,7 @@ class GrpcCall:
 
     # --- request bytes, from the connection ---------------------------------------------
 
-    def data(self, chunk: bytes) -> None:
+    def data(self, chunk: bytes | memoryview) -> None:
         """Request bytes: held (the client's window not given back) until a message is
         taken, so what a connection holds is bounded by its window."""
         if self.done:
@@ -213,7 +213,7 @@ class GrpcCall:
             self.check_length(self.size - PREFIX_BYTES)  # more than the one message
 
     @staticmethod
-    def declared_length(buffer: bytes, start: int = 0) -> int:
+    def declared_length(buffer: bytes | memoryview, start: int = 0) -> int:
         return int.from_bytes(buffer[start + 1 : start + PREFIX_BYTES], "big")
 
     def check_length(self, length: int) -> None:
@@ -237,7 +237,7 @@ class GrpcCall:
             return
         self.task = asyncio.get_running_loop().create_task(self.run(self.answer_unary, request))
 
-    def single_message(self, body: bytes) -> Any:
+    def single_message(self, body: bytes | memoryview) -> Any:
         assert self.method is not None
         if (
             len(body) < PREFIX_BYTES

@@ -74,13 +74,8 @@ class RawH2:
         self.sock.settimeout(wait)
         frames: list[Frame] = []
         while True:
-            while len(self.inbox) >= 9:
-                length = int.from_bytes(self.inbox[:3], "big")
-                if len(self.inbox) < 9 + length:
-                    break
-                stream = int.from_bytes(self.inbox[5:9], "big") & 0x7FFFFFFF
-                got = Frame(self.inbox[3], self.inbox[4], stream, self.inbox[9 : 9 + length])
-                self.inbox = self.inbox[9 + length :]
+            while (got := next_frame(self.inbox)) is not None:
+                self.inbox = self.inbox[9 + len(got.payload) :]
                 frames.append(got)
                 if got.kind == until and stream_id in (None, got.stream_id):
                     return frames
@@ -100,6 +95,23 @@ class RawH2:
             for f in frames
             if f.kind == FrameType.HEADERS and f.stream_id == stream_id
         ]
+
+
+def next_frame(buffer: bytes) -> Frame | None:
+    """The frame at the start of `buffer`, or None if it is not all there."""
+    if len(buffer) < 9 or len(buffer) < 9 + (length := int.from_bytes(buffer[:3], "big")):
+        return None
+    stream = int.from_bytes(buffer[5:9], "big") & 0x7FFFFFFF
+    return Frame(buffer[3], buffer[4], stream, buffer[9 : 9 + length])
+
+
+def frames_of(buffer: bytes) -> list[Frame]:
+    """Every whole frame in `buffer`."""
+    frames: list[Frame] = []
+    while (got := next_frame(buffer)) is not None:
+        frames.append(got)
+        buffer = buffer[9 + len(got.payload) :]
+    return frames
 
 
 def grpc_framed(message: bytes, compressed: int = 0) -> bytes:

@@ -15,7 +15,7 @@ import grpc
 import hpack
 import pytest
 from grpc_health.v1 import health_pb2
-from h2_probe import RawH2, data_of, goaway_code, grpc_framed, reset_codes
+from h2_probe import RawH2, data_of, frames_of, goaway_code, grpc_framed, reset_codes
 
 from serving.batching import TaskCount
 from serving.grpc_calls import CallContext, GrpcRouter, Method, RpcError, StatusCode
@@ -23,11 +23,14 @@ from serving.http2 import Http2Connection, Http2Limits
 from serving.http2_frames import (
     END_HEADERS,
     END_STREAM,
+    PADDED,
+    PREFACE,
     ErrorCode,
     FrameType,
     Setting,
     frame,
     rst_stream,
+    settings_frame,
     window_update,
 )
 from serving.http2_hpack import HeaderDecoder
@@ -435,3 +438,71 @@ def test_messages_split_across_tiny_frames_arrive_whole(raw: RawH2, method: str)
         data = data[5 + length :]
     expected = "split " * 2000
     assert answers == ([expected.upper(), "A", "A"] if method.endswith("Chat") else [expected])
+
+
+class CollectingTransport:
+    """What `Http2Connection` writes, kept in memory (an in-process test needs no socket)."""
+
+    def __init__(self) -> None:
+        self.written = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+    def can_write_eof(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        pass
+
+
+def client_bytes(encoder: hpack.Encoder) -> bytes:
+    """Two calls: one whose 40 KB message comes in unpadded 16 KiB DATA frames, one padded;
+    then a slow third call, and DATA on it after its end (the stream is reset, the payload
+    skipped: it holds bytes that look like frames)."""
+    headers = [(":method", "POST"), (":scheme", "http"), (":path", "/test.Echo/Echo"),
+               (":authority", "x"), ("content-type", "application/grpc")]  # fmt: skip
+    block = encoder.encode(headers)
+    big = grpc_framed(Request(service="b" * 40_000).SerializeToString())
+    out = PREFACE + settings_frame({}) + frame(FrameType.HEADERS, END_HEADERS, 1, block)
+    for start in range(0, len(big), 16384):
+        out += frame(FrameType.DATA, 0, 1, big[start : start + 16384])
+    out += frame(FrameType.DATA, END_STREAM, 1, b"")
+    padded = b"\x03" + grpc_framed(Request(service="padded").SerializeToString()) + b"\0\0\0"
+    out += frame(FrameType.HEADERS, END_HEADERS, 3, encoder.encode(headers))
+    out += frame(FrameType.DATA, END_STREAM | PADDED, 3, padded)
+    slow = [(k, "/test.Echo/Slow" if k == ":path" else v) for k, v in headers]
+    out += frame(FrameType.HEADERS, END_HEADERS, 5, encoder.encode(slow))
+    out += frame(
+        FrameType.DATA, END_STREAM, 5, grpc_framed(Request(service="1").SerializeToString())
+    )
+    return out + frame(FrameType.DATA, 0, 5, frame(FrameType.PING, 0, 0, b"12345678") * 50)
+
+
+@pytest.mark.parametrize("piece", [1, 7, 9, 1000, 16393, 1 << 20])
+def test_frames_read_in_pieces_of_any_size(piece: int) -> None:
+    """However the bytes are cut into reads, the calls get their messages whole and the data
+    on a closed stream is skipped, not read as frames."""
+    data = client_bytes(hpack.Encoder())
+    transport = CollectingTransport()
+
+    async def feed() -> None:
+        tasks = TaskCount()
+        tasks.start()
+        connection = Http2Connection(GrpcRouter(methods(tasks), MAX_MESSAGE), LIMITS, set())
+        connection.connection_made(transport)
+        for start in range(0, len(data), piece):
+            connection.data_received(data[start : start + piece])
+        await asyncio.sleep(0.05)  # the calls run as tasks
+        connection.connection_lost(None)
+
+    asyncio.run(feed())
+    frames = frames_of(bytes(transport.written))
+    assert goaway_code(frames) is None
+    assert not [f for f in frames if f.kind == FrameType.PING]
+    assert reset_codes(frames) == {5: ErrorCode.STREAM_CLOSED}
+    answers = {sid: Request.FromString(data_of(frames, sid)[5:]).service for sid in (1, 3)}
+    assert answers == {1: "b" * 40_000, 3: "padded"}
