@@ -21,7 +21,7 @@ from onnx import TensorProto, helper
 from serving.batching import Batcher, BatchSettings, TaskCount
 from serving.dataplane import DataPlane
 from serving.errors import ServingError
-from serving.model import OnnxModel
+from serving.model import OnnxModel, session_options
 from serving.rest import ApiSettings, RestApi
 from serving.types import InferenceRequest, RequestTensor
 
@@ -336,6 +336,13 @@ def test_model_large_session_has_its_own_threads_and_same_answers(
     large = model.run({"x": batch}, ["probabilities"], large=True)[0]
     assert model.large_session is not model.session
     np.testing.assert_allclose(large, small, rtol=1e-5, atol=1e-6)
+
+
+def test_intra_op_threads_do_not_spin_between_runs() -> None:
+    """Spinning, they would hold a core the event loop and the clients need."""
+    assert session_options(2).get_session_config_entry("session.intra_op.allow_spinning") == "0"
+    spinning = session_options(2, spinning=True)
+    assert spinning.get_session_config_entry("session.intra_op.allow_spinning") == "1"
 
 
 def test_model_one_session_when_thread_counts_agree(mnist_model_bytes: bytes) -> None:
