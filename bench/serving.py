@@ -22,7 +22,7 @@ Rounds alternate between the servers so that load from other processes on the ma
 both alike; the table shows the median over rounds, and each server's CPU time per request
 (which load from other processes disturbs less than throughput). Raw onnxruntime
 `session.run`, in this process with the session options ours uses for each size (but
-onnxruntime's default of spinning intra-op threads, which ours turns off), is measured
+onnxruntime's default of intra-op threads spinning between runs, which ours stops), is measured
 in the same run, for the batch ratio: its 256-image rate at the start of every round (the
 median is reported), so the ratio compares figures taken under the same machine load.
 
@@ -125,11 +125,12 @@ def measure(run: Runner, servers: list[Server], load: list[Case | GrpcCase], rou
 
 class RawOnnxruntime:
     """session.run in this process, with the session options ours uses for each size but
-    onnxruntime's default of intra-op threads that spin between runs (its fastest alone)."""
+    onnxruntime's default of intra-op threads that go on spinning between runs (its fastest
+    alone)."""
 
     def __init__(self, model: Path, images: np.ndarray, threads: tuple[int, int]) -> None:
         self.small, self.large = (
-            ort.InferenceSession(str(model), session_options(count, spinning=True),
+            ort.InferenceSession(str(model), session_options(count, spin_between_runs=True),
                                  providers=["CPUExecutionProvider"])
             for count in threads
         )  # fmt: skip

@@ -15,16 +15,18 @@ from serving.types import ModelMetadata, RequestTensor, TensorSpec
 CONVERTIBLE_KINDS = {"f": "fiu", "i": "iu", "u": "u", "b": "b"}
 
 
-def session_options(threads: int, spinning: bool = False) -> ort.SessionOptions:
+def session_options(threads: int, spin_between_runs: bool = False) -> ort.SessionOptions:
     """Sequential execution, full graph optimisation, `threads` intra-op threads.
 
-    The intra-op threads sleep as soon as a run ends (`spinning` False, not onnxruntime's
-    default): spinning, they held a core that the event loop and the client needed to send
-    the answer and the next request (on 2 cores, 256 images over gRPC: the answer's write took
-    ~0.6 ms instead of ~0.1 ms, ~47k vs ~56k images/s; 2026-12-06)."""
+    The intra-op threads spin while a run lasts but stop as soon as it ends
+    (`session.force_spinning_stop`; onnxruntime's default, `spin_between_runs`, keeps them
+    spinning): spinning on, the second thread held a core that the event loop and the client
+    needed to send the answer and the next request (on 2 cores, 256 images over gRPC, the
+    answer's write took ~0.6 ms instead of ~0.1 ms; 2026-12-06)."""
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    options.add_session_config_entry("session.intra_op.allow_spinning", "1" if spinning else "0")
+    stop_spinning = "0" if spin_between_runs else "1"
+    options.add_session_config_entry("session.force_spinning_stop", stop_spinning)
     options.inter_op_num_threads = 1
     options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL

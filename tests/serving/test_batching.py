@@ -338,11 +338,11 @@ def test_model_large_session_has_its_own_threads_and_same_answers(
     np.testing.assert_allclose(large, small, rtol=1e-5, atol=1e-6)
 
 
-def test_intra_op_threads_do_not_spin_between_runs() -> None:
-    """Spinning, they would hold a core the event loop and the clients need."""
-    assert session_options(2).get_session_config_entry("session.intra_op.allow_spinning") == "0"
-    spinning = session_options(2, spinning=True)
-    assert spinning.get_session_config_entry("session.intra_op.allow_spinning") == "1"
+def test_intra_op_threads_stop_spinning_when_a_run_ends() -> None:
+    """Spinning on, they would hold a core the event loop and the clients need."""
+    key = "session.force_spinning_stop"
+    assert session_options(2).get_session_config_entry(key) == "1"
+    assert session_options(2, spin_between_runs=True).get_session_config_entry(key) == "0"
 
 
 def test_model_one_session_when_thread_counts_agree(mnist_model_bytes: bytes) -> None:
