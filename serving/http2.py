@@ -295,31 +295,24 @@ class Http2Connection(StreamSender, asyncio.Protocol):
             stream.call.end()
 
     def on_data(self, flags: int, stream_id: int, payload: bytes) -> None:
-        """A padded DATA frame, handled whole (unpadded ones stream: `data_begins`)."""
-        try:
-            self.check_data(stream_id, len(payload))
-        except StreamFailure:
-            self.consumed(stream_id, len(payload))
-            raise
-        stream = self.streams.get(stream_id)
-        if stream is None or not stream.receiving:
-            self.consumed(stream_id, len(payload))
-            return  # a stream already answered and reset: its data is dropped
+        """A padded DATA frame, handled whole: checked and delivered as an unpadded one is
+        (`data_begins`, `read_data`), its padding given back to the window at once."""
         data = padding_stripped(flags, payload)
-        self.consumed(stream_id, len(payload) - len(data))
-        if data and stream.call is not None:
-            stream.call.data(data)
-        if flags & END_STREAM:
-            self.end_of_request(stream)
+        self.data_begins(flags, stream_id, len(data), len(payload) - len(data))
+        if self.data_left:
+            self.read_data(memoryview(data), 0)
 
-    def data_begins(self, flags: int, stream_id: int, length: int) -> None:
-        """An unpadded DATA frame's header: its payload follows in `read_data`."""
+    def data_begins(self, flags: int, stream_id: int, length: int, padding: int = 0) -> None:
+        """A DATA frame's header: `length` bytes of data follow in `read_data` (after
+        `padding` bytes of a padded frame's, which only count against the window)."""
         self.data_stream, self.data_flags, self.data_left = stream_id, flags, length
         try:
-            self.check_data(stream_id, length)
+            self.check_data(stream_id, length + padding)
         except StreamFailure as failure:
             self.data_stream = 0  # the payload still arrives: it is skipped
             self.reset(stream_id, failure.code)
+        if padding:
+            self.consumed(stream_id, padding)
         if not length:
             self.read_data(memoryview(b""), 0)
 
