@@ -145,10 +145,8 @@ class Batcher:
         return not self.queue and not self.running and not self.others_under_way()
 
     def alone(self) -> bool:
-        """Nothing queued or running, no other request under way, no waiting asked for."""
-        if self.queue or self.running or self.settings.max_batch_time > 0:
-            return False
-        return not self.others_under_way()
+        """Idle, and no waiting for company asked for."""
+        return self.settings.max_batch_time <= 0 and self.idle()
 
     async def run_alone(self, feeds: Feeds, output_names: list[str], rows: int) -> Any:
         self.on_batch(rows)
