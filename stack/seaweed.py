@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.defaults import S3_ACCESS_KEY, S3_BUCKET, S3_REGION, S3_SECRET_KEY
+from contracts.defaults import S3_ACCESS_KEY, S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_SECRET_KEY
 from stack.proc import ServiceProcess, free_port, http_ok
 
 DEMO_ACCESS_KEY = S3_ACCESS_KEY.default
@@ -36,11 +36,11 @@ class S3Settings:
     def as_env(self) -> dict[str, str]:
         """The environment variables that point boto3 code (ours and upstream's) here."""
         return {
-            "AWS_S3_ENDPOINT": self.endpoint,
-            "AWS_S3_BUCKET": self.bucket,
-            "AWS_ACCESS_KEY_ID": self.access_key,
-            "AWS_SECRET_ACCESS_KEY": self.secret_key,
-            "AWS_DEFAULT_REGION": self.region,
+            S3_ENDPOINT.env: self.endpoint,
+            S3_BUCKET.env: self.bucket,
+            S3_ACCESS_KEY.env: self.access_key,
+            S3_SECRET_KEY.env: self.secret_key,
+            S3_REGION.env: self.region,
         }
 
 

@@ -42,6 +42,13 @@ SETTINGS: tuple[Setting, ...] = (
             "InferenceService runtime the controller serves (the seed's `mmserver1`)."),
 )  # fmt: skip
 
+# What every demo process gets in its environment (`service_env`): where the other parts
+# are and how to sign S3 requests, not the demo's own ports and directory.
+SERVICE_ENV = frozenset({
+    "registry_url", "serving_url", "s3_endpoint", "bucket", "oci_registry", "access_key",
+    "secret_key", "region", "environment", "runtime",
+})  # fmt: skip
+
 
 @dataclass(frozen=True)
 class StackSettings:
@@ -89,12 +96,6 @@ class StackSettings:
         )
 
     def service_env(self) -> dict[str, str]:
-        """The environment every demo process gets: where the other parts are."""
-        return {
-            **self.s3().as_env(),
-            "MODEL_REGISTRY_URL": self.registry_url,
-            "SERVING_URL": self.serving_url,
-            "OCI_REGISTRY": self.oci_registry,
-            "SERVING_ENVIRONMENT": self.environment,
-            "SERVING_RUNTIME": self.runtime,
-        }
+        """The environment every demo process gets: the `SERVICE_ENV` settings, each under
+        its own variable."""
+        return {s.env: getattr(self, s.name) for s in SETTINGS if s.name in SERVICE_ENV}
