@@ -42,7 +42,6 @@ class VersionFacts:
     state: str
     properties: dict[str, Any]
     artifacts: list[ModelArtifact] = field(default_factory=list)
-    created: str = ""
 
 
 @dataclass(frozen=True)
