@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from contracts import defaults as contract
-from contracts.settings import Setting, boolean, comma_list, number, resolve, settings_parser
+from contracts.settings import Setting, boolean, comma_list, load_settings, number, settings_parser
 from mr_client.urls import API
 from serving.names import model_path
 from serving.settings import ARTIFACT_SOURCE_SETTINGS, ArtifactSources
@@ -120,7 +120,8 @@ class ControllerSettings(ArtifactSources):
             "Reconcile Model Registry InferenceServices onto the inference server "
             "(--target local) or into KServe InferenceService resources (--target kserve)."
         )
-        values = [s for s in (*CONTROLLER_SETTINGS, *TARGET_SETTINGS) if s.name not in SWITCHES]
+        table = (*CONTROLLER_SETTINGS, *TARGET_SETTINGS)
+        values = [s for s in table if s.name not in SWITCHES]
         parser = settings_parser("python -m serving.controller", description, values)
         for setting in TARGET_SETTINGS:
             if setting.name in SWITCHES:
@@ -128,11 +129,7 @@ class ControllerSettings(ArtifactSources):
                     setting.flag, dest=setting.name, action="store_const", const="true",
                     help=f"{setting.help} [env {setting.env}; default {setting.default!r}]",
                 )  # fmt: skip
-        flags = vars(parser.parse_args(argv))
-        try:
-            settings = cls(**resolve((*CONTROLLER_SETTINGS, *TARGET_SETTINGS), flags, environ))
-        except ValueError as exc:
-            parser.error(str(exc))
+        settings = cls(**load_settings(parser, table, argv, environ))
         if settings.dry_run and settings.target != "kserve":
             parser.error("--dry-run writes KServe manifests: add --target kserve")
         return settings
