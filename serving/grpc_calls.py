@@ -28,6 +28,10 @@ log = logging.getLogger("serving")
 PREFIX_BYTES = 5
 TIMEOUT_UNITS = {b"H": 3600.0, b"M": 60.0, b"S": 1.0, b"m": 1e-3, b"u": 1e-6, b"n": 1e-9}
 MAX_GRPC_MESSAGE = 1024  # characters of a status message sent
+# Where a joined body's bulk data starts: a multiple of the largest number size (8 bytes),
+# counted from the start of a `bytes` object's data, which CPython allocates 16-aligned.
+ALIGNMENT = 8
+HEAD_BYTES = 4096  # of a body, searched for where its bulk data starts
 
 
 class StatusCode(IntEnum):
@@ -205,7 +209,8 @@ class GrpcCall:
             self.deliver_messages()
         elif not self.prefixed:
             self.prefixed = True
-            self.body = [b"".join(self.body)]
+            if len(self.body[0]) < PREFIX_BYTES:  # a prefix cut across pieces
+                self.body = [b"".join(self.body)]
             length = self.declared_length(self.body[0])
             self.needed = PREFIX_BYTES + length
             self.check_length(length)
@@ -227,7 +232,7 @@ class GrpcCall:
         if self.queue is not None:
             self.end_of_stream()
             return
-        body = self.body[0] if len(self.body) == 1 else b"".join(self.body)
+        body = self.joined()
         self.body = []
         self.release()
         try:
@@ -236,6 +241,31 @@ class GrpcCall:
             self.finish(error.code, error.message)
             return
         self.task = asyncio.get_running_loop().create_task(self.run(self.answer_unary, request))
+
+    def joined(self) -> bytes | memoryview:
+        """The request body in one buffer. Pieces are copied into it so that the request
+        type's bulk data (at its `bulk_offset`, for a type that has one) starts aligned:
+        numpy's checks on unaligned numbers run at half speed."""
+        if len(self.body) == 1:
+            return self.body[0]
+        assert self.method is not None
+        bulk_offset = getattr(self.method.request_type, "bulk_offset", None)
+        offset = bulk_offset(memoryview(self.head())[PREFIX_BYTES:]) if bulk_offset else None
+        if offset is None:
+            return b"".join(self.body)
+        skip = -(PREFIX_BYTES + offset) % ALIGNMENT
+        return memoryview(b"".join([bytes(skip), *self.body]))[skip:]
+
+    def head(self) -> bytes:
+        """The body's first `HEAD_BYTES` (or all of it), where a request type's fields before
+        its bulk data are."""
+        parts, size = [], 0
+        for piece in self.body:
+            parts.append(piece[: HEAD_BYTES - size])
+            size += len(parts[-1])
+            if size == HEAD_BYTES:
+                break
+        return b"".join(parts)
 
     def single_message(self, body: bytes | memoryview) -> Any:
         assert self.method is not None

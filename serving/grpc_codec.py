@@ -14,7 +14,7 @@ import numpy as np
 from tritonclient.grpc import service_pb2 as pb
 
 from serving.errors import BadRequest, InvalidTensor
-from serving.protobuf_wire import split_field, varint
+from serving.protobuf_wire import field_start, split_field, varint
 from serving.repository import IndexEntry
 from serving.tensors import (
     array_from_bytes,
@@ -75,6 +75,12 @@ class InferRequestParser:
     def FromString(data: memoryview) -> SplitInferRequest:  # noqa: N802 (protobuf's name)
         others, raw_inputs = split_field(data, RAW_INPUT_CONTENTS)
         return SplitInferRequest(pb.ModelInferRequest.FromString(others), raw_inputs)
+
+    @staticmethod
+    def bulk_offset(head: memoryview) -> int | None:
+        """Where the first raw input starts in a message beginning with `head` (for
+        `grpc_calls` to place it aligned)."""
+        return field_start(head, RAW_INPUT_CONTENTS)
 
 
 def decode_infer(split: SplitInferRequest) -> tuple[InferenceRequest, bool]:

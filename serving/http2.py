@@ -22,6 +22,7 @@ answers GOAWAY with its code, then closes; a stream error resets only that strea
 from __future__ import annotations
 
 import asyncio
+import struct
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -56,6 +57,9 @@ from serving.http2_streams import Stream, StreamCall, StreamSender
 
 LINGER_SECONDS = 1.0
 MAX_CONTINUATIONS = 64  # frames of one header block (clients send one or two)
+# A frame header: 24-bit length (as 8 + 16 bits), type, flags, R bit + 31-bit stream id.
+FRAME_HEADER = struct.Struct(">BHBBL")
+DATA = FrameType.DATA.value
 
 
 @dataclass(frozen=True)
@@ -155,26 +159,28 @@ class Http2Connection(StreamSender, asyncio.Protocol):
         DATA payloads (unpadded) go to their call piece by piece as they arrive, as views
         into the received bytes; other frames are handled once whole."""
         size = len(view)
+        max_frame = self.limits.max_frame_bytes
         while position < size and not self.closing and self.preface_seen:
             if self.data_left:
                 position = self.read_data(view, position)
                 continue
             if size - position < FRAME_HEADER_BYTES:
                 break
-            length = int.from_bytes(view[position : position + 3], "big")
-            if length > self.limits.max_frame_bytes:
+            length_high, length_low, kind, flags, stream_id = FRAME_HEADER.unpack_from(
+                view, position
+            )
+            length = length_high << 16 | length_low
+            if length > max_frame:
                 raise ConnectionFailure(ErrorCode.FRAME_SIZE_ERROR, f"frame of {length} bytes")
-            kind, flags = view[position + 3], view[position + 4]
-            start = position + FRAME_HEADER_BYTES
-            stream_id = int.from_bytes(view[position + 5 : start], "big") & 0x7FFFFFFF
-            if kind == FrameType.DATA and not flags & PADDED and not self.header_stream:
+            stream_id &= 0x7FFFFFFF
+            position += FRAME_HEADER_BYTES
+            if kind == DATA and not flags & PADDED and not self.header_stream:
                 self.data_begins(flags, stream_id, length)
-                position = start
                 continue
-            if size - start < length:
-                break
-            position = start + length
-            self.on_frame(kind, flags, stream_id, bytes(view[start:position]))
+            if size - position < length:
+                return position - FRAME_HEADER_BYTES
+            self.on_frame(kind, flags, stream_id, bytes(view[position : position + length]))
+            position += length
         return position
 
     def on_frame(self, kind: int, flags: int, stream_id: int, payload: bytes) -> None:

@@ -55,6 +55,23 @@ def field_end(data: memoryview, tag: int, position: int) -> tuple[int, int]:
     raise WireError(f"wire type {wire_type} (groups are not used by this message)")
 
 
+def field_start(data: memoryview, number: int) -> int | None:
+    """Where the value of the first entry of length-delimited field `number` starts in
+    `data` (a message, or only its first bytes); None if `data` ends first or is malformed
+    (the whole message's parse says how)."""
+    wanted = number << 3 | LENGTH_DELIMITED
+    position = 0
+    try:
+        while position < len(data):
+            tag, value_start = read_varint(data, position)
+            start, position = field_end(data, tag, value_start)
+            if tag == wanted:
+                return start
+    except WireError:
+        return None
+    return None
+
+
 def split_field(data: memoryview, number: int) -> tuple[bytes, list[memoryview]]:
     """The message without its length-delimited field `number`, and that field's entries
     (views into `data`, in order)."""

@@ -7,8 +7,9 @@ import numpy as np
 import pytest
 from tritonclient.grpc import service_pb2 as pb
 
+from serving.grpc_calls import PREFIX_BYTES, GrpcCall, Method
 from serving.grpc_codec import InferRequestParser, decode_infer
-from serving.protobuf_wire import WireError, read_varint, split_field, varint
+from serving.protobuf_wire import WireError, field_start, read_varint, split_field, varint
 
 
 def infer_message() -> pb.ModelInferRequest:
@@ -75,3 +76,64 @@ MALFORMED = {
 def test_malformed_bytes_are_refused(data: bytes) -> None:
     with pytest.raises(WireError):
         split_field(memoryview(data), 7)
+
+
+def test_field_start_finds_the_first_raw_input_in_the_head_of_a_message() -> None:
+    data = infer_message().SerializeToString()
+    first_raw = InferRequestParser.FromString(memoryview(data)).raw_inputs[0]
+    start = data.index(bytes(first_raw))
+    assert field_start(memoryview(data), 7) == start
+    assert field_start(memoryview(data)[: start + 1], 7) == start  # the head is enough
+    assert field_start(memoryview(data)[: start - 1], 7) is None  # cut inside its length
+    no_raw = pb.ModelInferRequest(model_name="m").SerializeToString()
+    assert field_start(memoryview(no_raw), 7) is None
+
+
+@pytest.mark.parametrize("data", MALFORMED.values(), ids=MALFORMED.keys())
+def test_field_start_in_malformed_bytes(data: bytes) -> None:
+    """None, except where the head holds the field's tag and length: a head may end
+    before the value does (the whole message's parse refuses it later)."""
+    expected = 2 if data.startswith(b"\x3a") else None
+    assert field_start(memoryview(data), 7) == expected
+
+
+class Connection:
+    """What a GrpcCall asks of its connection while taking request bytes."""
+
+    def consumed(self, stream_id: int, size: int) -> None: ...
+
+    def send(self, stream_id: int, **parts: bytes) -> None: ...
+
+
+def received_call(pieces: list[bytes] | list[memoryview]) -> GrpcCall:
+    method = Method(InferRequestParser, lambda request, context: None)
+    call = GrpcCall(Connection(), 1, method, [], 1 << 20)  # type: ignore[arg-type]
+    for piece in pieces:
+        call.data(memoryview(piece))
+    return call
+
+
+@pytest.mark.parametrize("padding", range(8))
+def test_a_request_in_pieces_is_joined_with_its_raw_inputs_aligned(padding: int) -> None:
+    """Whatever the fields before them, the raw inputs of a request that came in several
+    pieces start 8-aligned in the joined body, so numpy's checks run at full speed."""
+    message = infer_message()
+    message.id = "x" * padding
+    data = message.SerializeToString()
+    body = b"\0" + len(data).to_bytes(4, "big") + data
+    call = received_call([body[i : i + 16] for i in range(0, len(body), 16)])
+    joined = call.joined()
+    assert bytes(joined) == body
+    split = InferRequestParser.FromString(memoryview(joined)[PREFIX_BYTES:])
+    arrays = [np.frombuffer(view, "<f4") for view in split.raw_inputs]
+    assert arrays[0].ctypes.data % 8 == 0
+    np.testing.assert_array_equal(arrays[1], np.arange(6, 12))
+
+
+def test_a_request_in_one_piece_is_taken_as_it_came() -> None:
+    data = infer_message().SerializeToString()
+    piece = memoryview(b"\0" + len(data).to_bytes(4, "big") + data)
+    call = received_call([piece])
+    joined = call.joined()
+    assert isinstance(joined, memoryview)
+    assert joined.obj is piece.obj  # taken as it came: the prefix was read without a copy
