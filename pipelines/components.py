@@ -55,12 +55,10 @@ def publish(
     [("version_id", str), ("version_name", str), ("uri", str), ("summary", str)],
 ):
     """Upload the model to S3 and register it as a new version, with the run as lineage."""
-    from pipelines.steps import PipelineRun, S3Location, publish_step
+    from pipelines.steps import PipelineRun, publish_step
 
     run = PipelineRun(pipeline_run_id, pipeline_run_name, accuracy, min_accuracy)
-    published = publish_step(
-        model.path, model_name, registry_url, S3Location(s3_endpoint, s3_bucket), run
-    )
+    published = publish_step(model.path, model_name, registry_url, s3_endpoint, s3_bucket, run)
     return (published.version_id, published.version_name, published.uri, published.summary)
 
 

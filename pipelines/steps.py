@@ -40,14 +40,6 @@ class Verdict:
 
 
 @dataclass(frozen=True)
-class S3Location:
-    """Where the model goes; empty fields fall back to AWS_S3_ENDPOINT / AWS_S3_BUCKET."""
-
-    endpoint: str = ""
-    bucket: str = ""
-
-
-@dataclass(frozen=True)
 class PipelineRun:
     """The run that produced and validated a model, recorded as lineage on its version."""
 
@@ -150,14 +142,20 @@ def record_source(registry: Any, model_name: str, version: str, run: PipelineRun
 
 
 def publish_step(
-    directory: str | Path, model_name: str, registry_url: str, where: S3Location, run: PipelineRun
+    directory: str | Path,
+    model_name: str,
+    registry_url: str,
+    s3_endpoint: str,
+    s3_bucket: str,
+    run: PipelineRun,
 ) -> Published:
     """Upload the model to S3 and register it as the next `v<n>` of `model_name`, with the
-    training lineage and this pipeline run in the version's customProperties.
+    training lineage and this pipeline run in the version's customProperties. An empty
+    `s3_endpoint` / `s3_bucket` falls back to AWS_S3_ENDPOINT / AWS_S3_BUCKET.
 
     Composed from training.publish's steps (which `publish_model` runs in the same order)
     so the pipeline's lineage goes into the one registration call."""
-    require(location_problems(model_name, registry_url, where.endpoint, where.bucket))
+    require(location_problems(model_name, registry_url, s3_endpoint, s3_bucket))
     from training import publish
     from training.export import ExportedModel
     from training.lineage import Lineage
@@ -167,7 +165,7 @@ def publish_step(
 
     exported, lineage = ExportedModel.load(Path(directory)), Lineage.load(Path(directory))
     settings = publish.RegistrySettings.from_env(url=registry_url, model_name=model_name)
-    storage = StorageSettings.from_env(endpoint=where.endpoint, bucket=where.bucket)
+    storage = StorageSettings.from_env(endpoint=s3_endpoint, bucket=s3_bucket)
     publish.verify_export(exported)
     registry = publish.connect_registry(settings)
     wait_for_turn(registry, model_name)  # PUBLISH_AFTER, for concurrent trainings
