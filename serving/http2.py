@@ -175,7 +175,10 @@ class Http2Connection(StreamSender, asyncio.Protocol):
             stream_id &= 0x7FFFFFFF
             position += FRAME_HEADER_BYTES
             if kind == DATA and not flags & PADDED and not self.header_stream:
-                self.data_begins(flags, stream_id, length)
+                if self.took_whole_data(view, position, flags, stream_id, length):
+                    position += length
+                else:
+                    self.data_begins(flags, stream_id, length)
                 continue
             if size - position < length:
                 return position - FRAME_HEADER_BYTES
@@ -299,6 +302,27 @@ class Http2Connection(StreamSender, asyncio.Protocol):
         stream.receiving = False
         if stream.call is not None:
             stream.call.end()
+
+    def took_whole_data(self, view: memoryview, position: int, flags: int, stream_id: int,
+                        length: int) -> bool:  # fmt: skip
+        """The common case in one step: a DATA frame whose payload is all in `view`, for a
+        stream receiving into its call, within the window. False (nothing done) otherwise:
+        `data_begins` and `read_data` then handle it, errors and pieces included."""
+        stream = self.streams.get(stream_id)
+        if (
+            stream is None
+            or not stream.receiving
+            or stream.call is None
+            or len(view) - position < length
+            or length > self.receive_window
+        ):
+            return False
+        self.receive_window -= length
+        if length:
+            stream.call.data(view[position : position + length])
+        if flags & END_STREAM:
+            self.end_of_request(stream)
+        return True
 
     def on_data(self, flags: int, stream_id: int, payload: bytes) -> None:
         """A padded DATA frame, handled whole: checked and delivered as an unpadded one is
