@@ -27,11 +27,17 @@ class TensorSpec:
 
 
 @dataclass(frozen=True)
-class RequestTensor:
-    """One named input tensor, decoded in the datatype the client declared."""
+class NamedTensor:
+    """One named tensor: a request's input (decoded in the datatype the client declared) or
+    a response's output."""
 
     name: str
     array: np.ndarray
+
+
+# The names the request and response sides use; one type, as they hold the same.
+RequestTensor = NamedTensor
+ResponseTensor = NamedTensor
 
 
 @dataclass(frozen=True)
@@ -41,12 +47,6 @@ class InferenceRequest:
     inputs: list[RequestTensor]
     output_names: list[str] | None = None
     id: str | None = None
-
-
-@dataclass(frozen=True)
-class ResponseTensor:
-    name: str
-    array: np.ndarray
 
 
 @dataclass(frozen=True)
