@@ -28,12 +28,13 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from contracts.defaults import REGISTRY_URL
 from mr_client import ModelArtifact, ModelVersion, RegistryClient, RegistryError
 from training.modelcar import is_loopback
 from training.storage import StorageError, StorageSettings, s3_client, split_s3_uri
 from training.storage import translated_errors as s3_errors
 
-DEFAULT_REGISTRY_URL = "http://localhost:8080"
+DEFAULT_REGISTRY_URL = REGISTRY_URL.default
 ARCHIVED = "ARCHIVED"
 DELETED_AT = "bytes_deleted_at"
 MANIFEST_TYPES = ("application/vnd.oci.image.manifest.v1+json, "
@@ -197,7 +198,7 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    url = args.registry_url or os.environ.get("MODEL_REGISTRY_URL") or DEFAULT_REGISTRY_URL
+    url = args.registry_url or os.environ.get(REGISTRY_URL.env) or DEFAULT_REGISTRY_URL
     try:
         with RegistryClient(url) as registry:
             lines, failures = run(registry, StorageSettings.from_env(), args.yes)

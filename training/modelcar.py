@@ -52,7 +52,7 @@ class OciSettings:
         runs one). None (no modelcar) when OCI_REGISTRY is set empty, or when the default is
         used and nothing answers there: then one sentence says so. A registry that is named
         and does not answer fails the push instead (PublishError)."""
-        named = registry if registry is not None else os.environ.get("OCI_REGISTRY")
+        named = registry if registry is not None else os.environ.get(OCI_REGISTRY.env)
         value = (DEFAULT_OCI_REGISTRY if named is None else named).strip().rstrip("/")
         if not value:
             return None

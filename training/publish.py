@@ -75,7 +75,7 @@ class RegistrySettings:
     ) -> RegistrySettings:
         """Arguments (not None) > MODEL_REGISTRY_URL / MODEL_REGISTRY_AUTHOR > defaults."""
         return cls(
-            url=url or os.environ.get("MODEL_REGISTRY_URL") or DEFAULT_REGISTRY_URL,
+            url=url or os.environ.get(REGISTRY_URL.env) or DEFAULT_REGISTRY_URL,
             author=author or os.environ.get("MODEL_REGISTRY_AUTHOR") or DEFAULT_AUTHOR,
             model_name=model_name or DEFAULT_MODEL_NAME,
         )

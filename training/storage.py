@@ -68,11 +68,11 @@ class StorageSettings:
     def from_env(cls, **overrides: str | None) -> StorageSettings:
         """Explicit overrides (not None) > AWS_* environment variables > demo defaults."""
         from_environment = {
-            "endpoint": os.environ.get("AWS_S3_ENDPOINT"),
-            "bucket": os.environ.get("AWS_S3_BUCKET"),
-            "access_key": os.environ.get("AWS_ACCESS_KEY_ID"),
-            "secret_key": os.environ.get("AWS_SECRET_ACCESS_KEY"),
-            "region": os.environ.get("AWS_DEFAULT_REGION"),
+            "endpoint": os.environ.get(S3_ENDPOINT.env),
+            "bucket": os.environ.get(S3_BUCKET.env),
+            "access_key": os.environ.get(S3_ACCESS_KEY.env),
+            "secret_key": os.environ.get(S3_SECRET_KEY.env),
+            "region": os.environ.get(S3_REGION.env),
         }
         chosen: dict[str, str] = {}
         for name, value in from_environment.items():
