@@ -43,11 +43,8 @@ class RunSettings:
     """Everything one local run needs: the pipeline's parameters and where its files go."""
 
     params: PipelineParams
-    state_dir: Path
-
-    @property
-    def pipeline_root(self) -> Path:
-        return self.state_dir / "pipeline-runs"
+    pipeline_root: Path
+    """`<state_dir>/pipeline-runs`: the local runs and their logs."""
 
     @classmethod
     def load(cls, overrides: Mapping[str, str | None] | None = None) -> RunSettings:
@@ -57,7 +54,7 @@ class RunSettings:
         except ValueError as exc:
             raise InvalidParametersError([str(exc)]) from None
         state_dir = values.pop("state_dir")
-        return cls(PipelineParams(**values).check(), state_dir)
+        return cls(PipelineParams(**values).check(), state_dir / "pipeline-runs")
 
 
 def credentials_env(environ: Mapping[str, str]) -> dict[str, str]:
