@@ -26,13 +26,13 @@ from typing import Any
 import httpx
 import orjson
 
+from contracts.oci import registry_scheme
 from serving.artifacts import ReferenceRefused, refused_as_load
 from serving.errors import ArtifactUnavailable, LoadRefused
 from serving.oci_answers import (
     MAX_ERROR_BYTES,
     MAX_REDIRECTS,
     REDIRECTS,
-    is_loopback,
     redirect_target,
     refused_by_registry,
 )
@@ -73,8 +73,7 @@ class OciLocation:
 
     @property
     def base_url(self) -> str:
-        scheme = "http" if is_loopback(self.registry) else "https"
-        return f"{scheme}://{self.registry}/v2/{self.repository}"
+        return f"{registry_scheme(self.registry)}://{self.registry}/v2/{self.repository}"
 
     @classmethod
     def parse(cls, uri: object, allowed_registries: frozenset[str]) -> OciLocation:

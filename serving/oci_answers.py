@@ -9,13 +9,13 @@ headers) is ever copied into an error, a log line or a FAILED record.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from urllib.parse import urljoin, urlsplit
 
 import httpx
 import orjson
 
+from contracts.oci import is_loopback
 from serving.errors import ArtifactUnavailable, LoadRefused
 
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
@@ -27,18 +27,6 @@ ERROR_CODES = frozenset({  # the OCI distribution spec's error codes, the only w
     "MANIFEST_BLOB_UNKNOWN", "MANIFEST_INVALID", "MANIFEST_UNKNOWN", "NAME_INVALID",
     "NAME_UNKNOWN", "SIZE_INVALID", "UNAUTHORIZED", "DENIED", "UNSUPPORTED", "TOOMANYREQUESTS",
 })  # fmt: skip
-
-
-def is_loopback(registry: str) -> bool:
-    """True for `localhost[:port]` and loopback IPs: no TLS there, as Docker and containerd
-    assume by default."""
-    host = urlsplit(f"//{registry}").hostname or ""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def redirect_target(

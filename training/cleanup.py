@@ -24,13 +24,12 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from urllib.parse import urlsplit
 
 import httpx
 
 from contracts.defaults import REGISTRY_URL
+from contracts.oci import registry_scheme
 from mr_client import ModelArtifact, ModelVersion, RegistryClient, RegistryError
-from training.modelcar import is_loopback
 from training.storage import StorageError, StorageSettings, s3_client, split_s3_uri
 from training.storage import translated_errors as s3_errors
 
@@ -117,8 +116,7 @@ def oci_parts(reference: str) -> tuple[str, str, str | None, str | None]:
 def delete_oci(reference: str, timeout: float = 10.0) -> None:
     """DELETE the manifest by digest (the tag resolved first when no digest was recorded)."""
     host, repository, tag, digest = oci_parts(reference)
-    scheme = "http" if is_loopback(urlsplit(f"//{host}").hostname or "") else "https"
-    base = f"{scheme}://{host}/v2/{repository}/manifests"
+    base = f"{registry_scheme(host)}://{host}/v2/{repository}/manifests"
     try:
         with httpx.Client(timeout=timeout, headers={"Accept": MANIFEST_TYPES}) as http:
             if digest is None:

@@ -10,7 +10,6 @@ over HTTPS.
 
 from __future__ import annotations
 
-import ipaddress
 import json
 import os
 import re
@@ -23,9 +22,9 @@ import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import urlsplit
 
 from contracts.defaults import OCI_REGISTRY
+from contracts.oci import is_loopback
 from training.modelcar_base import write_base_layout
 
 MODELS_DIR = "/models"
@@ -64,14 +63,9 @@ class OciSettings:
         return cls(value)
 
     @property
-    def host(self) -> str:
-        """The registry host without port or namespace."""
-        return urlsplit(f"//{self.registry}").hostname or ""
-
-    @property
     def plain_http(self) -> bool:
         """True for a registry on loopback (no TLS there, as Docker and containerd assume)."""
-        return is_loopback(self.host)
+        return is_loopback(self.registry)
 
     def reference(self, model_name: str, version: str) -> str:
         """`<registry>/<model, lower-case>:<version>`; ModelcarError if not a valid reference."""
@@ -92,15 +86,6 @@ def answers(url: str, timeout: float = 2.0) -> bool:
     except urllib.error.HTTPError:
         return True
     except (OSError, ValueError):
-        return False
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
         return False
 
 
