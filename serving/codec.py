@@ -23,7 +23,7 @@ from serving.tensors import (
     datatype_of,
     dtype_for,
 )
-from serving.types import InferenceRequest, InferenceResponse, RequestTensor
+from serving.types import InferenceRequest, InferenceResponse, NamedTensor
 
 JSON_CONTENT = b"application/json"
 BINARY_CONTENT = b"application/octet-stream"
@@ -95,12 +95,12 @@ def request_id(document: dict[str, Any]) -> str | None:
 
 def decode_inputs(
     inputs: object, binary: memoryview, literal_bools: bool = True
-) -> tuple[list[RequestTensor], int]:
+) -> tuple[list[NamedTensor], int]:
     """Every input tensor, and how many bytes of the binary part they consumed
     (`literal_bools`: the JSON holds a `true`/`false` somewhere)."""
     if not isinstance(inputs, list) or not inputs:
         raise BadRequest("'inputs' must be a non-empty list of tensors")
-    tensors: list[RequestTensor] = []
+    tensors: list[NamedTensor] = []
     offset = 0
     for item in inputs:
         tensor, size = decode_input(item, binary[offset:], literal_bools)
@@ -109,9 +109,7 @@ def decode_inputs(
     return tensors, offset
 
 
-def decode_input(
-    item: object, binary: memoryview, literal_bools: bool
-) -> tuple[RequestTensor, int]:
+def decode_input(item: object, binary: memoryview, literal_bools: bool) -> tuple[NamedTensor, int]:
     if not isinstance(item, dict) or not isinstance(item.get("name"), str):
         raise BadRequest("each input must be an object with a string 'name'")
     name = item["name"]
@@ -122,13 +120,13 @@ def decode_input(
         if "data" not in item:
             raise InvalidTensor(f"tensor {name!r}: 'data' is missing")
         array = array_from_json(name, shape, dtype, item["data"], literal_bools)
-        return RequestTensor(name, array), 0
+        return NamedTensor(name, array), 0
     if type(size) is not int or not 0 <= size <= len(binary):
         raise InvalidTensor(
             f"tensor {name!r}: binary_data_size {size!r} does not fit the {len(binary)} bytes "
             "of binary data left"
         )
-    return RequestTensor(name, array_from_bytes(name, shape, item["datatype"], binary[:size])), size
+    return NamedTensor(name, array_from_bytes(name, shape, item["datatype"], binary[:size])), size
 
 
 def decode_outputs(outputs: object) -> tuple[list[str] | None, dict[str, bool]]:

@@ -20,7 +20,7 @@ from serving.loader import LoadSpec, ModelLoader
 from serving.metrics import ServingMetrics
 from serving.model import OnnxModel
 from serving.repository import IndexEntry, ModelRepository, checked_name
-from serving.types import InferenceRequest, InferenceResponse, ModelMetadata, ResponseTensor
+from serving.types import InferenceRequest, InferenceResponse, ModelMetadata, NamedTensor
 
 log = logging.getLogger("serving")
 
@@ -80,7 +80,7 @@ class DataPlane:
         output_names = model.output_names(request.output_names)
         arrays = await self.batcher(model).run(feeds, output_names)
         self.metrics.observe(name, time.perf_counter() - started, rows_of(feeds))
-        outputs = [ResponseTensor(n, a) for n, a in zip(output_names, arrays, strict=True)]
+        outputs = [NamedTensor(n, a) for n, a in zip(output_names, arrays, strict=True)]
         return InferenceResponse(name, model.version, outputs, request.id)
 
     def count_failure(self, name: str, error: ServingError) -> None:

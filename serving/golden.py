@@ -22,7 +22,7 @@ import orjson
 from serving.errors import LoadRefused
 from serving.model import OnnxModel
 from serving.tensors import DATATYPES
-from serving.types import RequestTensor
+from serving.types import NamedTensor
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,7 @@ def json_tensors(tensors: Any) -> dict[str, np.ndarray]:
 def verify_golden(model: OnnxModel, case: GoldenCase, atol: float, rtol: float, uri: str) -> None:
     """Run the golden inputs; LoadRefused when any output differs beyond the tolerances."""
     try:
-        feeds = model.feeds([RequestTensor(name, array) for name, array in case.inputs.items()])
+        feeds = model.feeds([NamedTensor(name, array) for name, array in case.inputs.items()])
         names = list(case.outputs)
         actual = dict(zip(names, model.run(feeds, names), strict=True))
     except Exception as exc:

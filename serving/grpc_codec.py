@@ -25,7 +25,7 @@ from serving.tensors import (
     dtype_for,
     reshaped,
 )
-from serving.types import InferenceRequest, InferenceResponse, ModelMetadata, RequestTensor
+from serving.types import InferenceRequest, InferenceResponse, ModelMetadata, NamedTensor
 
 # Which `InferTensorContents` field holds each datatype (FP16 has none: raw only).
 CONTENTS_FIELD = {
@@ -123,14 +123,14 @@ def tensor_header(tensor: Any) -> tuple[str, tuple[int, ...]]:
     return name, checked_shape(name, list(tensor.shape))
 
 
-def raw_input(tensor: Any, data: bytes | memoryview) -> RequestTensor:
+def raw_input(tensor: Any, data: bytes | memoryview) -> NamedTensor:
     name, shape = tensor_header(tensor)
     if tensor.HasField("contents"):
         raise InvalidTensor(f"tensor {name!r}: contents given beside raw_input_contents")
-    return RequestTensor(name, array_from_bytes(name, shape, tensor.datatype, data))
+    return NamedTensor(name, array_from_bytes(name, shape, tensor.datatype, data))
 
 
-def typed_input(tensor: Any) -> RequestTensor:
+def typed_input(tensor: Any) -> NamedTensor:
     name, shape = tensor_header(tensor)
     field = CONTENTS_FIELD.get(tensor.datatype)
     if field is None:
@@ -145,7 +145,7 @@ def typed_input(tensor: Any) -> RequestTensor:
     array = np.array(getattr(contents, field), dtype=FIELD_DTYPE[field])
     if array.size and dtype.kind in "iu" and dtype.itemsize < array.dtype.itemsize:
         check_int_range(name, array, dtype)
-    return RequestTensor(name, reshaped(name, array.astype(dtype, copy=False), shape))
+    return NamedTensor(name, reshaped(name, array.astype(dtype, copy=False), shape))
 
 
 def encode_infer(response: InferenceResponse, raw: bool) -> Any:

@@ -10,7 +10,7 @@ import onnxruntime as ort
 
 from serving.errors import InvalidTensor, ServingError
 from serving.tensors import DATATYPES, ORT_TYPES, datatype_of
-from serving.types import ModelMetadata, RequestTensor, TensorSpec
+from serving.types import ModelMetadata, NamedTensor, TensorSpec
 
 CONVERTIBLE_KINDS = {"f": "fiu", "i": "iu", "u": "u", "b": "b"}
 
@@ -92,7 +92,7 @@ class OnnxModel:
             self.name, [self.version], self.inputs, self.outputs, properties=self.properties
         )
 
-    def feeds(self, tensors: Sequence[RequestTensor]) -> dict[str, np.ndarray]:
+    def feeds(self, tensors: Sequence[NamedTensor]) -> dict[str, np.ndarray]:
         """Check request tensors against the declared inputs; convert to the model's dtypes."""
         feeds: dict[str, np.ndarray] = {}
         for tensor in tensors:

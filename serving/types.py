@@ -35,16 +35,11 @@ class NamedTensor:
     array: np.ndarray
 
 
-# The names the request and response sides use; one type, as they hold the same.
-RequestTensor = NamedTensor
-ResponseTensor = NamedTensor
-
-
 @dataclass(frozen=True)
 class InferenceRequest:
     """Inputs, the output names wanted (None: all) and the client's optional id."""
 
-    inputs: list[RequestTensor]
+    inputs: list[NamedTensor]
     output_names: list[str] | None = None
     id: str | None = None
 
@@ -53,7 +48,7 @@ class InferenceRequest:
 class InferenceResponse:
     model_name: str
     model_version: str
-    outputs: list[ResponseTensor]
+    outputs: list[NamedTensor]
     id: str | None = None
 
 

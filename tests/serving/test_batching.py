@@ -23,7 +23,7 @@ from serving.dataplane import DataPlane
 from serving.errors import ServingError
 from serving.model import OnnxModel, session_options
 from serving.rest import ApiSettings, RestApi
-from serving.types import InferenceRequest, RequestTensor
+from serving.types import InferenceRequest, NamedTensor
 
 
 def graph_model(
@@ -269,8 +269,8 @@ def test_infer_concurrent_requests_each_get_their_answer(
 
 def test_infer_bad_request_among_concurrent_ones_fails_alone(dataplane: DataPlane) -> None:
     """A request refused by the model's checks fails with 400; the one beside it is served."""
-    bad = InferenceRequest([RequestTensor("x", np.zeros((1, 27, 28), np.float32))])
-    good = InferenceRequest([RequestTensor("x", images(1))])
+    bad = InferenceRequest([NamedTensor("x", np.zeros((1, 27, 28), np.float32))])
+    good = InferenceRequest([NamedTensor("x", images(1))])
 
     async def submit() -> list[Any]:
         calls = [dataplane.infer("mnist", None, good), dataplane.infer("mnist", None, bad)]
