@@ -10,6 +10,8 @@ bytes for protobuf to parse as usual. Anything malformed raises `WireError`.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 VARINT, FIXED64, LENGTH_DELIMITED, FIXED32 = 0, 1, 2, 5
 FIXED_SIZE = {FIXED64: 8, FIXED32: 4}
 MAX_VARINT_BYTES = 10
@@ -55,21 +57,26 @@ def field_end(data: memoryview, tag: int, position: int) -> tuple[int, int]:
     raise WireError(f"wire type {wire_type} (groups are not used by this message)")
 
 
+def fields(data: memoryview) -> Iterator[tuple[int, int, int, int]]:
+    """Each top-level field of `data` in order: its tag, where it begins, where its value
+    starts and where it ends (the last may end past `data` when `data` is only a head)."""
+    position = 0
+    while position < len(data):
+        tag, value_start = read_varint(data, position)
+        start, end = field_end(data, tag, value_start)
+        yield tag, position, start, end
+        position = end
+
+
 def field_start(data: memoryview, number: int) -> int | None:
     """Where the value of the first entry of length-delimited field `number` starts in
     `data` (a message, or only its first bytes); None if `data` ends first or is malformed
     (the whole message's parse says how)."""
     wanted = number << 3 | LENGTH_DELIMITED
-    position = 0
     try:
-        while position < len(data):
-            tag, value_start = read_varint(data, position)
-            start, position = field_end(data, tag, value_start)
-            if tag == wanted:
-                return start
+        return next((start for tag, _, start, _ in fields(data) if tag == wanted), None)
     except WireError:
         return None
-    return None
 
 
 def split_field(data: memoryview, number: int) -> tuple[bytes, list[memoryview]]:
@@ -78,15 +85,11 @@ def split_field(data: memoryview, number: int) -> tuple[bytes, list[memoryview]]
     wanted = number << 3 | LENGTH_DELIMITED
     others: list[memoryview] = []
     entries: list[memoryview] = []
-    position, size = 0, len(data)
-    while position < size:
-        tag, value_start = read_varint(data, position)
-        start, end = field_end(data, tag, value_start)
-        if end > size:
+    for tag, begins, start, end in fields(data):
+        if end > len(data):
             raise WireError("a field runs past the end of the message")
         if tag == wanted:
             entries.append(data[start:end])
         else:
-            others.append(data[position:end])
-        position = end
+            others.append(data[begins:end])
     return b"".join(others), entries
