@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from app.compare import bytes_deleted_at
-from app.deployments import Deployment, deploy_version, services_deploying
+from app.deployments import Deployment, services_deploying
 from app.errors import AppError
 from app.registry_client import RegistryClient
 from mr_client import ModelArtifact, ModelVersion
@@ -95,18 +95,12 @@ def restore_version(registry: RegistryClient, version: ModelVersion, model_name:
     return set_state(registry, version, model_name, LIVE)
 
 
-def deploy_servable(
-    registry: RegistryClient,
-    environment: str,
-    runtime: str,
-    version: ModelVersion,
-    model_name: str,
-) -> str:
-    """deploy_version after reading the version afresh: refused when ARCHIVED or cleaned up."""
+def servable(registry: RegistryClient, version: ModelVersion, model_name: str) -> ModelVersion:
+    """`version` read afresh, to deploy: refused when ARCHIVED or its bytes were cleaned up."""
     current = registry.model_version(version.id)
     if is_archived(current):
         raise VersionArchived(label(current, model_name))
     when = deleted_at(registry.artifacts(current.id))
     if when:
         raise ArtifactsDeleted(label(current, model_name), when)
-    return deploy_version(registry, environment, runtime, current, model_name)
+    return current

@@ -17,6 +17,7 @@ from app.deployments import (
     DEPLOYED,
     UNDEPLOYED,
     Deployment,
+    deploy_version,
     list_deployments,
     services_deploying,
     set_desired_state,
@@ -25,9 +26,9 @@ from app.errors import AppError, ServingEnvironmentMissing
 from app.lifecycle import (
     archive_version,
     deleted_at,
-    deploy_servable,
     is_archived,
     restore_version,
+    servable,
     visible_versions,
 )
 from app.model_card import card_markdown
@@ -218,8 +219,9 @@ def deploy_button(
         disabled=why_not is not None,
         help=why_not,
         on_click=run_action,
-        args=(settings, lambda r: deploy_servable(r, settings.environment, settings.runtime,
-                                                  version, model_name), version.id),
+        args=(settings, lambda r: deploy_version(r, settings.environment, settings.runtime,
+                                                 servable(r, version, model_name), model_name),
+              version.id),
     )  # fmt: skip
 
 

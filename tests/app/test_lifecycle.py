@@ -7,15 +7,15 @@ from typing import Any
 import httpx
 import pytest
 
-from app.deployments import Deployment, list_deployments
+from app.deployments import Deployment, deploy_version, list_deployments
 from app.lifecycle import (
     ArtifactsDeleted,
     VersionArchived,
     VersionInUse,
     archive_version,
     deleted_at,
-    deploy_servable,
     restore_version,
+    servable,
     visible_versions,
 )
 from app.registry_client import RegistryClient
@@ -40,6 +40,11 @@ def test_deleted_at_reads_the_clean_up_mark_and_ignores_malformed_ones() -> None
 
     assert deleted_at(artifacts({}, mark)) == mark["bytes_deleted_at"]["string_value"]
     assert deleted_at(artifacts(broken, "nonsense")) is None
+
+
+def deploy(client: RegistryClient, version: ModelVersion) -> str:
+    """What the page's Deploy button does."""
+    return deploy_version(client, "local", "mmserver1", servable(client, version, "MNIST"), "MNIST")
 
 
 @pytest.fixture
@@ -68,7 +73,7 @@ def test_archive_hides_then_restore_brings_back(registry: Any) -> None:
 @pytest.mark.server
 def test_archiving_a_deployed_version_is_refused(registry: Any) -> None:
     client, version = registry
-    deploy_servable(client, "local", "mmserver1", version, "MNIST")
+    deploy(client, version)
     deployments: list[Deployment] = list_deployments(client, "local")
     with pytest.raises(VersionInUse, match="deployed as mnist-v1; undeploy it before"):
         archive_version(client, version, "MNIST", deployments)
@@ -80,7 +85,7 @@ def test_deploying_a_version_archived_meanwhile_is_refused(registry: Any) -> Non
     client, version = registry  # the page still holds it as LIVE
     client.update_model_version(version.id, {"state": "ARCHIVED"})
     with pytest.raises(VersionArchived, match="MNIST v1 is archived and cannot be deployed"):
-        deploy_servable(client, "local", "mmserver1", version, "MNIST")
+        deploy(client, version)
     assert list_deployments(client, "local") == []
 
 
@@ -94,4 +99,4 @@ def test_deploying_a_version_whose_bytes_were_deleted_is_refused(
     httpx.patch(f"{registry_server.url}{API}/model_artifacts/{artifact.id}",
                 json={"customProperties": mark}).raise_for_status()  # fmt: skip
     with pytest.raises(ArtifactsDeleted, match="were deleted at then by the artifact clean-up"):
-        deploy_servable(client, "local", "mmserver1", version, "MNIST")
+        deploy(client, version)
