@@ -72,6 +72,14 @@ def positive_whole_number(text: str) -> int:
     return value
 
 
+def port_number(text: str) -> int:
+    """A TCP port, 0 to 65535 (0: none, where the setting says so)."""
+    value = whole_number(text)
+    if not 0 <= value <= 65535:
+        raise ValueError(f"must be a port number, 0 to 65535 (got {text!r})")
+    return value
+
+
 def number(text: str) -> float:
     try:
         value = float(text.strip())

@@ -19,6 +19,7 @@ from contracts.settings import (
     comma_list,
     load_settings,
     number,
+    port_number,
     settings_parser,
     whole_number,
 )
@@ -64,10 +65,10 @@ class ArtifactSources:
 SERVER_SETTINGS: tuple[Setting, ...] = (
     Setting("host", "SERVING_HOST", "127.0.0.1", "Interface to listen on."),
     Setting("port", "SERVING_PORT", str(port_of(contract.SERVING_URL.default)),
-            "TCP port of the REST API.", whole_number),
+            "TCP port of the REST API.", port_number),
     contract.SERVING_GRPC_PORT.setting("grpc_port",
             "TCP port of the OIP v2 gRPC service, on the same --host (0 = no gRPC listener).",
-            whole_number),
+            port_number),
     Setting("max_body_bytes", "SERVING_MAX_BODY_BYTES", str(64 * 1024 * 1024),
             "Largest request body accepted; bigger bodies get 413 (gRPC: the largest message "
             "received; bigger ones get RESOURCE_EXHAUSTED).", whole_number),

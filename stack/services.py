@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from contracts.defaults import SERVING_GRPC_PORT
 from stack.lab import lab_health_url, lab_process
 from stack.oci_registry import oci_registry_process
 from stack.proc import ServiceProcess, http_ok
@@ -68,16 +66,10 @@ def _registry(settings: StackSettings) -> ServiceProcess:
     return _python_service(settings, "registry", args, _registry_health(settings))
 
 
-def serving_grpc_port() -> int:
-    """The inference server's gRPC port: SERVING_GRPC_PORT (as `python -m serving` reads it),
-    default 8033; 0 = no gRPC listener."""
-    return int(os.environ.get(SERVING_GRPC_PORT.env, SERVING_GRPC_PORT.default))
-
-
 def _serving(settings: StackSettings) -> ServiceProcess:
     port = port_of(settings.serving_url)
     args = ["-m", "serving", "--host", "127.0.0.1", "--port", str(port),
-            "--grpc-port", str(serving_grpc_port())]  # fmt: skip
+            "--grpc-port", str(settings.serving_grpc_port)]  # fmt: skip
     return _python_service(settings, "serving", args, f"{settings.serving_url}/v2/health/live")
 
 
@@ -109,7 +101,7 @@ def service_specs(settings: StackSettings, with_lab: bool = True) -> list[Servic
                     _registry, "MODEL_REGISTRY_URL"),
         ServiceSpec("serving", port_of(settings.serving_url),
                     f"{settings.serving_url}/v2/health/live", _serving, "SERVING_URL",
-                    serving_grpc_port()),
+                    settings.serving_grpc_port),
         ServiceSpec("controller", 0, _registry_health(settings), _controller),
         ServiceSpec("app", settings.app_port, f"{settings.app_url}/_stcore/health", _app,
                     "APP_PORT"),

@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from contracts import defaults as contract
 from contracts.defaults import port_of
-from contracts.settings import Setting, path, resolve, whole_number
+from contracts.settings import Setting, path, port_number, resolve
 from stack.seaweed import S3Settings
 
 SETTINGS: tuple[Setting, ...] = (
@@ -23,6 +24,9 @@ SETTINGS: tuple[Setting, ...] = (
             "Model registry REST URL; the demo starts registry_local on its port."),
     contract.SERVING_URL.setting("serving_url",
             "Inference server REST URL; the demo starts `python -m serving` on its port."),
+    contract.SERVING_GRPC_PORT.setting("serving_grpc_port",
+            "Inference server gRPC port (0: none); demo processes get SERVING_GRPC_URL, "
+            "the serving URL's host and this port.", port_number),
     contract.S3_ENDPOINT.setting("s3_endpoint",
             "S3 endpoint; the demo starts SeaweedFS on its port."),
     contract.S3_BUCKET.setting("bucket", "S3 bucket holding the model artifacts."),
@@ -32,10 +36,10 @@ SETTINGS: tuple[Setting, ...] = (
     contract.S3_ACCESS_KEY.setting("access_key", "S3 access key."),
     contract.S3_SECRET_KEY.setting("secret_key", "S3 secret key."),
     contract.S3_REGION.setting("region", "S3 region."),
-    contract.APP_PORT.setting("app_port", "Port of the Streamlit app.", whole_number),
+    contract.APP_PORT.setting("app_port", "Port of the Streamlit app.", port_number),
     Setting("lab_port", "LAB_PORT", "8888",
             "Port of JupyterLab (make up, make demo, make lab; loopback, token in STATE_DIR).",
-            whole_number),
+            port_number),
     contract.SERVING_ENVIRONMENT.setting("environment",
             "Name of the ServingEnvironment the controller reconciles."),
     contract.SERVING_RUNTIME.setting("runtime",
@@ -55,6 +59,7 @@ class StackSettings:
     state_dir: Path
     registry_url: str
     serving_url: str
+    serving_grpc_port: int
     s3_endpoint: str
     bucket: str
     oci_registry: str
@@ -95,7 +100,16 @@ class StackSettings:
             self.s3_endpoint, self.bucket, self.access_key, self.secret_key, self.region
         )
 
+    @property
+    def serving_grpc_url(self) -> str | None:
+        """Where gRPC clients find the inference server (`host:port`), None without gRPC."""
+        host = urlsplit(self.serving_url).hostname or "localhost"
+        return f"{host}:{self.serving_grpc_port}" if self.serving_grpc_port else None
+
     def service_env(self) -> dict[str, str]:
         """The environment every demo process gets: the `SERVICE_ENV` settings, each under
-        its own variable."""
-        return {s.env: getattr(self, s.name) for s in SETTINGS if s.name in SERVICE_ENV}
+        its own variable, and SERVING_GRPC_URL when the inference server has gRPC."""
+        env = {s.env: getattr(self, s.name) for s in SETTINGS if s.name in SERVICE_ENV}
+        if self.serving_grpc_url:
+            env[contract.SERVING_GRPC_URL.env] = self.serving_grpc_url
+        return env

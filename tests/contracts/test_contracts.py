@@ -18,7 +18,7 @@ from contracts import defaults as contract
 from contracts.defaults import port_of
 from contracts.settings import Setting
 from pipelines.params import PipelineParams
-from stack import seaweed, services
+from stack import seaweed
 from training import modelcar, publish, storage
 
 README = Path(__file__).resolve().parents[2] / "contracts" / "README.md"
@@ -109,7 +109,8 @@ def test_settings_objects_default_to_the_contract(monkeypatch: pytest.MonkeyPatc
         contract.SERVING_URL.default,
         contract.S3_ENDPOINT.default,
     )
-    assert services.serving_grpc_port() == int(contract.SERVING_GRPC_PORT.default)
+    assert demo.serving_grpc_port == int(contract.SERVING_GRPC_PORT.default)
+    assert demo.serving_grpc_url == contract.SERVING_GRPC_URL.default
     assert PipelineParams().registry_url == contract.REGISTRY_URL.default
 
 

@@ -9,7 +9,12 @@ import pytest
 
 NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
-EXPECTED = ["01_train_dense_v1.ipynb", "02_train_cnn_v2.ipynb", "03_registry_rest_api.ipynb"]
+EXPECTED = [
+    "01_train_dense_v1.ipynb",
+    "02_train_cnn_v2.ipynb",
+    "03_registry_rest_api.ipynb",
+    "04_call_deployed_models.ipynb",
+]
 
 
 def code_cells(path: Path) -> list[nbformat.NotebookNode]:
@@ -17,7 +22,7 @@ def code_cells(path: Path) -> list[nbformat.NotebookNode]:
     return [cell for cell in notebook.cells if cell.cell_type == "code"]
 
 
-def test_notebook_dir_holds_the_three_tutorials() -> None:
+def test_notebook_dir_holds_the_four_tutorials() -> None:
     assert [path.name for path in NOTEBOOKS] == EXPECTED
 
 

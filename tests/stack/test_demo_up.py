@@ -12,6 +12,7 @@ import pytest
 from stack.proc import free_port, pid_alive
 from stack.runner import read_pids
 from stack.settings import StackSettings
+from tests.notebooks.runner import run_notebook
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -55,12 +56,35 @@ def test_make_up_serves_a_prediction_then_make_down_stops_everything(tmp_path: P
         assert_mnist_e2e_predicts(env["SERVING_URL"])
         assert_mnist_e2e_predicts_over_grpc(int(env["SERVING_GRPC_PORT"]))
         assert_served_from_its_modelcar(env["SERVING_URL"], env["OCI_REGISTRY"])
+        assert_notebook_calls_the_deployed_model(env, services["lab"].pid, tmp_path)
     finally:
         down = make("down", env, timeout=120)
     assert down.returncode == 0, down.stdout + down.stderr
     assert not any(pid_alive(s.pid) for s in services.values())
     assert not (tmp_path / "state" / "pids.json").exists()
     assert (tmp_path / "state" / "registry.db").exists()
+
+
+def assert_notebook_calls_the_deployed_model(
+    env: dict[str, str], lab_pid: int, tmp_path: Path
+) -> None:
+    """Notebook 4 finds mnist-e2e in the registry and gets the same answers over both protocols,
+    at the SERVING_GRPC_URL the demo gave JupyterLab."""
+    lab_env = dict(
+        line.split("=", 1)
+        for line in Path(f"/proc/{lab_pid}/environ").read_text().split("\0")
+        if "=" in line
+    )
+    grpc_url = lab_env["SERVING_GRPC_URL"]
+    assert grpc_url == f"localhost:{env['SERVING_GRPC_PORT']}"
+    text = run_notebook("04_call_deployed_models", tmp_path, registry_url=env["MODEL_REGISTRY_URL"],
+                        serving_url=env["SERVING_URL"], serving_grpc_url=grpc_url)  # fmt: skip
+    assert "mnist-e2e: MNIST v2 (runtime mmserver1)" in text
+    assert "mnist-e2e: ready over gRPC and over REST: True" in text
+    assert "mnist-e2e: REST and gRPC agree on 256 digits: True" in text
+    accuracy = float(text.split("; accuracy ")[1].split("%")[0])
+    assert accuracy > 80, text
+    assert "digit 0: label 7; mnist-e2e says " in text
 
 
 def assert_seed_ids(registry_url: str) -> None:

@@ -37,14 +37,27 @@ def test_load_settings_bad_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> N
         StackSettings.load()
 
 
+@pytest.mark.parametrize(
+    ("env", "value", "refusal"),
+    [
+        ("APP_PORT", "eighty", "--app-port / APP_PORT must be a whole number (got 'eighty')"),
+        ("LAB_PORT", "70000", "--lab-port / LAB_PORT must be a port number, 0 to 65535"),
+        ("SERVING_GRPC_PORT", "-1",
+         "--serving-grpc-port / SERVING_GRPC_PORT must be a port number, 0 to 65535 (got '-1')"),
+    ],
+)  # fmt: skip
 def test_cli_refuses_a_bad_setting_with_its_names(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    env: str,
+    value: str,
+    refusal: str,
 ) -> None:
-    monkeypatch.setenv("APP_PORT", "eighty")
+    monkeypatch.setenv(env, value)
     with pytest.raises(SystemExit) as exited:
         stack_main(["status"])
     assert exited.value.code == 2
-    assert "--app-port / APP_PORT must be a whole number (got 'eighty')" in capsys.readouterr().err
+    assert refusal in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("registry", ["localhost:5123", "localhost:5123/team"])
@@ -55,6 +68,17 @@ def test_oci_registry_url_and_port_leave_out_a_namespace(
     settings = StackSettings.load()
     assert (settings.oci_url, settings.oci_port) == ("http://localhost:5123", 5123)
     assert settings.service_env()["OCI_REGISTRY"] == registry
+
+
+@pytest.mark.parametrize(("grpc_port", "grpc_url"), [("8133", "127.0.0.1:8133"), ("0", None)])
+def test_demo_processes_find_the_grpc_port_in_serving_grpc_url(
+    monkeypatch: pytest.MonkeyPatch, grpc_port: str, grpc_url: str | None
+) -> None:
+    monkeypatch.setenv("SERVING_URL", "http://127.0.0.1:8108")
+    monkeypatch.setenv("SERVING_GRPC_PORT", grpc_port)
+    settings = StackSettings.load()
+    assert settings.service_env().get("SERVING_GRPC_URL") == grpc_url
+    assert "SERVING_GRPC_PORT" not in settings.service_env()  # the server's own, as --grpc-port
 
 
 @pytest.mark.parametrize(
