@@ -185,6 +185,8 @@ def print_welcome(settings: StackSettings, ids: DemoIds, with_lab: bool, foregro
         app_url=settings.app_url, registry_url=settings.registry_url,
         lab=lab_url(settings) if with_lab else "not started (--no-lab); `make lab` starts it",
         serving_url=settings.serving_url, service_name=SERVICE_NAME, seed_api=SEED_API,
+        grpc=(f"{settings.serving_grpc_url} (SERVING_GRPC_URL; inference.GRPCInferenceService)"
+              if settings.serving_grpc_url else "off (SERVING_GRPC_PORT=0)"),
         first_prediction=ids.first_prediction, cnn_version_id=ids.cnn_version_id,
         service_id=ids.service_id, runtime=settings.runtime, state_dir=settings.state_dir,
         stop="Ctrl-C stops" if foreground else "`make down` stops",

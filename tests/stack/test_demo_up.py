@@ -46,6 +46,7 @@ def test_make_up_serves_a_prediction_then_make_down_stops_everything(tmp_path: P
         assert up.returncode == 0, up.stdout + up.stderr
         assert "Time to first prediction" in up.stdout
         assert f"JupyterLab:           http://localhost:{env['LAB_PORT']}/lab?token=" in up.stdout
+        assert f"gRPC (OIP v2):        localhost:{env['SERVING_GRPC_PORT']} " in up.stdout
         assert "`make down` stops every process" in up.stdout  # make demo's welcome, for make up
         settings = StackSettings.load({"state_dir": env["STATE_DIR"]})
         services = read_pids(settings)

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from stack.__main__ import main as stack_main
+from stack.bootstrap import DemoIds, print_welcome
 from stack.settings import SETTINGS, StackSettings, port_of
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,3 +93,21 @@ def test_port_of_url(url: str, port: int) -> None:
 @pytest.mark.parametrize("setting", SETTINGS, ids=lambda s: s.env)
 def test_every_setting_documented_in_readme(setting: object) -> None:
     assert f"`{setting.env}`" in (REPO / "README.md").read_text()  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("grpc_port", "line"),
+    [
+        ("8133", "gRPC (OIP v2):        localhost:8133 (SERVING_GRPC_URL;"),
+        ("0", "gRPC (OIP v2):        off (SERVING_GRPC_PORT=0)"),
+    ],
+)
+def test_welcome_says_where_grpc_clients_connect(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], grpc_port: str, line: str
+) -> None:
+    monkeypatch.setenv("SERVING_GRPC_PORT", grpc_port)
+    ids = DemoIds("1", "2", ("3", "4", "5"), "4", "6", "7 (99.8%)")
+    print_welcome(StackSettings.load(), ids, with_lab=False, foreground=True)
+    printed = capsys.readouterr().out
+    assert line in printed
+    assert "Notebook 04_call_deployed_models calls every deployed model" in printed
