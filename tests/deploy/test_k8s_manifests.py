@@ -108,7 +108,6 @@ def test_render_default_points_clients_at_in_namespace_services(
     config = next(o for o in default_render if o["kind"] == "ConfigMap")
     assert config["data"]["MODEL_REGISTRY_URL"] == "http://model-registry-service:8080"
     assert config["data"]["SERVING_URL"] == "http://mnist-serving:8008"
-    assert config["data"]["SERVING_GRPC_URL"] == "mnist-serving:8033"  # the Service's grpc port
     for module in ("serving.controller", "streamlit"):
         sources = container_running(default_render, module)["envFrom"]
         assert {"configMapRef": {"name": config["metadata"]["name"]}} in sources
