@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
+from papermill.exceptions import PapermillExecutionError
 
+from mr_client.urls import API
+from stack.proc import free_port
 from stack.seaweed import S3Settings
 from tests.notebooks.runner import run_notebook
 from training.publish import RegistrySettings, connect_registry
@@ -46,3 +51,39 @@ def assert_registry_holds_versions(url: str, s3_server: S3Settings) -> None:
     assert kinds == {"v1": "dense", "v2": "cnn", "v1.1": "dense"}
     storage = StorageSettings(s3_server.endpoint, s3_server.bucket)
     assert read_object(storage, "MNIST/v2/model.onnx")
+
+
+@pytest.mark.server
+def test_call_notebook_says_what_is_missing(registry_server: Any, tmp_path: Path) -> None:
+    """Notebook 4 without `make up`: each missing part is named, with what to run."""
+    closed = f"127.0.0.1:{free_port()}"
+    servers = {"registry_url": registry_server.url, "serving_url": f"http://{closed}",
+               "serving_grpc_url": closed, "wait_seconds": 5}  # fmt: skip
+    with pytest.raises(PapermillExecutionError, match="no serving environment 'local'"):
+        run_notebook("04_call_deployed_models", tmp_path, **servers)
+    deploy_without_a_server(registry_server.url)
+    with pytest.raises(
+        PapermillExecutionError, match=f"no inference server answers gRPC at {closed}"
+    ):
+        run_notebook("04_call_deployed_models", tmp_path, **servers)
+
+
+def deploy_without_a_server(registry_url: str) -> None:
+    """An InferenceService desired DEPLOYED, as the seed's POST makes it, and nothing serving."""
+    with httpx.Client(base_url=registry_url + API) as http:
+        environment = http.post("/serving_environments", json={"name": "local"}).json()
+        model = http.post("/registered_models", json={"name": "MNIST"}).json()
+        version = http.post(
+            f"/registered_models/{model['id']}/versions",
+            json={"name": "v2", "registeredModelId": model["id"]},
+        ).json()
+        service = {
+            "name": "mnist-e2e",
+            "registeredModelId": model["id"],
+            "modelVersionId": version["id"],
+            "runtime": "mmserver1",
+            "servingEnvironmentId": environment["id"],
+            "desiredState": "DEPLOYED",
+        }
+        http.post(f"/serving_environments/{environment['id']}/inference_services",
+                  json=service).raise_for_status()  # fmt: skip
