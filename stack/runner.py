@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from contracts.defaults import SERVING_GRPC_PORT
 from stack.proc import ServiceError, http_ok, log_tail, pid_alive, port_in_use, stop_process_group
 from stack.services import ServiceSpec, service_specs
 from stack.settings import StackSettings
@@ -62,7 +63,7 @@ def start_services(
 
 def refuse_taken_port(spec: ServiceSpec) -> None:
     """ServiceError naming the env var to change when another program holds a port."""
-    for port, setting in ((spec.port, spec.setting), (spec.grpc_port, "SERVING_GRPC_PORT")):
+    for port, setting in ((spec.port, spec.setting), (spec.grpc_port, SERVING_GRPC_PORT.env)):
         if port and port_in_use(port):
             raise ServiceError(
                 f"port {port} for {spec.name} is already in use by another program: "

@@ -7,7 +7,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+from tests.notebooks.runner import NOTEBOOK_DIR
+
 NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 EXPECTED = [
     "01_train_dense_v1.ipynb",

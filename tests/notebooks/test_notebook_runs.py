@@ -1,4 +1,6 @@
-"""Run notebooks 1 to 3 headless (papermill) against a real registry and a real SeaweedFS."""
+"""Run the notebooks headless (papermill): 1 to 3 against a real registry and a real
+SeaweedFS; 4 without an inference server, for its messages (against `make up` it runs in
+`tests/stack/test_demo_up.py`)."""
 
 from __future__ import annotations
 
