@@ -21,6 +21,7 @@ from bench import REPO
 from bench.peers import PEER_MODELS, ensure_peer_venv, installed_version
 from bench.processes import running_server
 from bench.serving_rest import MODEL, Server
+from contracts.s3 import s3_client
 from serving.names import model_path, repository_path
 from stack.proc import free_port
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
@@ -68,15 +69,11 @@ def running(name: str, command: list[str], port: int, ready: str, log: Path,
 @contextmanager
 def seaweed_with_model(work: Path, model: Path) -> Iterator[tuple[S3Settings, str]]:
     """A SeaweedFS S3 server holding `model`; yields its settings and the model's URI."""
-    import boto3
-
     with running_seaweed(work / "s3") as process:
         s3 = S3Settings(endpoint=s3_endpoint(process))
-        client = boto3.client(
-            "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
-            aws_secret_access_key=s3.secret_key, region_name=s3.region,
-        )  # fmt: skip
-        client.put_object(Bucket=s3.bucket, Key=f"{MODEL}/1/model.onnx", Body=model.read_bytes())
+        s3_client(s3).put_object(
+            Bucket=s3.bucket, Key=f"{MODEL}/1/model.onnx", Body=model.read_bytes()
+        )
         yield s3, f"s3://{s3.bucket}/{MODEL}/1/model.onnx"
 
 

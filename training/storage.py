@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.defaults import S3_ACCESS_KEY, S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_SECRET_KEY
+from contracts.s3 import s3_client
 
 DEFAULT_ENDPOINT = S3_ENDPOINT.default
 DEFAULT_BUCKET = S3_BUCKET.default
@@ -87,27 +88,6 @@ class StorageSettings:
 
     def uri(self, key: str) -> str:
         return f"s3://{self.bucket}/{key}"
-
-
-def s3_client(settings: StorageSettings) -> Any:
-    """A boto3 S3 client that fails fast (short timeouts, no long retry loops)."""
-    import boto3
-    from botocore.config import Config
-
-    config = Config(
-        connect_timeout=3,
-        read_timeout=30,
-        retries={"max_attempts": 2, "mode": "standard"},
-        s3={"addressing_style": "path"},
-    )
-    return boto3.client(
-        "s3",
-        endpoint_url=settings.endpoint,
-        aws_access_key_id=settings.access_key,
-        aws_secret_access_key=settings.secret_key,
-        region_name=settings.region,
-        config=config,
-    )
 
 
 def storage_error(exc: Exception, settings: StorageSettings, key: str = "") -> StorageError:

@@ -20,9 +20,9 @@ import httpx
 import pytest
 from playwright.sync_api import Locator, Page, expect
 
+from contracts.s3 import s3_client
 from stack.seaweed import S3Settings
 from tests.app.app_stack import API, REPO, RunningStack
-from training.storage import StorageSettings, s3_client
 
 pytestmark = [pytest.mark.browser, pytest.mark.server, pytest.mark.slow]
 
@@ -181,15 +181,14 @@ def test_registry_page_refuses_to_deploy_a_version_archived_meanwhile(
 @pytest.fixture
 def cleaned_up_model(app_stack: RunningStack, s3_server: S3Settings) -> str:
     """MNIST-old v1: uploaded, registered, ARCHIVED, then cleaned up by training.cleanup."""
-    storage = StorageSettings(s3_server.endpoint, s3_server.bucket, s3_server.access_key,
-                              s3_server.secret_key)  # fmt: skip
-    s3_client(storage).put_object(Bucket=storage.bucket, Key="MNIST-old/v1/model.onnx", Body=b"x")
+    bucket = s3_server.bucket
+    s3_client(s3_server).put_object(Bucket=bucket, Key="MNIST-old/v1/model.onnx", Body=b"x")
     with registry_api(app_stack) as http:
         model = http.post("/registered_models", json={"name": "MNIST-old"}).json()
         body = {"name": "v1", "registeredModelId": model["id"]}
         version = http.post(f"/registered_models/{model['id']}/versions", json=body).json()
         artifact = {"artifactType": "model-artifact", "name": "MNIST-old",
-                    "uri": f"s3://{storage.bucket}/MNIST-old/v1/model.onnx"}  # fmt: skip
+                    "uri": f"s3://{bucket}/MNIST-old/v1/model.onnx"}  # fmt: skip
         http.post(f"/model_versions/{version['id']}/artifacts", json=artifact).raise_for_status()
         http.patch(f"/model_versions/{version['id']}", json={"state": "ARCHIVED"})
     env = {**os.environ, **s3_server.as_env(), "MODEL_REGISTRY_URL": app_stack.registry_url}

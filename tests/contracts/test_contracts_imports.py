@@ -6,14 +6,21 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from tests.import_graph import PARTS, imported_roots
+from tests.import_graph import PARTS, imported_roots, module_level_roots
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 def test_contracts_import_the_standard_library_only() -> None:
-    imported = imported_roots(REPO / "contracts") - {"contracts", "__future__"}
-    assert imported - set(sys.stdlib_module_names) == set()
+    for path in (REPO / "contracts").glob("*.py"):
+        imported = module_level_roots(path) - {"contracts", "__future__"}
+        assert imported - set(sys.stdlib_module_names) == set(), path.name
+
+
+def test_only_the_s3_client_imports_boto3_when_it_is_called() -> None:
+    imported = imported_roots(REPO / "contracts") - set(sys.stdlib_module_names)
+    assert imported - {"contracts", "__future__"} == {"boto3", "botocore"}
+    assert imported_roots(REPO / "contracts", "s3.py") >= {"boto3", "botocore"}
 
 
 def test_registry_local_imports_no_other_part() -> None:

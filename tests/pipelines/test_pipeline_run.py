@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import boto3
 import httpx
 import pytest
 
+from contracts.s3 import s3_client
 from stack.oci_registry import RunningOciRegistry
 from stack.seaweed import S3Settings
 
@@ -32,11 +32,6 @@ def run_pipeline(
         [sys.executable, "-m", "pipelines.run", "--epochs", "1", *args],
         env=env, cwd=REPO, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
-
-
-def s3_client(s3: S3Settings) -> Any:
-    return boto3.client("s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
-                        aws_secret_access_key=s3.secret_key, region_name=s3.region)  # fmt: skip
 
 
 def bucket_keys(s3: S3Settings) -> set[str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,8 +16,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from contracts.s3 import s3_client
 from stack.seaweed import S3Settings
-from training.storage import StorageSettings, s3_client
 
 REST = "/api/model_registry/v1alpha3"
 REGISTRY_COLLECTIONS = ("registered_models", "model_versions", "artifacts")
@@ -77,7 +77,7 @@ def local_files(path: Path) -> dict[str, StoredFile]:
 
 def bucket_client(s3: S3Settings, endpoint: str | None = None) -> Any:
     """A boto3 client with the demo keys, at `endpoint` (default: the server's)."""
-    return s3_client(StorageSettings(**{**asdict(s3), "endpoint": endpoint or s3.endpoint}))
+    return s3_client(replace(s3, endpoint=endpoint or s3.endpoint))
 
 
 def listed_sizes(client: Any, bucket: str, prefix: str) -> dict[str, int]:

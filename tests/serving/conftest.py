@@ -19,6 +19,7 @@ from onnx import TensorProto, helper, numpy_helper
 from stack_calls import poll_until
 from starlette.testclient import TestClient
 
+import contracts.s3
 from serving.app import create_dataplane
 from serving.compat import runtime_support
 from serving.dataplane import DataPlane
@@ -155,17 +156,12 @@ def client(dataplane: DataPlane) -> Iterator[TestClient]:
 @pytest.fixture
 def s3_upload(s3_server: S3Settings) -> Callable[[str, bytes], str]:
     """Upload bytes under a fresh prefix of the test bucket; returns the s3:// URI."""
-    import boto3
-
-    s3 = boto3.client(
-        "s3", endpoint_url=s3_server.endpoint, aws_access_key_id=s3_server.access_key,
-        aws_secret_access_key=s3_server.secret_key, region_name=s3_server.region,
-    )  # fmt: skip
+    client = contracts.s3.s3_client(s3_server)
     prefix = f"tests/{uuid.uuid4().hex[:12]}"
 
     def upload(name: str, data: bytes) -> str:
         key = f"{prefix}/{name}"
-        s3.put_object(Bucket=s3_server.bucket, Key=key, Body=data)
+        client.put_object(Bucket=s3_server.bucket, Key=key, Body=data)
         return f"s3://{s3_server.bucket}/{key}"
 
     return upload

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import grpc
 import numpy as np
 import pytest
@@ -20,6 +19,7 @@ import tritonclient.grpc as triton
 from tritonclient.grpc import service_pb2 as pb
 from tritonclient.grpc import service_pb2_grpc as pb_grpc
 
+from contracts.s3 import s3_client
 from stack.proc import ServiceProcess, free_port, http_ok
 from stack.seaweed import S3Settings
 
@@ -89,11 +89,7 @@ def module_servers(name: str, model_fixture: str, version: str) -> Any:
 
 
 def upload(s3: S3Settings, key: str, data: bytes) -> str:
-    client = boto3.client(
-        "s3", endpoint_url=s3.endpoint, aws_access_key_id=s3.access_key,
-        aws_secret_access_key=s3.secret_key, region_name=s3.region,
-    )  # fmt: skip
-    client.put_object(Bucket=s3.bucket, Key=key, Body=data)
+    s3_client(s3).put_object(Bucket=s3.bucket, Key=key, Body=data)
     return f"s3://{s3.bucket}/{key}"
 
 

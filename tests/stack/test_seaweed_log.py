@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import boto3
 import pytest
 
+from contracts.s3 import s3_client
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 
 pytestmark = pytest.mark.server
@@ -18,9 +18,7 @@ INFO_LINE = re.compile(r"^I\d{4} ", re.MULTILINE)
 def test_seaweed_service_log_has_no_info_lines(tmp_path: Path) -> None:
     with running_seaweed(tmp_path) as process:
         settings = S3Settings(endpoint=s3_endpoint(process))
-        s3 = boto3.client("s3", endpoint_url=settings.endpoint, region_name=settings.region,
-                          aws_access_key_id=settings.access_key,
-                          aws_secret_access_key=settings.secret_key)  # fmt: skip
+        s3 = s3_client(settings)
         s3.put_object(Bucket=settings.bucket, Key="probe.txt", Body=b"probe")
         body = s3.get_object(Bucket=settings.bucket, Key="probe.txt")["Body"].read()
         assert body == b"probe"

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts.s3 import s3_client
 from mr_client import ModelArtifact, ModelVersion
 from mr_client import decode_properties as plain_properties
 from mr_client.urls import API
@@ -21,7 +22,7 @@ from stack.oci_registry import running_oci_registry
 from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
 from training.cleanup import DELETED_AT, MANIFEST_TYPES, main, oci_parts, targets
 from training.modelcar import ModelcarImage, OciSettings, publish_modelcar
-from training.storage import StorageSettings, s3_client
+from training.storage import StorageSettings
 
 REPO = Path(__file__).resolve().parents[2]
 FILES = ("model.onnx", "golden.npz", "requirements.txt")

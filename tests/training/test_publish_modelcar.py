@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 import pytest
 
+from contracts.s3 import s3_client
 from serving.oci import OciConfig, OciPuller
 from stack.oci_registry import RunningOciRegistry
 from stack.proc import free_port
@@ -15,7 +16,7 @@ from training.export import ExportedModel
 from training.lineage import Lineage
 from training.modelcar import OciSettings
 from training.publish import PublishError, RegistrySettings, publish_model
-from training.storage import StorageSettings, s3_client
+from training.storage import StorageSettings
 
 pytestmark = pytest.mark.server
 
