@@ -145,7 +145,7 @@ def typed_input(tensor: Any) -> NamedTensor:
     array = np.array(getattr(contents, field), dtype=FIELD_DTYPE[field])
     if array.size and dtype.kind in "iu" and dtype.itemsize < array.dtype.itemsize:
         check_int_range(name, array, dtype)
-    return NamedTensor(name, reshaped(name, array.astype(dtype, copy=False), shape))
+    return NamedTensor(name, reshaped(name, array.astype(dtype, copy=False), shape, field))
 
 
 def encode_infer(response: InferenceResponse, raw: bool) -> Any:

@@ -157,12 +157,15 @@ def array_from_bytes(
     return np.frombuffer(raw, dtype=dtype).reshape(shape)
 
 
-def reshaped(name: str, array: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
-    """`array` in `shape`, or InvalidTensor when the element counts differ."""
+def reshaped(
+    name: str, array: np.ndarray, shape: tuple[int, ...], source: str = "'data'"
+) -> np.ndarray:
+    """`array` in `shape`, or InvalidTensor when the element counts differ (naming the
+    `source` field the values came in)."""
     if array.size != element_count(shape):
         raise InvalidTensor(
             f"tensor {name!r}: shape {list(shape)} needs {element_count(shape)} elements, "
-            f"'data' has {array.size}"
+            f"{source} has {array.size}"
         )
     return array.reshape(shape)
 

@@ -68,7 +68,7 @@ BAD_INFERS = {
     "raw length": (request(fp32((1, 28, 28)), raw=[RAW[:100]]), INVALID, "binary data has 100"),
     "raw count": (request(fp32((1, 28, 28)), raw=[RAW, RAW]), INVALID, "2 entries for 1"),
     "element count": (request(fp32((2, 28, 28), fp32_contents=[0.0] * 784)), INVALID,
-                      "needs 1568 elements"),
+                      "needs 1568 elements, fp32_contents has 784"),
     "wrong contents field": (request(fp32((1, 28, 28), int_contents=[0] * 784)), INVALID,
                              "takes fp32_contents"),
     "contents and raw": (request(fp32((1, 28, 28), fp32_contents=[0.0] * 784), raw=[RAW]),

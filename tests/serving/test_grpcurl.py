@@ -208,7 +208,8 @@ BAD_INFERS = {
                     "input 'x' has shape [1, 784], model expects [-1, 28, 28]"),
     "wrong datatype": (bad_input("BOOL", bool_contents=[False] * 784), INVALID,
                        "input 'x' has datatype BOOL, model expects FP32"),  # FP64 is converted
-    "element count": (bad_input(shape=(1, 28, 27)), INVALID, "needs 756 elements"),
+    "element count": (bad_input(shape=(1, 28, 27)), INVALID,
+                      "needs 756 elements, fp32_contents has 784"),
     "contents field": (bad_input(int_contents=[0] * 784), INVALID, "takes fp32_contents"),
 }  # fmt: skip
 
