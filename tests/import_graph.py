@@ -31,3 +31,42 @@ def import_roots(nodes: Iterator[ast.AST]) -> set[str]:
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
             roots.add(node.module.split(".")[0])
     return roots
+
+
+def module_file(repo: Path, dotted: str) -> Path | None:
+    """The file of first-party module `dotted` (a package's `__init__.py`), if there is one."""
+    base = repo.joinpath(*dotted.split("."))
+    for path in (base.with_suffix(".py"), base / "__init__.py"):
+        if path.is_file():
+            return path
+    return None
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Dotted names a module imports: `a.b` for `import a.b`, and for `from a import b` both
+    `a` and `a.b` (b may be a submodule; a name that is not is dropped by the caller)."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
+
+
+def module_closure(repo: Path, entries: set[str], first_party: frozenset[str]) -> set[str]:
+    """Every first-party module that running `entries` can import, transitively (with each
+    package a module sits in, whose `__init__` runs first)."""
+    seen: set[str] = set()
+    todo = list(entries)
+    while todo:
+        dotted = todo.pop()
+        parents = [".".join(dotted.split(".")[:i]) for i in range(1, dotted.count(".") + 1)]
+        for name in [dotted, *parents]:
+            path = module_file(repo, name)
+            if name in seen or path is None or name.split(".")[0] not in first_party:
+                continue
+            seen.add(name)
+            todo.extend(imported_modules(path))
+    return seen

@@ -1,0 +1,67 @@
+"""Both Containerfiles copy every first-party package that what their image runs imports,
+followed module by module (the pipeline image runs `pipelines.components`, the suite image
+the manifests' commands): nothing can fail with ModuleNotFoundError only inside the image."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from containerfile_rules import copied_sources, parse
+from k8s_rules import REPO, KubeObject, all_containers, command_line, module_run_by
+
+from tests.import_graph import PARTS, module_closure
+
+FIRST_PARTY = PARTS | {"contracts", "mr_client"}
+
+
+def packages_imported(entries: set[str]) -> set[str]:
+    return {name.split(".")[0] for name in module_closure(REPO, entries, FIRST_PARTY)}
+
+
+def copied_by(containerfile: str) -> set[str]:
+    return copied_sources(parse((REPO / containerfile).read_text()))
+
+
+def suite_entries(objects: list[KubeObject]) -> set[str]:
+    """What the manifests run: `python -m <module>` and `streamlit run <script>` (as a module)."""
+    entries: set[str] = set()
+    for _, container, _ in all_containers(objects):
+        module, line = module_run_by(container), command_line(container)
+        if module == "streamlit" and line[3:4] == ["run"]:
+            entries.add(line[4].removesuffix(".py").replace("/", "."))
+        elif module and module.split(".")[0] in FIRST_PARTY:
+            entries.add(module)
+    return entries
+
+
+def test_the_pipeline_image_copies_what_its_steps_import() -> None:
+    needed = packages_imported({"pipelines.components"})
+    assert {"pipelines", "training", "contracts", "mr_client"} <= needed
+    assert needed - copied_by("pipelines/Containerfile") == set()
+
+
+def test_the_suite_image_copies_what_the_manifests_run(default_render: list[KubeObject]) -> None:
+    entries = suite_entries(default_render)
+    assert {"registry_local", "serving", "serving.controller", "app.streamlit_app"} <= entries
+    assert packages_imported(entries) - copied_by("deploy/Containerfile") == set()
+
+
+@pytest.mark.parametrize(
+    ("source", "entries", "expected"),
+    [
+        ("from pkg import sub\n", {"pkg.main"}, {"pkg", "pkg.main", "pkg.sub", "other"}),
+        ("import json\n", {"pkg.main"}, {"pkg", "pkg.main"}),
+    ],
+)
+def test_the_closure_follows_submodules_and_package_inits(
+    tmp_path: Path, source: str, entries: set[str], expected: set[str]
+) -> None:
+    (tmp_path / "pkg").mkdir()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "pkg" / "__init__.py").write_text("")
+    (tmp_path / "pkg" / "main.py").write_text(source)
+    (tmp_path / "pkg" / "sub.py").write_text("import other\n")
+    (tmp_path / "other" / "__init__.py").write_text("import json\n")
+    closure = module_closure(tmp_path, entries, frozenset({"pkg", "other"}))
+    assert closure == expected
