@@ -1,13 +1,14 @@
-"""Both Containerfiles copy every first-party package that what their image runs imports,
+"""Every Containerfile copies each first-party package that what its image runs imports,
 followed module by module (the pipeline image runs `pipelines.components`, the suite image
-the manifests' commands): nothing can fail with ModuleNotFoundError only inside the image."""
+the manifests' commands, the model runtime's stages training and `python -m serving`):
+nothing can fail with ModuleNotFoundError only inside an image."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
-from containerfile_rules import copied_sources, parse
+from containerfile_rules import Containerfile, Stage, copied_sources, parse
 from k8s_rules import REPO, KubeObject, all_containers, command_line, module_run_by
 
 from tests.import_graph import PARTS, module_closure
@@ -21,6 +22,15 @@ def packages_imported(entries: set[str]) -> set[str]:
 
 def copied_by(containerfile: str) -> set[str]:
     return copied_sources(parse((REPO / containerfile).read_text()))
+
+
+def copied_into(containerfile: Containerfile, stage: Stage) -> set[str]:
+    """What `stage` and the stages it is built FROM copy from the build context."""
+    by_name = {each.name: each for each in containerfile.stages}
+    chain = [stage]
+    while chain[-1].base in by_name:
+        chain.append(by_name[chain[-1].base])
+    return copied_sources(Containerfile(containerfile.args, chain))
 
 
 def suite_entries(objects: list[KubeObject]) -> set[str]:
@@ -45,6 +55,20 @@ def test_the_suite_image_copies_what_the_manifests_run(default_render: list[Kube
     entries = suite_entries(default_render)
     assert {"registry_local", "serving", "serving.controller", "app.streamlit_app"} <= entries
     assert packages_imported(entries) - copied_by("deploy/Containerfile") == set()
+
+
+@pytest.mark.parametrize(
+    ("stage", "entries"),
+    [("train", {path.stem for path in (REPO / "training").glob("*.py")}),
+     ("serve", {"__main__"})],
+)  # fmt: skip
+def test_each_model_runtime_stage_copies_what_it_runs(stage: str, entries: set[str]) -> None:
+    containerfile = parse((REPO / "deploy" / "Containerfile.model").read_text())
+    (built,) = [each for each in containerfile.stages if each.name == stage]
+    package = "training" if stage == "train" else "serving"
+    needed = packages_imported({f"{package}.{entry}" for entry in entries})
+    assert package in needed
+    assert needed - copied_into(containerfile, built) == set()
 
 
 @pytest.mark.parametrize(
