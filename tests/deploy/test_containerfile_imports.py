@@ -1,7 +1,8 @@
 """Every Containerfile copies each first-party package that what its image runs imports,
 followed module by module (the pipeline image runs `pipelines.components`, the suite image
 the manifests' commands, the model runtime's stages training and `python -m serving`):
-nothing can fail with ModuleNotFoundError only inside an image."""
+nothing can fail with ModuleNotFoundError only inside an image. Where training runs, the
+image also holds data/mnist, the offline fallback training.data reads."""
 
 from __future__ import annotations
 
@@ -14,10 +15,14 @@ from k8s_rules import REPO, KubeObject, all_containers, command_line, module_run
 from tests.import_graph import PARTS, module_closure
 
 FIRST_PARTY = PARTS | {"contracts", "mr_client"}
+# Files a module reads beside the packages: training's offline fallback, the real MNIST test set.
+READS = {"training.data": "data"}
 
 
 def packages_imported(entries: set[str]) -> set[str]:
-    return {name.split(".")[0] for name in module_closure(REPO, entries, FIRST_PARTY)}
+    """The first-party packages `entries` import, and the folders those modules read."""
+    closure = module_closure(REPO, entries, FIRST_PARTY)
+    return {name.split(".")[0] for name in closure} | {READS[m] for m in closure if m in READS}
 
 
 def copied_by(containerfile: str) -> set[str]:
@@ -47,7 +52,7 @@ def suite_entries(objects: list[KubeObject]) -> set[str]:
 
 def test_the_pipeline_image_copies_what_its_steps_import() -> None:
     needed = packages_imported({"pipelines.components"})
-    assert {"pipelines", "training", "contracts", "mr_client"} <= needed
+    assert {"pipelines", "training", "contracts", "mr_client", "data"} <= needed
     assert needed - copied_by("pipelines/Containerfile") == set()
 
 
@@ -68,6 +73,7 @@ def test_each_model_runtime_stage_copies_what_it_runs(stage: str, entries: set[s
     package = "training" if stage == "train" else "serving"
     needed = packages_imported({f"{package}.{entry}" for entry in entries})
     assert package in needed
+    assert ("data" in needed) == (stage == "train")
     assert needed - copied_into(containerfile, built) == set()
 
 
