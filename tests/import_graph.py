@@ -24,13 +24,20 @@ def module_level_roots(path: Path) -> set[str]:
 
 
 def import_roots(nodes: Iterator[ast.AST]) -> set[str]:
-    roots: set[str] = set()
+    return {name.split(".")[0] for name in imported_names(nodes)}
+
+
+def imported_names(nodes: Iterator[ast.AST]) -> set[str]:
+    """Dotted names the import statements among `nodes` import: `a.b` for `import a.b`, and
+    for `from a import b` both `a` and `a.b` (b may be a submodule or only a name in `a`)."""
+    names: set[str] = set()
     for node in nodes:
         if isinstance(node, ast.Import):
-            roots |= {alias.name.split(".")[0] for alias in node.names}
+            names |= {alias.name for alias in node.names}
         elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            roots.add(node.module.split(".")[0])
-    return roots
+            names.add(node.module)
+            names |= {f"{node.module}.{alias.name}" for alias in node.names}
+    return names
 
 
 def module_file(repo: Path, dotted: str) -> Path | None:
@@ -42,19 +49,6 @@ def module_file(repo: Path, dotted: str) -> Path | None:
     return None
 
 
-def imported_modules(path: Path) -> set[str]:
-    """Dotted names a module imports: `a.b` for `import a.b`, and for `from a import b` both
-    `a` and `a.b` (b may be a submodule; a name that is not is dropped by the caller)."""
-    names: set[str] = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.Import):
-            names |= {alias.name for alias in node.names}
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            names.add(node.module)
-            names |= {f"{node.module}.{alias.name}" for alias in node.names}
-    return names
-
-
 def module_closure(repo: Path, entries: set[str], first_party: frozenset[str]) -> set[str]:
     """Every first-party module that running `entries` can import, transitively (with each
     package a module sits in, whose `__init__` runs first)."""
@@ -64,9 +58,10 @@ def module_closure(repo: Path, entries: set[str], first_party: frozenset[str]) -
         dotted = todo.pop()
         parents = [".".join(dotted.split(".")[:i]) for i in range(1, dotted.count(".") + 1)]
         for name in [dotted, *parents]:
-            path = module_file(repo, name)
-            if name in seen or path is None or name.split(".")[0] not in first_party:
+            if name in seen or name.split(".")[0] not in first_party:
                 continue
-            seen.add(name)
-            todo.extend(imported_modules(path))
+            path = module_file(repo, name)  # None: a name in a module, not a module
+            if path is not None:
+                seen.add(name)
+                todo.extend(imported_names(ast.walk(ast.parse(path.read_text()))))
     return seen
