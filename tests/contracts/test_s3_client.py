@@ -32,7 +32,10 @@ def test_the_client_signs_with_the_account_it_is_given() -> None:
     client = s3_client(storage)
     assert client.meta.endpoint_url == "http://s3.example:9000"
     assert client.meta.region_name == "eu-west-3"
-    assert client._request_signer._credentials.access_key == "AKIAEXAMPLE"
+    url = client.generate_presigned_url("get_object", Params={"Bucket": "models", "Key": "k"})
+    assert url.startswith("http://s3.example:9000/models/k?")
+    assert "X-Amz-Credential=AKIAEXAMPLE%2F" in url  # signed with this key pair
+    assert "%2Feu-west-3%2Fs3%2Faws4_request" in url  # for this region
 
 
 def test_timeouts_and_attempts_are_bounded() -> None:
