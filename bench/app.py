@@ -68,7 +68,7 @@ from playwright.sync_api import Browser, Locator, Page
 from bench import BENCH, REPO
 from bench.peers import ensure_peer_venv
 from bench.report import load_average, loads, machine, save_last_run, started, table_row
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from stack.seaweed import S3Settings, running_seaweed
 from tests.app.app_stack import (  # the app tests' stack and browser helpers
     DIGIT_STROKES,
     running_app,
@@ -186,7 +186,7 @@ class DrawPage:
 def s3(work: Path) -> Iterator[S3Settings]:
     """SeaweedFS with the models bucket, as the tests' s3_server fixture has it."""
     with running_seaweed(work / "seaweed") as process:
-        yield S3Settings(endpoint=s3_endpoint(process))
+        yield S3Settings(endpoint=process.url)
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from bench.serving_rest import MODEL, Server
 from contracts.s3 import s3_client
 from serving.names import model_path, repository_path
 from stack.proc import free_port
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from stack.seaweed import S3Settings, running_seaweed
 
 
 def ensure_model(directory: Path) -> Path:
@@ -70,7 +70,7 @@ def running(name: str, command: list[str], port: int, ready: str, log: Path,
 def seaweed_with_model(work: Path, model: Path) -> Iterator[tuple[S3Settings, str]]:
     """A SeaweedFS S3 server holding `model`; yields its settings and the model's URI."""
     with running_seaweed(work / "s3") as process:
-        s3 = S3Settings(endpoint=s3_endpoint(process))
+        s3 = S3Settings(endpoint=process.url)
         s3_client(s3).put_object(
             Bucket=s3.bucket, Key=f"{MODEL}/1/model.onnx", Body=model.read_bytes()
         )

@@ -11,10 +11,9 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from stack.proc import ServiceProcess, free_port, http_ok
+from stack.proc import ServiceProcess, free_port, loopback_service
 
 DEFAULT_OCI_PORT = 5000
 BINARY = "docker-registry"
@@ -37,19 +36,6 @@ http:
   addr: 127.0.0.1:{port}
   secret: {secret}
 """
-
-
-@dataclass(frozen=True)
-class RunningOciRegistry:
-    """A `docker-registry` process and the address (`host:port`) image references use."""
-
-    address: str
-    process: ServiceProcess
-
-    @property
-    def url(self) -> str:
-        """Base URL of its distribution API (plain HTTP on loopback)."""
-        return f"http://{self.address}"
 
 
 def registry_binary() -> str:
@@ -75,20 +61,16 @@ def oci_registry_process(data_dir: Path, log_path: Path, port: int) -> ServicePr
     storage = data_dir / "storage"
     storage.mkdir(parents=True, exist_ok=True)
     config = write_config(data_dir / "config.yml", storage, port)
-    return ServiceProcess(
-        name="oci (docker-registry)",
-        command=[registry_binary(), "serve", str(config)],
-        log_path=log_path,
-        health=lambda: http_ok(f"http://127.0.0.1:{port}/v2/"),
-        kill_after=5.0,
-    )
+    command = [registry_binary(), "serve", str(config)]
+    return loopback_service("oci (docker-registry)", command, log_path, port, "/v2/")
 
 
 @contextmanager
-def running_oci_registry(root: Path) -> Iterator[RunningOciRegistry]:
-    """docker-registry with its storage and log under `root` on a free port; stopped on exit."""
+def running_oci_registry(root: Path) -> Iterator[ServiceProcess]:
+    """docker-registry with its storage and log under `root` on a free port; stopped on exit.
+    Its `address` is what image references name; its `url` serves the distribution API."""
     port = free_port()
     process = oci_registry_process(root / "data", root / "oci-registry.log", port)
     with process.start():
         process.wait_healthy(timeout=30)
-        yield RunningOciRegistry(f"127.0.0.1:{port}", process)
+        yield process

@@ -58,7 +58,8 @@ def log_tail(path: Path, lines: int = 20) -> str:
 class ServiceProcess:
     """A named child process whose stdout/stderr go to `log_path`.
 
-    `health` is a callable returning True once the service is ready (e.g. an HTTP probe).
+    `health` is a callable returning True once the service is ready (e.g. an HTTP probe);
+    `address` (`host:port`) is where a network service listens, when its builder knows it.
     """
 
     name: str
@@ -68,6 +69,7 @@ class ServiceProcess:
     env: Mapping[str, str] | None = None
     cwd: Path | None = None
     kill_after: float = 10.0
+    address: str = ""
     process: subprocess.Popen[bytes] | None = field(default=None, init=False)
 
     def start(self) -> ServiceProcess:
@@ -84,6 +86,13 @@ class ServiceProcess:
                 start_new_session=True,
             )
         return self
+
+    @property
+    def url(self) -> str:
+        """`http://<address>`: the base URL of the service (plain HTTP on loopback)."""
+        if not self.address:
+            raise ServiceError(f"{self.name} was started without an address")
+        return f"http://{self.address}"
 
     @property
     def pid(self) -> int | None:
@@ -123,6 +132,18 @@ class ServiceProcess:
 
     def __exit__(self, *_exc: object) -> None:
         self.stop()
+
+
+def loopback_service(
+    name: str, command: Sequence[str], log_path: Path, port: int, ready_path: str
+) -> ServiceProcess:
+    """A server of ours on 127.0.0.1:`port` (its `address`), ready once GET `ready_path`
+    answers 2xx; SIGKILLed if SIGTERM has not stopped it within 5 s."""
+    address = f"127.0.0.1:{port}"
+    ready_url = f"http://{address}{ready_path}"
+    return ServiceProcess(
+        name, command, log_path, lambda: http_ok(ready_url), kill_after=5.0, address=address
+    )
 
 
 def pid_alive(pid: int) -> bool:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from contracts.defaults import S3_ACCESS_KEY, S3_BUCKET, S3_ENDPOINT, S3_REGION, S3_SECRET_KEY
 from contracts.s3 import s3_client
-from stack.proc import ServiceProcess, free_port, http_ok
+from stack.proc import ServiceProcess, free_port, loopback_service
 
 DEMO_ACCESS_KEY = S3_ACCESS_KEY.default
 DEMO_SECRET_KEY = S3_SECRET_KEY.default
@@ -104,13 +104,8 @@ def seaweed_process(data_dir: Path, log_path: Path, s3_port: int | None = None) 
     port = s3_port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     config = write_identities(data_dir / "s3-identities.json", DEMO_ACCESS_KEY, DEMO_SECRET_KEY)
-    return ServiceProcess(
-        name="s3 (SeaweedFS)",
-        command=seaweed_command(data_dir, port, config),
-        log_path=log_path,
-        health=lambda: http_ok(f"http://127.0.0.1:{port}/healthz"),
-        kill_after=5.0,
-    )
+    command = seaweed_command(data_dir, port, config)
+    return loopback_service("s3 (SeaweedFS)", command, log_path, port, "/healthz")
 
 
 @contextmanager
@@ -119,14 +114,8 @@ def running_seaweed(root: Path) -> Iterator[ServiceProcess]:
     process = seaweed_process(root / "data", root / "weed.log")
     with process.start():
         process.wait_healthy(timeout=90)
-        ensure_bucket(S3Settings(endpoint=s3_endpoint(process)))
+        ensure_bucket(S3Settings(endpoint=process.url))
         yield process
-
-
-def s3_endpoint(process: ServiceProcess) -> str:
-    """The S3 endpoint URL of a process built by `seaweed_process`."""
-    command = list(process.command)
-    return f"http://127.0.0.1:{command[command.index('-s3.port') + 1]}"
 
 
 def ensure_bucket(settings: S3Settings) -> None:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from stack.oci_registry import RunningOciRegistry, running_oci_registry
+from stack.oci_registry import running_oci_registry
 from stack.proc import ServiceProcess, free_port, http_ok
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from stack.seaweed import S3Settings, running_seaweed
 from training.modelcar import ModelcarImage, OciSettings, publish_modelcar
 
 REPO = Path(__file__).resolve().parent.parent
@@ -51,18 +51,18 @@ def artifacts_dir() -> Path:
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
     """A real SeaweedFS S3 server with the `models` bucket, for the whole session."""
     with running_seaweed(tmp_path_factory.mktemp("seaweed")) as process:
-        yield S3Settings(endpoint=s3_endpoint(process))
+        yield S3Settings(endpoint=process.url)
 
 
 @pytest.fixture(scope="session")
-def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningOciRegistry]:
+def oci_registry(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     """A real OCI registry (Debian's docker-registry) on a free loopback port, for the session."""
     with running_oci_registry(tmp_path_factory.mktemp("oci-registry")) as registry:
         yield registry
 
 
 @pytest.fixture
-def push_modelcar(oci_registry: RunningOciRegistry, tmp_path: Path) -> Callable[..., ModelcarImage]:
+def push_modelcar(oci_registry: ServiceProcess, tmp_path: Path) -> Callable[..., ModelcarImage]:
     """push_modelcar(files, repository="mnist", tag="v1"): build a modelcar of `files`
     ({name: bytes}, put under /models/) with olot and push it to the session's registry."""
 

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import Browser, Page
 
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from stack.seaweed import S3Settings, running_seaweed
 from tests.app.app_stack import (
     CHROMIUM,
     PublishedModel,
@@ -50,7 +50,7 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Settings]:
     object's sha256 when it loads it; test files of other areas that share a test process
     publish `models/MNIST/v1/...` again into the session's common S3 server."""
     with running_seaweed(tmp_path_factory.mktemp("app-seaweed")) as process:
-        yield S3Settings(endpoint=s3_endpoint(process))
+        yield S3Settings(endpoint=process.url)
 
 
 @pytest.fixture(scope="session")

@@ -18,8 +18,7 @@ from hostile_registry import HostileRegistry, running_hostile_registry
 from serving.artifacts import ReferenceRefused
 from serving.errors import ArtifactUnavailable, LoadRefused
 from serving.oci import OciConfig, OciLocation, OciPuller
-from stack.oci_registry import RunningOciRegistry
-from stack.proc import free_port
+from stack.proc import ServiceProcess, free_port
 from training.modelcar import ModelcarImage, OciSettings, skopeo_copy
 from training.modelcar_base import write_base_layout
 
@@ -30,7 +29,7 @@ OTHER_DIGEST = "sha256:" + "0" * 64
 
 
 @pytest.fixture
-def puller(oci_registry: RunningOciRegistry) -> OciPuller:
+def puller(oci_registry: ServiceProcess) -> OciPuller:
     return OciPuller(OciConfig(frozenset({oci_registry.address}), timeout=2.0))
 
 
@@ -72,7 +71,7 @@ def test_pull_refuses_a_digest_the_registry_does_not_have(
 
 
 def test_pull_refuses_an_image_without_models(
-    oci_registry: RunningOciRegistry, puller: OciPuller, tmp_path: Path
+    oci_registry: ServiceProcess, puller: OciPuller, tmp_path: Path
 ) -> None:
     layout = tmp_path / "busybox-only"
     write_base_layout(layout)
@@ -83,7 +82,7 @@ def test_pull_refuses_an_image_without_models(
 
 
 def test_pull_refuses_a_layer_whose_stored_bytes_were_changed(
-    oci_registry: RunningOciRegistry,
+    oci_registry: ServiceProcess,
     push_modelcar: Callable[..., ModelcarImage],
     puller: OciPuller,
 ) -> None:
@@ -98,7 +97,7 @@ def test_pull_refuses_a_layer_whose_stored_bytes_were_changed(
 
 
 def test_pull_refuses_a_layer_shorter_than_its_manifest_says(
-    oci_registry: RunningOciRegistry, puller: OciPuller
+    oci_registry: ServiceProcess, puller: OciPuller
 ) -> None:
     layer = push_blob(oci_registry, "short", b"real layer")
     manifest = image_manifest(oci_registry, "short", layer_digest=layer, layer_size=11)
@@ -108,7 +107,7 @@ def test_pull_refuses_a_layer_shorter_than_its_manifest_says(
 
 
 def test_pull_refuses_a_gzip_bomb_once_it_passes_the_limit(
-    oci_registry: RunningOciRegistry,
+    oci_registry: ServiceProcess,
 ) -> None:
     """64 MiB of zeros in a 64 KiB gzip layer, stored by the real registry: decompression
     stops at the puller's 4 MiB limit instead of filling memory."""
@@ -261,15 +260,15 @@ def test_location_takes_a_bracketed_ipv6_registry() -> None:
         OciLocation.parse("oci://[::1/mnist:v1", allowed)
 
 
-def manifest_of(registry: RunningOciRegistry, image: ModelcarImage) -> dict[str, Any]:
+def manifest_of(registry: ServiceProcess, image: ModelcarImage) -> dict[str, Any]:
     repository = image.reference.split("/", 1)[1].rsplit(":", 1)[0]
     url = f"{registry.url}/v2/{repository}/manifests/{image.digest}"
     accept = {"Accept": "application/vnd.oci.image.manifest.v1+json"}
     return dict(httpx.get(url, headers=accept).json())
 
 
-def blob_file(registry: RunningOciRegistry, hex_digest: str) -> Path:
-    storage = Path(registry.process.command[-1]).parent / "storage"
+def blob_file(registry: ServiceProcess, hex_digest: str) -> Path:
+    storage = Path(registry.command[-1]).parent / "storage"
     blobs = storage / "docker" / "registry" / "v2" / "blobs" / "sha256"
     return blobs / hex_digest[:2] / hex_digest / "data"
 
@@ -288,7 +287,7 @@ def tar_of(files: dict[str, bytes]) -> bytes:
     return buffer.getvalue()
 
 
-def push_blob(registry: RunningOciRegistry, repository: str, data: bytes) -> str:
+def push_blob(registry: ServiceProcess, repository: str, data: bytes) -> str:
     digest = sha256_digest(data)
     started = httpx.post(f"{registry.url}/v2/{repository}/blobs/uploads/")
     location = started.headers["Location"]
@@ -300,7 +299,7 @@ def push_blob(registry: RunningOciRegistry, repository: str, data: bytes) -> str
 
 
 def image_manifest(
-    registry: RunningOciRegistry, repository: str, layer_digest: str, layer_size: int,
+    registry: ServiceProcess, repository: str, layer_digest: str, layer_size: int,
     diff_id: str | None = None, gzipped: bool = False,
 ) -> bytes:  # fmt: skip
     rootfs = {"type": "layers", "diff_ids": [diff_id or layer_digest]}
@@ -317,7 +316,7 @@ def image_manifest(
     return json.dumps(manifest).encode()
 
 
-def put_manifest(registry: RunningOciRegistry, repository: str, tag: str, body: bytes) -> str:
+def put_manifest(registry: ServiceProcess, repository: str, tag: str, body: bytes) -> str:
     media_type = "application/vnd.oci.image.manifest.v1+json"
     response = httpx.put(f"{registry.url}/v2/{repository}/manifests/{tag}", content=body,
                          headers={"Content-Type": media_type})  # fmt: skip

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from serving.oci import OciConfig, OciPuller
-from stack.oci_registry import RunningOciRegistry
+from stack.proc import ServiceProcess
 from training.modelcar import OciSettings, push_base_image
 
 pytestmark = pytest.mark.server
@@ -26,7 +26,7 @@ MODEL = b"an onnx model's bytes"
 
 
 @pytest.fixture(scope="module")
-def base_image(oci_registry: RunningOciRegistry) -> str:
+def base_image(oci_registry: ServiceProcess) -> str:
     return push_base_image(OciSettings(oci_registry.address))
 
 
@@ -40,7 +40,7 @@ def model_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def insecure_registries_conf(
-    oci_registry: RunningOciRegistry, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    oci_registry: ServiceProcess, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Path:
     """A registries.conf marking the loopback registry insecure, where skopeo looks for it."""
     home = tmp_path / "home"
@@ -71,13 +71,13 @@ def upstream_client(url: str) -> Any:
         return ModelRegistry(url, author="pytest", is_secure=False)
 
 
-def pulled_model(registry: RunningOciRegistry, uri: str) -> bytes | None:
+def pulled_model(registry: ServiceProcess, uri: str) -> bytes | None:
     puller = OciPuller(OciConfig(frozenset({registry.address})))
     return puller.pull(uri).file("model.onnx")
 
 
 def test_save_to_oci_registry_with_the_default_backend_fails_on_plain_http(
-    oci_registry: RunningOciRegistry, base_image: str, model_dir: Path
+    oci_registry: ServiceProcess, base_image: str, model_dir: Path
 ) -> None:
     from model_registry.utils import save_to_oci_registry
 
@@ -87,7 +87,7 @@ def test_save_to_oci_registry_with_the_default_backend_fails_on_plain_http(
 
 @pytest.mark.usefixtures("insecure_registries_conf")
 def test_save_to_oci_registry_default_backend_with_registries_conf(
-    oci_registry: RunningOciRegistry, base_image: str, model_dir: Path
+    oci_registry: ServiceProcess, base_image: str, model_dir: Path
 ) -> None:
     from model_registry.utils import save_to_oci_registry
 
@@ -97,7 +97,7 @@ def test_save_to_oci_registry_default_backend_with_registries_conf(
 
 
 def test_upload_and_register_with_oci_params_and_a_custom_backend(
-    oci_registry: RunningOciRegistry, base_image: str, model_dir: Path, registry_server: Any
+    oci_registry: ServiceProcess, base_image: str, model_dir: Path, registry_server: Any
 ) -> None:
     from model_registry.utils import OCIParams
 

@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from contracts.s3 import s3_client
-from stack.oci_registry import RunningOciRegistry
+from stack.proc import ServiceProcess
 from stack.seaweed import S3Settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.server]
@@ -45,13 +45,13 @@ def plain(properties: dict[str, dict[str, Any]]) -> dict[str, Any]:
             for name, value in properties.items()}  # fmt: skip
 
 
-def oci_tags(oci: RunningOciRegistry, repository: str) -> list[str]:
+def oci_tags(oci: ServiceProcess, repository: str) -> list[str]:
     """The tags of `repository` in the OCI registry ([] when it has none)."""
     answer = httpx.get(f"{oci.url}/v2/{repository}/tags/list")
     return list(answer.json().get("tags") or []) if answer.status_code == 200 else []
 
 
-def manifest_digest(oci: RunningOciRegistry, repository: str, tag: str) -> str:
+def manifest_digest(oci: ServiceProcess, repository: str, tag: str) -> str:
     accept = "application/vnd.oci.image.manifest.v1+json"
     answer = httpx.head(f"{oci.url}/v2/{repository}/manifests/{tag}", headers={"Accept": accept})
     answer.raise_for_status()
@@ -68,7 +68,7 @@ def only_version(registry_url: str, model_name: str) -> dict[str, Any]:
 
 
 def test_run_pipeline_registers_version_with_lineage(
-    tmp_path: Path, s3_server: S3Settings, registry_server: Any, oci_registry: RunningOciRegistry
+    tmp_path: Path, s3_server: S3Settings, registry_server: Any, oci_registry: ServiceProcess
 ) -> None:
     options = ("--min-accuracy", "0.5", "--model-name", "MNIST-pipeline-test")
     result = run_pipeline(tmp_path, s3_server, registry_server.url, oci_registry.address, *options)
@@ -101,7 +101,7 @@ def test_run_pipeline_registers_version_with_lineage(
 
 
 def assert_modelcar_registered(
-    oci: RunningOciRegistry, artifact: dict[str, Any], properties: dict[str, Any]
+    oci: ServiceProcess, artifact: dict[str, Any], properties: dict[str, Any]
 ) -> None:
     """The publish step pushed the version's modelcar and recorded it as a second artifact."""
     assert artifact["uri"] == f"oci://{oci.address}/mnist-pipeline-test:v1"
@@ -116,7 +116,7 @@ def assert_modelcar_registered(
 
 
 def test_run_pipeline_below_threshold_registers_nothing(
-    tmp_path: Path, s3_server: S3Settings, registry_server: Any, oci_registry: RunningOciRegistry
+    tmp_path: Path, s3_server: S3Settings, registry_server: Any, oci_registry: ServiceProcess
 ) -> None:
     keys_before, tags_before = bucket_keys(s3_server), oci_tags(oci_registry, "mnist")
     result = run_pipeline(tmp_path, s3_server, registry_server.url, oci_registry.address,

@@ -14,8 +14,7 @@ import numpy as np
 import pytest
 from stack_calls import AUTH, create_service, infer, patch_service, serve_records, served_version
 
-from stack.oci_registry import RunningOciRegistry
-from stack.proc import free_port
+from stack.proc import ServiceProcess, free_port
 from training.modelcar import ModelcarImage
 
 pytestmark = pytest.mark.server
@@ -24,7 +23,7 @@ Push = Callable[..., ModelcarImage]
 
 
 @pytest.fixture
-def oci_stack(make_stack: Callable[..., Any], oci_registry: RunningOciRegistry) -> Any:
+def oci_stack(make_stack: Callable[..., Any], oci_registry: ServiceProcess) -> Any:
     """Registry + server + controller allowed to pull from the session's OCI registry and
     from a second, allowed registry address where nothing listens."""
     unreachable = f"127.0.0.1:{free_port()}"

@@ -8,8 +8,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from stack.oci_registry import RunningOciRegistry, oci_registry_process, running_oci_registry
-from stack.proc import ServiceError, free_port
+from stack.oci_registry import oci_registry_process, running_oci_registry
+from stack.proc import ServiceError, ServiceProcess, free_port
 from stack.runner import refuse_taken_port
 from stack.services import service_specs
 from stack.settings import SETTINGS, StackSettings
@@ -17,7 +17,7 @@ from stack.settings import SETTINGS, StackSettings
 pytestmark = pytest.mark.server
 
 
-def test_oci_registry_speaks_the_distribution_api(oci_registry: RunningOciRegistry) -> None:
+def test_oci_registry_speaks_the_distribution_api(oci_registry: ServiceProcess) -> None:
     response = httpx.get(f"{oci_registry.url}/v2/")
     assert response.status_code == 200
     assert response.headers["Docker-Distribution-Api-Version"] == "registry/2.0"
@@ -30,8 +30,7 @@ def test_oci_registry_keeps_blobs_under_its_root_and_stops(tmp_path: Path) -> No
     with running_oci_registry(tmp_path) as registry:
         upload = httpx.post(f"{registry.url}/v2/probe/blobs/uploads/")
         assert upload.status_code == 202
-        process = registry.process
-    assert not process.alive()
+    assert not registry.alive()
     assert (tmp_path / "data" / "storage" / "docker" / "registry" / "v2" / "repositories"
             / "probe").is_dir()  # fmt: skip
 

@@ -17,6 +17,7 @@ def http_server(tmp_path: Path, port: int) -> ServiceProcess:
         log_path=tmp_path / "web.log",
         health=lambda: http_ok(f"http://127.0.0.1:{port}/"),
         cwd=tmp_path,
+        address=f"127.0.0.1:{port}",
     )
 
 
@@ -25,6 +26,7 @@ def test_start_service_healthy_then_stopped(tmp_path: Path) -> None:
     with http_server(tmp_path, port).start() as web:
         web.wait_healthy(timeout=30)
         assert port_in_use(port)
+        assert http_ok(f"{web.url}/")
         pid = web.pid
     assert pid is not None
     assert not pid_alive(pid)
@@ -65,3 +67,10 @@ def test_stop_service_ignoring_sigterm_is_killed(tmp_path: Path) -> None:
     stubborn.start().wait_healthy(timeout=30)
     stubborn.stop()
     assert not stubborn.alive()
+
+
+def test_url_of_a_process_started_without_an_address_says_so(tmp_path: Path) -> None:
+    quiet = ServiceProcess("batch job", [sys.executable, "-c", "pass"], tmp_path / "job.log",
+                           health=lambda: True)  # fmt: skip
+    with pytest.raises(ServiceError, match="batch job was started without an address"):
+        assert not quiet.url

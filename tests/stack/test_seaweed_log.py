@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from contracts.s3 import s3_client
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from stack.seaweed import S3Settings, running_seaweed
 
 pytestmark = pytest.mark.server
 INFO_LINE = re.compile(r"^I\d{4} ", re.MULTILINE)
@@ -17,7 +17,7 @@ INFO_LINE = re.compile(r"^I\d{4} ", re.MULTILINE)
 
 def test_seaweed_service_log_has_no_info_lines(tmp_path: Path) -> None:
     with running_seaweed(tmp_path) as process:
-        settings = S3Settings(endpoint=s3_endpoint(process))
+        settings = S3Settings(endpoint=process.url)
         s3 = s3_client(settings)
         s3.put_object(Bucket=settings.bucket, Key="probe.txt", Body=b"probe")
         body = s3.get_object(Bucket=settings.bucket, Key="probe.txt")["Body"].read()

@@ -19,7 +19,7 @@ from mr_client import ModelArtifact, ModelVersion
 from mr_client import decode_properties as plain_properties
 from mr_client.urls import API
 from stack.oci_registry import running_oci_registry
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from stack.seaweed import S3Settings, running_seaweed
 from training.cleanup import DELETED_AT, MANIFEST_TYPES, main, oci_parts, targets
 from training.modelcar import ModelcarImage, OciSettings, publish_modelcar
 from training.storage import StorageSettings
@@ -159,7 +159,7 @@ def test_s3_down_leaves_the_s3_artifact_unmarked(
 ) -> None:  # fmt: skip
     car = modelcar_in(oci_registry.address, tmp_path, "v9")
     with running_seaweed(tmp_path / "seaweed") as weed:
-        s3 = S3Settings(endpoint=s3_endpoint(weed))
+        s3 = S3Settings(endpoint=weed.url)
         seeder = Seeder(registry_server.url, s3)
         archived = seeder.version("v9", "ARCHIVED", car)
     assert clean(monkeypatch, seeder, s3, "--yes") == 1  # SeaweedFS is stopped now

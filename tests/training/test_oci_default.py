@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from stack.oci_registry import RunningOciRegistry
-from stack.proc import free_port
+from stack.proc import ServiceProcess, free_port
 from training import modelcar
 from training.modelcar import OciSettings
 
@@ -40,7 +39,7 @@ def test_a_named_registry_is_used_without_probing(monkeypatch: pytest.MonkeyPatc
 
 @pytest.mark.server
 def test_unset_oci_registry_uses_the_default_when_it_answers(
-    monkeypatch: pytest.MonkeyPatch, oci_registry: RunningOciRegistry
+    monkeypatch: pytest.MonkeyPatch, oci_registry: ServiceProcess
 ) -> None:
     monkeypatch.setattr(modelcar, "DEFAULT_OCI_REGISTRY", oci_registry.address)
     monkeypatch.delenv("OCI_REGISTRY", raising=False)

@@ -10,8 +10,7 @@ import pytest
 
 from contracts.s3 import s3_client
 from serving.oci import OciConfig, OciPuller
-from stack.oci_registry import RunningOciRegistry
-from stack.proc import free_port
+from stack.proc import ServiceProcess, free_port
 from training.export import ExportedModel
 from training.lineage import Lineage
 from training.modelcar import OciSettings
@@ -31,7 +30,7 @@ def lineage() -> Lineage:
 
 def test_publish_pushes_the_modelcar_and_records_it(
     exported_dense: ExportedModel, lineage: Lineage, storage: StorageSettings,
-    registry_server: Any, oci_registry: RunningOciRegistry,
+    registry_server: Any, oci_registry: ServiceProcess,
 ) -> None:  # fmt: skip
     published = publish_model(
         exported_dense, lineage, version="v1", storage_settings=storage,
@@ -77,7 +76,7 @@ def test_publish_to_an_unreachable_oci_registry_registers_nothing(
 
 def test_publish_with_a_name_no_image_can_have_stores_nothing(
     exported_dense: ExportedModel, lineage: Lineage, storage: StorageSettings,
-    registry_server: Any, oci_registry: RunningOciRegistry,
+    registry_server: Any, oci_registry: ServiceProcess,
 ) -> None:  # fmt: skip
     registry = RegistrySettings(url=registry_server.url, author="pytest", model_name="My Model")
     with pytest.raises(PublishError, match="'My Model':'v1' cannot name an OCI image"):

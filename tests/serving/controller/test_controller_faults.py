@@ -23,7 +23,7 @@ import pytest
 from stack_calls import create_service, patch_service, poll_until, served_version, serves
 
 from stack.proc import ServiceProcess
-from stack.seaweed import S3Settings, running_seaweed, s3_endpoint
+from stack.seaweed import S3Settings, running_seaweed
 
 pytestmark = [pytest.mark.server, pytest.mark.slow]
 
@@ -44,7 +44,7 @@ def s3_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProc
 @pytest.fixture(scope="module")
 def s3_server(s3_process: ServiceProcess) -> S3Settings:
     """Overrides the session's S3 here: make_stack and s3_upload use `s3_process`."""
-    return S3Settings(endpoint=s3_endpoint(s3_process))
+    return S3Settings(endpoint=s3_process.url)
 
 
 @dataclass
