@@ -21,7 +21,7 @@ from enum import IntEnum
 from typing import Any
 
 from serving.http2 import Headers, Http2Connection
-from serving.http2_frames import literal, status_block
+from serving.http2_frames import ProtocolFailure, literal, status_block
 
 log = logging.getLogger("serving")
 
@@ -48,13 +48,8 @@ class StatusCode(IntEnum):
     UNAUTHENTICATED = 16
 
 
-class RpcError(Exception):
-    """Ends a call with `code` and `message` (the client's `details()`)."""
-
-    def __init__(self, code: StatusCode, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
+class RpcError(ProtocolFailure[StatusCode]):
+    """Ends a call with `code` and `reason` (grpc-message: the client's `details()`)."""
 
 
 @dataclass(frozen=True)
@@ -238,7 +233,7 @@ class GrpcCall:
         try:
             request = self.single_message(body)
         except RpcError as error:
-            self.finish(error.code, error.message)
+            self.finish(error.code, error.reason)
             return
         self.task = asyncio.get_running_loop().create_task(self.run(self.answer_unary, request))
 
@@ -328,7 +323,7 @@ class GrpcCall:
             if self.expired:
                 self.finish(StatusCode.DEADLINE_EXCEEDED, "Deadline Exceeded")
         except RpcError as error:
-            self.finish(error.code, error.message)
+            self.finish(error.code, error.reason)
         except Exception:
             assert self.method is not None
             log.exception("unexpected error in gRPC %s", self.method.handler.__name__)
@@ -387,7 +382,7 @@ class GrpcCall:
             try:
                 message = self.parsed(buffer[start], memoryview(buffer)[start + PREFIX_BYTES : end])
             except RpcError as error:
-                self.finish(error.code, error.message)
+                self.finish(error.code, error.reason)
                 return
             self.queue.put_nowait((message, end - start))
             start = end

@@ -8,6 +8,7 @@ be built once and written as they are on every connection.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Generic, TypeVar
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 FRAME_HEADER_BYTES = 9
@@ -60,21 +61,25 @@ PADDED = 0x8
 PRIORITY_FLAG = 0x20
 
 
-class ConnectionFailure(Exception):
-    """A connection error (RFC 9113 §5.4.1): GOAWAY with `code`, then close."""
+Code = TypeVar("Code", bound=IntEnum)
 
-    def __init__(self, code: ErrorCode, reason: str) -> None:
+
+class ProtocolFailure(Exception, Generic[Code]):
+    """Ends a connection, a stream or a gRPC call with the protocol's `code`; `reason` is
+    the text that goes with it (GOAWAY debug data, grpc-message)."""
+
+    def __init__(self, code: Code, reason: str) -> None:
         super().__init__(reason)
         self.code = code
         self.reason = reason
 
 
-class StreamFailure(Exception):
-    """A stream error (§5.4.2): RST_STREAM with `code`; the connection goes on."""
+class ConnectionFailure(ProtocolFailure[ErrorCode]):
+    """A connection error (RFC 9113 §5.4.1): GOAWAY with `code`, then close."""
 
-    def __init__(self, code: ErrorCode, reason: str) -> None:
-        super().__init__(reason)
-        self.code = code
+
+class StreamFailure(ProtocolFailure[ErrorCode]):
+    """A stream error (§5.4.2): RST_STREAM with `code`; the connection goes on."""
 
 
 def frame(kind: FrameType, flags: int, stream_id: int, payload: bytes = b"") -> bytes:
