@@ -14,35 +14,24 @@ from serving.rest import ApiSettings, RestApi
 from serving.settings import ServerSettings
 
 
-def s3_config(settings: ServerSettings) -> S3Config:
-    return S3Config(
-        endpoint=settings.s3_endpoint,
-        access_key=settings.access_key,
-        secret_key=settings.secret_key,
-        region=settings.region,
-        allowed_buckets=settings.allowed_buckets,
-        timeout=settings.s3_timeout,
-        max_bytes=settings.max_artifact_bytes,
-    )
-
-
-def oci_config(settings: ServerSettings) -> OciConfig:
-    return OciConfig(
-        allowed_registries=settings.allowed_oci_registries,
-        timeout=settings.oci_timeout,
-        max_bytes=settings.max_artifact_bytes,
-        pull_timeout=settings.oci_pull_timeout,
-        redirect_hosts=frozenset(host.lower() for host in settings.oci_redirect_hosts),
-    )
-
-
 def create_dataplane(settings: ServerSettings) -> DataPlane:
+    """The data plane: models fetched from S3 or an OCI registry, run by onnxruntime."""
+    s3 = S3Config(
+        endpoint=settings.s3_endpoint, access_key=settings.access_key,
+        secret_key=settings.secret_key, region=settings.region,
+        allowed_buckets=settings.allowed_buckets, timeout=settings.s3_timeout,
+        max_bytes=settings.max_artifact_bytes,
+    )  # fmt: skip
+    oci = OciConfig(
+        allowed_registries=settings.allowed_oci_registries, timeout=settings.oci_timeout,
+        max_bytes=settings.max_artifact_bytes, pull_timeout=settings.oci_pull_timeout,
+        redirect_hosts=frozenset(host.lower() for host in settings.oci_redirect_hosts),
+    )  # fmt: skip
     loader_settings = LoaderSettings(
         settings.ort_threads, settings.ort_threads_large, settings.golden_atol,
         settings.golden_rtol,
     )  # fmt: skip
-    store = ArtifactStore(s3_config(settings))
-    loader = ModelLoader(store, loader_settings, OciPuller(oci_config(settings)))
+    loader = ModelLoader(ArtifactStore(s3), loader_settings, OciPuller(oci))
     return DataPlane(ModelRepository(), loader, ServingMetrics(), settings.batching)
 
 

@@ -65,15 +65,15 @@ class Server:
 
 def start_server(root: Path, s3: S3Settings, **env: str) -> ServiceProcess:
     port = free_port()
-    url = f"http://127.0.0.1:{port}"
+    address = f"127.0.0.1:{port}"
     server_root = Path(os.environ.get("FRONT_DOOR_SERVER_ROOT", REPO))
     environment = {**s3.as_env(), "SERVING_S3_TIMEOUT": "2", "SERVING_AUTH_TOKEN": TOKEN,
                    "SERVING_GRPC_PORT": "0", "SERVING_REQUEST_READ_TIMEOUT": str(READ_TIMEOUT),
                    **env}  # fmt: skip
     process = ServiceProcess("serving", [sys.executable, "-m", "serving", "--port", str(port)],
-                             root / f"serving-{port}.log", lambda: http_ok(f"{url}/v2/health/live"),
-                             env=environment, cwd=server_root)  # fmt: skip
-    process.url = url  # type: ignore[attr-defined]
+                             root / f"serving-{port}.log",
+                             lambda: http_ok(f"http://{address}/v2/health/live"),
+                             env=environment, cwd=server_root, address=address)  # fmt: skip
     return process.start().wait_healthy(timeout=60)
 
 
@@ -91,7 +91,7 @@ def server(
     """One server (read timeout READ_TIMEOUT s, 64 MiB body limit) serving `mnist`."""
     process = start_server(tmp_path_factory.mktemp("front-door"), s3_server)
     with process:
-        url = process.url  # type: ignore[attr-defined]
+        url = process.url
         load_mnist(url, s3_server, mnist_model_bytes)
         yield Server(url, int(process.pid or 0))
 
@@ -234,7 +234,7 @@ def test_oci_redirects_away_and_echoed_errors_stay_out_of_the_reason(
     with hostile.running_hostile_registry() as registry:
         process = start_server(tmp_path, s3_server, OCI_REGISTRY=registry.address)
         with process:
-            url = process.url  # type: ignore[attr-defined]
+            url = process.url
             load_mnist(url, s3_server, mnist_model_bytes)
             reasons = [
                 oci_load_refusal(url, f"oci://{registry.address}/{repository}")
