@@ -25,10 +25,10 @@ help: ## List every target with one line each
 	.tools/bin/pip install --quiet uv==$(UV_VERSION)
 
 $(VENV)/.installed: uv.lock pyproject.toml | $(if $(filter .tools/bin/uv,$(UV)),.tools/bin/uv)
-	$(UV) sync --frozen --all-extras
+	$(UV) sync --frozen --all-extras --compile-bytecode
 	@touch $@
 
-install: $(VENV)/.installed ## Install the locked dependencies (uv.lock) into ./.venv
+install: $(VENV)/.installed ## Install the locked dependencies (uv.lock) into ./.venv, compiled to bytecode
 
 system-deps: oci-deps ## Install Debian packages the tests need (chromium, kubectl, and oci-deps)
 	@missing=""; \
