@@ -117,6 +117,7 @@ def test_publish_model_properties_are_typed_on_the_wire(
     published = publish("v1")
     url = f"{registry_server.url}/api/model_registry/v1alpha3/model_versions"
     body = httpx.get(f"{url}/{published.model_version.id}").json()
+    assert body["author"] == "pytest"  # RegistrySettings.author (MODEL_REGISTRY_AUTHOR)
     properties = body["customProperties"]
     assert properties["sha256"]["metadataType"] == "MetadataStringValue"
     assert properties["onnx_opset"] == {
@@ -198,3 +199,11 @@ def test_registry_settings_prefer_argument_then_env(monkeypatch: pytest.MonkeyPa
     assert RegistrySettings.from_env(url="http://other:1").url == "http://other:1"
     monkeypatch.delenv("MODEL_REGISTRY_URL")
     assert RegistrySettings.from_env().url == "http://localhost:8080"
+
+
+def test_registry_settings_author_from_argument_then_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("MODEL_REGISTRY_AUTHOR", raising=False)
+    assert RegistrySettings.from_env().author == "mnist-demo"
+    monkeypatch.setenv("MODEL_REGISTRY_AUTHOR", "ada")
+    assert RegistrySettings.from_env().author == "ada"
+    assert RegistrySettings.from_env(author="grace").author == "grace"
